@@ -1,0 +1,66 @@
+"""Non-slippery FrozenLake with Q-learning on a type-II Q-function.
+
+The state is one-hot encoded by ``DefaultPreprocessor``, so a linear function approximator is
+a lookup table. Training stops once the greedy policy reaches the goal.
+
+    python examples/frozen_lake_q_learning.py
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import gymnasium as gym
+
+import plugrl
+from plugrl.wrappers import DefaultPreprocessor
+
+
+def greedy_return(env: gym.Env, policy: plugrl.EpsilonGreedy, seed: int) -> float:
+    """The return of one episode that follows the greedy policy."""
+    s, _ = env.reset(seed=seed)
+    G, done = 0.0, False
+    while not done:
+        s, r, terminated, truncated, _ = env.step(policy.greedy(s))
+        G += r
+        done = terminated or truncated
+    return G
+
+
+def main(num_episodes: int = 500, seed: int = 0, verbose: bool = True) -> dict:
+    """Train and return ``{'returns': [...], 'greedy_return': float, 'q': QTypeII}``."""
+    env = DefaultPreprocessor(gym.make("FrozenLake-v1", is_slippery=False))
+    func = plugrl.predefined.LinearFunctionApproximator(env, lr=0.1, random_seed=seed)
+    q = plugrl.QTypeII(func, gamma=0.9, update_strategy="q_learning")
+    policy = plugrl.EpsilonGreedy(q, epsilon=0.1, random_seed=seed)
+
+    returns, greedy_G = [], 0.0
+    for ep in range(num_episodes):
+        s, _ = env.reset(seed=seed + ep)
+        G, done = 0.0, False
+        while not done:
+            a = policy(s)
+            s_next, r, terminated, truncated, _ = env.step(a)
+            q.update(s, a, r, terminated, truncated=truncated, s_next=s_next)
+            G += r
+            done = terminated or truncated
+            s = s_next
+        returns.append(G)
+        if G > 0:
+            greedy_G = greedy_return(env, policy, seed)
+            if verbose:
+                print(f"episode {ep + 1:4d}: return {G:.0f}, greedy return {greedy_G:.0f}")
+            if greedy_G == 1.0:
+                break
+    if verbose:
+        print("Solved: the greedy policy reaches the goal." if greedy_G == 1.0
+              else f"Not solved within {num_episodes} episodes.")
+    return {"returns": returns, "greedy_return": greedy_G, "q": q}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    raise SystemExit(0 if main(args.episodes, args.seed)["greedy_return"] == 1.0 else 1)

@@ -1,0 +1,31 @@
+"""plugrl: plug-n-play reinforcement learning with Keras bodies and JAX-fast updates.
+
+The seed's concept-level API lives at the top level (``plugrl.FunctionApproximator``,
+``plugrl.QTypeII``, ``plugrl.EpsilonGreedy``, ...); the building blocks live in submodules
+(``plugrl.td_learning``, ``plugrl.caching``, ``plugrl.wrappers``, ``plugrl.utils``, ...).
+"""
+
+from plugrl import _backend  # noqa: F401  (selects the JAX backend before Keras loads)
+from plugrl import caching, losses, policies, predefined, td_learning, utils, wrappers
+from plugrl.function_approximators import FunctionApproximator
+from plugrl.policies import EpsilonGreedy, RandomPolicy, UserInputPolicy
+from plugrl.value_functions import V, QTypeI, QTypeII
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "EpsilonGreedy",
+    "FunctionApproximator",
+    "QTypeI",
+    "QTypeII",
+    "RandomPolicy",
+    "UserInputPolicy",
+    "V",
+    "caching",
+    "losses",
+    "policies",
+    "predefined",
+    "td_learning",
+    "utils",
+    "wrappers",
+]

@@ -1,0 +1,287 @@
+"""The functional core: train states, jitted update steps, randomness and weight transfer.
+
+Everything here is a pure function over explicit pytrees. Keras models are only ever called
+through :meth:`keras.Model.stateless_call` inside these functions, so a compiled step never reads
+or writes a Keras variable, and the same step can later be ``vmap``-ed over seeds.
+
+A train state holds plain tuples of arrays in the order of the model's ``trainable_variables``
+and ``non_trainable_variables``; that order is also the order in which weights are exported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random as python_random
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from plugrl._backend import keras
+
+Params = tuple[jax.Array, ...]
+Batch = Any
+Metrics = dict[str, jax.Array]
+LossFn = Callable[[Params, "TrainState", Batch, jax.Array], tuple[jax.Array, tuple[Params, Metrics]]]
+
+__all__ = [
+    "TrainState",
+    "as_optax",
+    "copy_arrays",
+    "export_weights",
+    "greedy",
+    "forward",
+    "import_weights",
+    "epsilon_greedy",
+    "init_train_state",
+    "jit",
+    "make_train_step",
+    "polyak",
+    "prng_key",
+    "random_argmax",
+    "seeded_initialization",
+    "sync_target",
+]
+
+
+class TrainState(NamedTuple):
+    """Everything an update step reads and writes, as one pytree.
+
+    Attributes
+    ----------
+    params : tuple of arrays
+        Trainable variables, in ``model.trainable_variables`` order.
+    non_trainable : tuple of arrays
+        Non-trainable variables (batch-norm statistics, seed-generator states).
+    target_params, target_non_trainable : tuple of arrays
+        The target model: a slowly moving copy used for bootstrapping and as the "old" policy.
+    opt_state : optax.OptState
+        The optimizer's state for ``params``.
+    """
+
+    params: Params
+    non_trainable: Params
+    target_params: Params
+    target_non_trainable: Params
+    opt_state: optax.OptState
+
+
+def copy_arrays(values: Sequence[Any]) -> Params:
+    """Copy values into fresh JAX arrays.
+
+    Keras hands out its variables' own buffers; copying them means that neither a compiled step
+    nor a later write-back into the model can invalidate the other's memory.
+    """
+    return tuple(jnp.array(v, copy=True) for v in values)
+
+
+def init_train_state(
+    params: Sequence[Any], non_trainable: Sequence[Any], optimizer: optax.GradientTransformation
+) -> TrainState:
+    """Create a train state whose target starts as an exact copy of the primary weights."""
+    params, non_trainable = copy_arrays(params), copy_arrays(non_trainable)
+    return TrainState(
+        params=params,
+        non_trainable=non_trainable,
+        target_params=copy_arrays(params),
+        target_non_trainable=copy_arrays(non_trainable),
+        opt_state=optimizer.init(params),
+    )
+
+
+def forward(model: keras.Model, *, training: bool = False) -> Callable[..., Any]:
+    r"""A pure function ``f(params, non_trainable, *inputs) -> outputs`` for a Keras model.
+
+    The returned function can be traced by :func:`jax.jit`; it ignores the updated
+    non-trainable variables (use :meth:`keras.Model.stateless_call` directly where they matter).
+    """
+
+    def apply(params: Params, non_trainable: Params, *inputs: jax.Array) -> Any:
+        outputs, _ = model.stateless_call(list(params), list(non_trainable), *inputs, training=training)
+        return outputs
+
+    return apply
+
+
+def make_train_step(
+    loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str
+) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]:
+    r"""Turn a loss written in ``keras.ops`` into one jitted update step.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss_fn(params, state, batch, key) -> (loss, (non_trainable, metrics))``: the scalar
+        loss to minimise, differentiated with respect to ``params`` only; ``state`` gives access
+        to the non-trainable and target variables.
+    optimizer : optax.GradientTransformation
+        Turns gradients into parameter updates.
+    name : str
+        Prefix of the ``"<name>/loss"`` and ``"<name>/grad_norm"`` metrics added to the loss's own.
+
+    Returns
+    -------
+    step : callable
+        ``step(state, batch, key) -> (state, metrics)``, compiled once per input shape.
+    """
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def step(state: TrainState, batch: Batch, key: jax.Array) -> tuple[TrainState, Metrics]:
+        (loss, (non_trainable, metrics)), grads = grad_fn(state.params, state, batch, key)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        metrics = {**metrics, f"{name}/loss": loss, f"{name}/grad_norm": optax.global_norm(grads)}
+        new_state = state._replace(params=params, non_trainable=non_trainable, opt_state=opt_state)
+        return new_state, metrics
+
+    return jax.jit(step)
+
+
+def polyak(target: Params, source: Params, tau: float | jax.Array) -> Params:
+    r"""Polyak averaging, :math:`w_\text{target} \leftarrow (1-\tau)\,w_\text{target} + \tau\,w`.
+
+    Integer variables (such as seed-generator states) cannot be averaged; they are copied.
+    """
+    return tuple(
+        (1.0 - tau) * t + tau * s if jnp.issubdtype(t.dtype, jnp.floating) else s
+        for t, s in zip(target, source, strict=True)
+    )
+
+
+@jax.jit
+def sync_target(state: TrainState, tau: float | jax.Array = 1.0) -> TrainState:
+    """Move the target weights towards the primary weights by ``tau`` (1 copies them)."""
+    return state._replace(
+        target_params=polyak(state.target_params, state.params, tau),
+        target_non_trainable=polyak(state.target_non_trainable, state.non_trainable, tau),
+    )
+
+
+def prng_key(seed: int | None) -> jax.Array:
+    """A raw JAX key from an integer seed; ``None`` draws a seed from the operating system."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    return jax.random.PRNGKey(seed)
+
+
+def export_weights(values: Sequence[jax.Array]) -> list[np.ndarray]:
+    """Weights as NumPy arrays (copies), in the order given."""
+    return [np.array(v, copy=True) for v in values]
+
+
+def import_weights(template: Sequence[jax.Array], values: Sequence[Any], *, name: str = "weights") -> Params:
+    """Check NumPy weights against a template and turn them into JAX arrays.
+
+    Raises
+    ------
+    ValueError
+        If the number of arrays, a shape or a dtype kind differs from the template.
+    """
+    values = list(values)
+    if len(values) != len(template):
+        raise ValueError(f"{name}: expected {len(template)} arrays, got {len(values)}")
+    out = []
+    for i, (t, v) in enumerate(zip(template, values)):
+        v = np.asarray(v)
+        if v.shape != t.shape:
+            raise ValueError(f"{name}[{i}]: expected shape {t.shape}, got {v.shape}")
+        if not np.can_cast(v.dtype, t.dtype, casting="same_kind"):
+            raise ValueError(f"{name}[{i}]: expected dtype {t.dtype}, got {v.dtype}")
+        out.append(jnp.asarray(v, dtype=t.dtype))
+    return tuple(out)
+
+
+@contextlib.contextmanager
+def seeded_initialization(seed: int | None) -> Iterator[None]:
+    """Make Keras weight initialisation inside the block depend on ``seed`` alone.
+
+    Keras initialisers created without a seed draw one from Python's global ``random`` module,
+    and unseeded random ops use a global seed generator. Inside this block both are seeded from
+    ``seed``; afterwards they are restored, so no global state changes. With ``seed=None`` the
+    block does nothing and initialisation follows ``keras.utils.set_random_seed``.
+    """
+    if seed is None:
+        yield
+        return
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+
+    saved_python_state = python_random.getstate()
+    saved_generator = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
+    python_random.seed(seed)
+    global_state.set_global_attribute(
+        seed_generator.GLOBAL_SEED_GENERATOR, keras.random.SeedGenerator(seed)
+    )
+    try:
+        yield
+    finally:
+        python_random.setstate(saved_python_state)
+        global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, saved_generator)
+
+
+class _KerasOptimizerState(NamedTuple):
+    variables: Params
+
+
+def as_optax(optimizer: Any) -> optax.GradientTransformation:
+    """Accept an optax transformation or a Keras optimizer; return an optax transformation.
+
+    A Keras optimizer is used through its stateless API; a fresh copy is built for each set of
+    parameters, so one optimizer object can serve several function approximators.
+    """
+    if isinstance(optimizer, optax.GradientTransformation):
+        return optimizer
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            "optimizer: expected an optax.GradientTransformation or a keras.optimizers.Optimizer, "
+            f"got {type(optimizer).__name__}"
+        )
+    config = optimizer.get_config()
+    built: dict[str, keras.optimizers.Optimizer] = {}
+
+    def init(params: Params) -> _KerasOptimizerState:
+        opt = optimizer.__class__.from_config(config)
+        opt.build([keras.Variable(p) for p in params])
+        built["optimizer"] = opt
+        return _KerasOptimizerState(copy_arrays([v.value for v in opt.variables]))
+
+    def update(grads: Params, state: _KerasOptimizerState, params: Params | None = None):
+        if params is None:
+            raise ValueError("a Keras optimizer needs the current params to compute updates")
+        new_params, new_vars = built["optimizer"].stateless_apply(
+            list(state.variables), list(grads), list(params)
+        )
+        updates = tuple(n - p for n, p in zip(new_params, params))
+        return updates, _KerasOptimizerState(tuple(new_vars))
+
+    return optax.GradientTransformation(init, update)
+
+
+jit = jax.jit
+
+
+def random_argmax(key: jax.Array, values: jax.Array) -> jax.Array:
+    """``argmax`` over the last axis with ties broken uniformly at random."""
+    is_max = values == jnp.max(values, axis=-1, keepdims=True)
+    return jax.random.categorical(key, jnp.where(is_max, 0.0, -jnp.inf), axis=-1)
+
+
+def greedy(key: jax.Array, Q_s: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Greedy actions over ``Q_s`` [..., n] with random tie-breaking, and the next key."""
+    key, subkey = jax.random.split(key)
+    return random_argmax(subkey, Q_s), key
+
+
+def epsilon_greedy(key: jax.Array, Q_s: jax.Array, epsilon: jax.Array) -> tuple[jax.Array, jax.Array]:
+    r"""Sample :math:`a \sim \pi(.|s)` for an :math:`\epsilon`-greedy policy over ``Q_s`` [..., n].
+
+    Returns the actions and the next key, so that a caller can thread one key through calls.
+    """
+    key, k_greedy, k_random, k_explore = jax.random.split(key, 4)
+    greedy = random_argmax(k_greedy, Q_s)
+    uniform = jax.random.randint(k_random, greedy.shape, 0, Q_s.shape[-1])
+    explore = jax.random.uniform(k_explore, greedy.shape) < epsilon
+    return jnp.where(explore, uniform, greedy), key

@@ -1,0 +1,13 @@
+"""Short-term caches that turn one episode's transitions into the glossary's batches.
+
+:class:`NStepCache` gives ``(S, A, Rn, In, S_next, A_next)`` for n-step bootstrapping and
+:class:`MonteCarloCache` gives ``(S, A, G)`` once an episode has ended. Both depend only on NumPy
+and Gymnasium.
+"""
+
+from __future__ import annotations
+
+from plugrl.caching.monte_carlo import MonteCarloCache
+from plugrl.caching.n_step import NStepCache
+
+__all__ = ["MonteCarloCache", "NStepCache"]

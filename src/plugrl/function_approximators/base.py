@@ -1,0 +1,261 @@
+"""The function approximator: a Keras body with heads, and the weights they share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, NamedTuple
+
+import gymnasium as gym
+import jax
+import numpy as np
+import optax
+
+from plugrl._backend import keras
+from plugrl._backend.jax import as_optax, copy_arrays, export_weights, import_weights, seeded_initialization
+from plugrl.function_approximators.layers import StateActionKronecker
+
+__all__ = ["FunctionApproximator", "HeadModel"]
+
+HEADS = ("v", "q1", "q2", "pi")
+
+
+class HeadModel(NamedTuple):
+    """A Keras model for one head, and where its variables live in the shared weight store.
+
+    Attributes
+    ----------
+    name : str
+        One of ``'v'``, ``'q1'``, ``'q2'``, ``'pi'``.
+    model : keras.Model
+        ``S -> output`` (``[S, A] -> Q_sa`` for ``'q1'``).
+    trainable : tuple of int
+        Store positions of ``model.trainable_variables``, in that order.
+    non_trainable : tuple of int
+        Store positions of ``model.non_trainable_variables``, in that order.
+    """
+
+    name: str
+    model: keras.Model
+    trainable: tuple[int, ...]
+    non_trainable: tuple[int, ...]
+
+
+class FunctionApproximator:
+    r"""A generic function approximator: a Keras *body* with default heads.
+
+    Subclass it and implement :meth:`body`; value functions and policies built on the same
+    instance share the body's weights. Heads are plain linear layers and may be overridden.
+
+    .. code-block:: python
+
+        class MLP(plugrl.FunctionApproximator):
+            def body(self, S):
+                X = keras.layers.Flatten()(S)
+                return keras.layers.Dense(64, activation="relu")(X)
+
+        func = MLP(env, lr=0.001)
+        q = plugrl.QTypeII(func, update_strategy="q_learning")
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        The environment; its observation space must be a ``Box`` (wrap other spaces with
+        :class:`plugrl.wrappers.DefaultPreprocessor`) and its action space ``Discrete`` or ``Box``.
+    optimizer : optax.GradientTransformation or keras.optimizers.Optimizer, optional
+        If left unspecified, ``DEFAULT_OPTIMIZER(**optimizer_kwargs)`` is used.
+    random_seed : int, optional
+        Seed of the weight initialisation; without it, initialisation follows
+        ``keras.utils.set_random_seed``.
+    **optimizer_kwargs
+        Keyword arguments of the default optimizer, e.g. ``lr=0.01`` (alias of
+        ``learning_rate``).
+    """
+
+    DEFAULT_OPTIMIZER: ClassVar[Any] = optax.adam
+    DEFAULT_LEARNING_RATE: ClassVar[float] = 1e-3
+
+    def __init__(self, env: gym.Env, optimizer: Any = None, *, random_seed: int | None = None,
+                 **optimizer_kwargs: Any) -> None:
+        self.env = env
+        self.observation_space = _check_observation_space(env.observation_space)
+        self.action_space = _check_action_space(env.action_space)
+        self.optimizer = self._make_optimizer(optimizer, optimizer_kwargs)
+        self.random_seed = random_seed
+        self._heads: dict[str, HeadModel] = {}
+        self._body_model: keras.Model | None = None
+        self._variables: list[keras.Variable] = []
+        self._position: dict[int, int] = {}
+        self._values: list[jax.Array] = []
+
+    # ------------------------------------------------------------------ overridable graph parts
+    def body(self, S: Any) -> Any:
+        """The shared part of the network, ``S -> X``; the default only flattens."""
+        return keras.layers.Flatten()(S)
+
+    def body_q1(self, S: Any, A: Any) -> Any:
+        """The body of a type-I Q-function, ``(S, A) -> X``.
+
+        The default applies :meth:`body` (with shared weights) to ``S`` and then combines the
+        features with the action: an outer product with the one-hot action for discrete action
+        spaces, a concatenation for ``Box`` actions.
+        """
+        X = _flat(self._shared_body()(S))
+        if self.action_is_discrete:
+            return StateActionKronecker()(X, A)
+        return keras.layers.Concatenate()([X, keras.layers.Flatten()(A)])
+
+    def head_v(self, X: Any) -> Any:
+        """State value head: ``X -> V`` with shape [batch_size, 1]."""
+        return keras.layers.Dense(1, kernel_initializer="zeros", name="head_v")(_flat(X))
+
+    def head_q1(self, X: Any) -> Any:
+        """Type-I Q head: ``X -> Q_sa`` with shape [batch_size, 1]."""
+        return keras.layers.Dense(1, kernel_initializer="zeros", name="head_q1")(_flat(X))
+
+    def head_q2(self, X: Any) -> Any:
+        """Type-II Q head: ``X -> Q_s`` with shape [batch_size, num_actions]."""
+        if not self.action_is_discrete:
+            raise TypeError(
+                "head_q2: expected a Discrete action space, got "
+                f"{self.action_space}; use QTypeI for continuous actions"
+            )
+        n = int(self.action_space.n)
+        return keras.layers.Dense(n, kernel_initializer="zeros", name="head_q2")(_flat(X))
+
+    def head_pi(self, X: Any) -> Any:
+        """Policy head: logits ``Z`` [batch_size, num_actions] for discrete actions, or the
+        pair ``(mu, logvar)`` of shape [batch_size, *action_shape] for ``Box`` actions."""
+        X = _flat(X)
+        if self.action_is_discrete:
+            n = int(self.action_space.n)
+            return keras.layers.Dense(n, kernel_initializer="zeros", name="head_pi")(X)
+        size = int(np.prod(self.action_space.shape))
+        shape = self.action_space.shape
+        mu = keras.layers.Dense(size, kernel_initializer="zeros", name="head_pi_mu")(X)
+        logvar = keras.layers.Dense(size, kernel_initializer="zeros", name="head_pi_logvar")(X)
+        return keras.layers.Reshape(shape)(mu), keras.layers.Reshape(shape)(logvar)
+
+    # ------------------------------------------------------------------ spaces
+    @property
+    def action_is_discrete(self) -> bool:
+        return isinstance(self.action_space, gym.spaces.Discrete)
+
+    @property
+    def num_actions(self) -> int:
+        if not self.action_is_discrete:
+            raise TypeError(f"num_actions: expected a Discrete action space, got {self.action_space}")
+        return int(self.action_space.n)
+
+    @property
+    def observation_dtype(self) -> np.dtype:
+        dtype = np.dtype(self.observation_space.dtype)
+        return np.dtype(np.float32) if np.issubdtype(dtype, np.floating) else dtype
+
+    # ------------------------------------------------------------------ models and weights
+    def head_model(self, name: str) -> HeadModel:
+        """The Keras model of one head (built on first request), with its store positions."""
+        if name not in HEADS:
+            raise ValueError(f"name: expected one of {HEADS}, got {name!r}")
+        if name not in self._heads:
+            model = self._build_head(name)
+            self._heads[name] = HeadModel(
+                name, model, self._register(model.trainable_variables),
+                self._register(model.non_trainable_variables),
+            )
+        return self._heads[name]
+
+    def gather(self, positions: Sequence[int]) -> tuple[jax.Array, ...]:
+        """Current values of the variables at ``positions`` of the shared store."""
+        values = self._values
+        return tuple(values[i] for i in positions)
+
+    def scatter(self, positions: Sequence[int], values: Sequence[jax.Array]) -> None:
+        """Write new values for the variables at ``positions`` into the shared store."""
+        store = self._values
+        for i, value in zip(positions, values, strict=True):
+            store[i] = value
+
+    def get_weights(self) -> list[np.ndarray]:
+        """All weights of every head built so far, as NumPy copies, in store order."""
+        return export_weights(self._values)
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Replace all weights (same order and shapes as :meth:`get_weights`)."""
+        self._values = list(import_weights(self._values, weights, name="weights"))
+
+    def sync_keras_variables(self) -> None:
+        """Copy the store into the Keras variables, e.g. before saving a Keras model file."""
+        for variable, value in zip(self._variables, self._values):
+            variable.assign(np.array(value, copy=True))
+
+    # ------------------------------------------------------------------ internals
+    def _make_optimizer(self, optimizer: Any, kwargs: dict[str, Any]) -> optax.GradientTransformation:
+        if optimizer is not None:
+            if kwargs:
+                raise TypeError(
+                    "optimizer_kwargs: expected none when an optimizer is given, "
+                    f"got {sorted(kwargs)}"
+                )
+            return as_optax(optimizer)
+        kwargs = dict(kwargs)
+        if "lr" in kwargs:
+            if "learning_rate" in kwargs:
+                raise TypeError("optimizer_kwargs: got both 'lr' and its alias 'learning_rate'")
+            kwargs["learning_rate"] = kwargs.pop("lr")
+        kwargs.setdefault("learning_rate", type(self).DEFAULT_LEARNING_RATE)
+        return type(self).DEFAULT_OPTIMIZER(**kwargs)
+
+    def _next_seed(self) -> int | None:
+        if self.random_seed is None:
+            return None
+        return int(np.random.SeedSequence([self.random_seed, len(self._heads)]).generate_state(1)[0])
+
+    def _shared_body(self) -> keras.Model:
+        if self._body_model is None:
+            S = keras.Input(self.observation_space.shape, dtype=self.observation_dtype.name, name="S")
+            self._body_model = keras.Model(S, self.body(S), name="body")
+        return self._body_model
+
+    def _build_head(self, name: str) -> keras.Model:
+        with seeded_initialization(self._next_seed()):
+            S = keras.Input(self.observation_space.shape, dtype=self.observation_dtype.name, name="S")
+            if name == "q1":
+                A = keras.Input(self._action_input_shape(), dtype="float32", name="A")
+                return keras.Model([S, A], self.head_q1(self.body_q1(S, A)), name="q1")
+            X = self._shared_body()(S)
+            return keras.Model(S, getattr(self, f"head_{name}")(X), name=name)
+
+    def _action_input_shape(self) -> tuple[int, ...]:
+        if self.action_is_discrete:
+            return (self.num_actions,)
+        return tuple(self.action_space.shape)
+
+    def _register(self, variables: Sequence[keras.Variable]) -> tuple[int, ...]:
+        positions = []
+        for variable in variables:
+            key = id(variable)
+            if key not in self._position:
+                self._position[key] = len(self._variables)
+                self._variables.append(variable)
+                self._values.extend(copy_arrays([variable.value]))
+            positions.append(self._position[key])
+        return tuple(positions)
+
+
+def _flat(X: Any) -> Any:
+    return keras.layers.Flatten()(X) if len(X.shape) > 2 else X
+
+
+def _check_observation_space(space: gym.Space) -> gym.spaces.Box:
+    if not isinstance(space, gym.spaces.Box):
+        raise TypeError(
+            "env.observation_space: expected a Box, got "
+            f"{space}; wrap the env with plugrl.wrappers.DefaultPreprocessor"
+        )
+    return space
+
+
+def _check_action_space(space: gym.Space) -> gym.Space:
+    if not isinstance(space, (gym.spaces.Discrete, gym.spaces.Box)):
+        raise TypeError(f"env.action_space: expected a Discrete or Box space, got {space}")
+    return space

@@ -1,0 +1,78 @@
+"""The epsilon-greedy policy derived from a Q-function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from plugrl._backend.jax import epsilon_greedy, greedy, jit, prng_key
+from plugrl.utils.validation import check_unit_interval
+
+__all__ = ["EpsilonGreedy"]
+
+
+class EpsilonGreedy:
+    r"""Value-based policy that selects actions with an :math:`\epsilon`-greedy strategy.
+
+    .. math::
+
+        \pi(a|s)\ =\ \frac{\epsilon}{n} + (1-\epsilon)\,\frac{[a \in \arg\max_{a'} q(s,a')]}
+        {|\arg\max_{a'} q(s,a')|}
+
+    Ties between greedy actions are broken uniformly at random. Sampling is one jitted call
+    that threads an explicit JAX key, so the same ``random_seed`` gives the same actions.
+
+    Parameters
+    ----------
+    q_function : QTypeI or QTypeII
+        A state-action value function over a ``Discrete`` action space.
+    epsilon : float between 0 and 1, optional
+        The probability of selecting an action uniformly at random.
+    random_seed : int, optional
+        Sets the random state to get reproducible results.
+    """
+
+    def __init__(self, q_function: Any, epsilon: float = 0.1, random_seed: int | None = None) -> None:
+        if not getattr(q_function, "is_q_function", False):
+            raise TypeError(f"q_function: expected a QTypeI or QTypeII, got {type(q_function).__name__}")
+        func = q_function.function_approximator
+        if not func.action_is_discrete:
+            raise TypeError(f"q_function: EpsilonGreedy expected a Discrete action space, got "
+                            f"{func.action_space}")
+        self.q_function = q_function
+        self.env = q_function.env
+        self.epsilon = check_unit_interval(epsilon, "epsilon")
+        self.random_seed = random_seed
+        self._key = prng_key(random_seed)
+        q_s = q_function._q_s
+        self._sample = jit(lambda params, non_trainable, S, key, epsilon:
+                           epsilon_greedy(key, q_s(params, non_trainable, S)[0], epsilon))
+        self._greedy = jit(lambda params, non_trainable, S, key:
+                           greedy(key, q_s(params, non_trainable, S)[0]))
+
+    def set_epsilon(self, epsilon: float) -> EpsilonGreedy:
+        """Change the value for epsilon; returns ``self``."""
+        self.epsilon = check_unit_interval(epsilon, "epsilon")
+        return self
+
+    def __call__(self, s: Any) -> int:
+        r"""Draw an action :math:`a\sim\pi(.|s)` for a single state observation ``s``."""
+        q = self.q_function
+        A, self._key = self._sample(*q._weights(False), q._check_state(s)[None], self._key,
+                                    np.float32(self.epsilon))
+        return int(A[0])
+
+    def greedy(self, s: Any) -> int:
+        r"""The greedy action :math:`\arg\max_a q(s,a)`, ties broken at random."""
+        q = self.q_function
+        A, self._key = self._greedy(*q._weights(False), q._check_state(s)[None], self._key)
+        return int(A[0])
+
+    def dist_params(self, s: Any) -> np.ndarray:
+        r"""The propensities :math:`\pi(.|s)`, shape [num_actions]."""
+        Q_s = self.q_function(s)
+        is_max = Q_s == Q_s.max()
+        n = len(Q_s)
+        return self.epsilon / n + (1.0 - self.epsilon) * is_max / is_max.sum()
+

@@ -1,0 +1,48 @@
+"""Expected SARSA: bootstrap with the expectation over the next action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from plugrl._backend import keras
+from plugrl._backend.jax import TrainState
+from plugrl.updaters.td_learning.base import BaseTDLearning
+
+ops = keras.ops
+
+__all__ = ["ExpectedSarsa"]
+
+
+class ExpectedSarsa(BaseTDLearning):
+    r"""Expected SARSA: bootstrap with the expected value under the policy's propensities.
+
+    .. math::
+
+        G^{(n)}_t\ =\ R^{(n)}_t + I^{(n)}_t\sum_a\pi(a|S_{t+n})\,Q_\text{boot}(S_{t+n}, a)
+
+    Pass the propensities :math:`\pi(.|S_{t+n})` as ``A_next`` with shape
+    [batch_size, num_actions]. Integer next actions are one-hot encoded, which gives the
+    single-sample estimate of the same expectation (this is what ``update`` uses, since the
+    n-step cache records the action taken); an unknown next action (``-1``) uses the greedy one.
+    On a state value function this is TD(n).
+    """
+
+    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any) -> Any:
+        vf = self.value_function
+        params, non_trainable = self._bootstrap_weights(state)
+        if not vf.is_q_function:
+            return vf._predict(params, non_trainable, S_next, A_next)[0]
+        Q_s, _ = vf._q_s(params, non_trainable, S_next)
+        if len(A_next.shape) == 1:
+            A_next = ops.where(A_next < 0, ops.argmax(Q_s, axis=-1), A_next)
+            A_next = ops.one_hot(A_next, Q_s.shape[-1], dtype=Q_s.dtype)
+        return ops.sum(ops.cast(A_next, Q_s.dtype) * Q_s, axis=-1)
+
+    def _check_propensities(self, P: np.ndarray) -> np.ndarray:
+        P = np.asarray(P, dtype=np.float32)
+        if not np.all(np.isfinite(P)) or (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0, atol=1e-4):
+            raise ValueError("A_next: expected propensities (non-negative rows that sum to 1), "
+                             f"got row sums in [{P.sum(axis=1).min()}, {P.sum(axis=1).max()}]")
+        return P

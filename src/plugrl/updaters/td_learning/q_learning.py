@@ -1,0 +1,32 @@
+"""Q-learning: bootstrap with the greedy next action."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from plugrl._backend import keras
+from plugrl._backend.jax import TrainState
+from plugrl.updaters.td_learning.base import BaseTDLearning
+
+ops = keras.ops
+
+__all__ = ["QLearning"]
+
+
+class QLearning(BaseTDLearning):
+    r"""Q-learning (off-policy TD): bootstrap with the greedy next action.
+
+    .. math::
+
+        G^{(n)}_t\ =\ R^{(n)}_t + I^{(n)}_t\,\max_a Q_\text{boot}(S_{t+n}, a)
+
+    :math:`Q_\text{boot}` is the target model if ``bootstrap_with_target_model`` is set, the
+    primary model otherwise. Needs a Q-function over a discrete action space.
+    """
+
+    requires_q: ClassVar[bool] = True
+
+    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any) -> Any:
+        params, non_trainable = self._bootstrap_weights(state)
+        Q_s, _ = self.value_function._q_s(params, non_trainable, S_next)
+        return ops.max(Q_s, axis=-1)

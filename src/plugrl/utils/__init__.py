@@ -1,0 +1,52 @@
+"""Low-level utilities: array helpers, environment inspection, media and logging.
+
+These depend only on NumPy and Gymnasium (imageio and Pillow are imported lazily, when a GIF is
+written), never on JAX or Keras.
+"""
+
+from __future__ import annotations
+
+from plugrl.utils.arrays import (
+    argmax,
+    argmin,
+    box_to_reals_np,
+    box_to_unit_interval_np,
+    clipped_logit_np,
+    feature_dim,
+    feature_space,
+    feature_vector,
+    idx,
+    log_softmax,
+    one_hot,
+    project_onto_actions_np,
+    reals_to_box_np,
+    softmax,
+    unit_interval_to_box_np,
+)
+from plugrl.utils.env import get_env_attr, get_transition, has_env_attr
+from plugrl.utils.log import enable_logging
+from plugrl.utils.media import generate_gif, render_episode
+
+__all__ = [
+    "argmax",
+    "argmin",
+    "box_to_reals_np",
+    "box_to_unit_interval_np",
+    "clipped_logit_np",
+    "enable_logging",
+    "feature_dim",
+    "feature_space",
+    "feature_vector",
+    "generate_gif",
+    "get_env_attr",
+    "get_transition",
+    "has_env_attr",
+    "idx",
+    "log_softmax",
+    "one_hot",
+    "project_onto_actions_np",
+    "reals_to_box_np",
+    "render_episode",
+    "softmax",
+    "unit_interval_to_box_np",
+]

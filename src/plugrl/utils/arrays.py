@@ -1,0 +1,514 @@
+"""NumPy array helpers: random tie-breaking, one-hot encoding, softmax and Box rescaling.
+
+The API follows ``keras_gym.utils``. Everything here is pure NumPy; randomness only ever comes
+from an explicit ``random_state`` (never from the global NumPy RNG).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Union
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import ArrayLike, DTypeLike
+
+RandomStateLike = Union[None, int, np.integer, np.random.Generator, np.random.RandomState]
+
+__all__ = [
+    "RandomStateLike",
+    "argmax",
+    "argmin",
+    "box_to_reals_np",
+    "box_to_unit_interval_np",
+    "clipped_logit_np",
+    "feature_dim",
+    "feature_space",
+    "feature_vector",
+    "idx",
+    "log_softmax",
+    "one_hot",
+    "project_onto_actions_np",
+    "reals_to_box_np",
+    "softmax",
+    "unit_interval_to_box_np",
+]
+
+
+def _as_rng(random_state: RandomStateLike) -> np.random.Generator | np.random.RandomState:
+    if isinstance(random_state, (np.random.Generator, np.random.RandomState)):
+        return random_state
+    if random_state is None:
+        # a fresh, OS-seeded generator: unpredictable, but never the global NumPy state
+        return np.random.default_rng()
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return np.random.default_rng(int(random_state))
+    raise TypeError(
+        "random_state: expected None, an int seed, a np.random.Generator or a "
+        f"np.random.RandomState, got {type(random_state).__name__}: {random_state!r}"
+    )
+
+
+def _arg_extreme(
+    arr: ArrayLike,
+    axis: int | None,
+    random_state: RandomStateLike,
+    reduce: Callable[..., np.ndarray],
+) -> np.intp | np.ndarray:
+    arr = np.asarray(arr)
+    if arr.size == 0:
+        raise ValueError(f"arr: expected a non-empty array, got shape {arr.shape}")
+    if axis is None:
+        arr, axis = arr.ravel(), 0
+    if arr.ndim == 0:
+        raise ValueError(f"arr: expected an array with ndim >= 1 when axis is given, got {arr!r}")
+    extreme = reduce(arr, axis=axis, keepdims=True)
+    ties = arr == extreme
+    if np.issubdtype(arr.dtype, np.inexact):
+        # numpy's argmax/argmin treat NaN as the extreme value, so NaNs tie among themselves
+        ties |= np.isnan(arr) & np.isnan(extreme)
+    # the argmax of i.i.d. uniform keys restricted to the ties is a uniform draw among them
+    keys = np.where(ties, _as_rng(random_state).random(arr.shape), -1.0)
+    return np.argmax(keys, axis=axis)
+
+
+def argmax(
+    arr: ArrayLike, axis: int | None = -1, random_state: RandomStateLike = None
+) -> np.intp | np.ndarray:
+    r"""Like :func:`numpy.argmax`, but break ties uniformly at random.
+
+    Tie-breaking is vectorised and applies to inputs of any rank: along ``axis`` every maximal
+    entry is chosen with probability :math:`1 / \#\{j : x_j = \max_k x_k\}`.
+
+    Parameters
+    ----------
+    arr : array_like, shape: [..., n, ...]
+        Input array, any numeric dtype. NaN counts as the maximum, as in :func:`numpy.argmax`.
+    axis : int or None, optional
+        Axis to reduce over; ``None`` indexes into the flattened array. Default: ``-1``.
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+        Source of randomness for the tie-breaking: an int is a seed for
+        :func:`numpy.random.default_rng`; ``None`` uses a fresh OS-seeded generator.
+
+    Returns
+    -------
+    index : numpy.intp or ndarray of intp
+        Indices with ``arr.shape`` minus the reduced axis (a scalar for 1d input).
+    """
+    return _arg_extreme(arr, axis, random_state, np.max)
+
+
+def argmin(
+    arr: ArrayLike, axis: int | None = None, random_state: RandomStateLike = None
+) -> np.intp | np.ndarray:
+    r"""Like :func:`numpy.argmin`, but break ties uniformly at random.
+
+    See :func:`argmax`; the only differences are the reduction (minimum) and the default
+    ``axis=None`` (index into the flattened array), both as in keras-gym.
+
+    Parameters
+    ----------
+    arr : array_like
+        Input array, any numeric dtype.
+    axis : int or None, optional
+        Axis to reduce over; ``None`` (default) indexes into the flattened array.
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+        Source of randomness for the tie-breaking.
+
+    Returns
+    -------
+    index : numpy.intp or ndarray of intp
+        Indices with ``arr.shape`` minus the reduced axis.
+    """
+    return _arg_extreme(arr, axis, random_state, np.min)
+
+
+def one_hot(i: ArrayLike, n: int, dtype: DTypeLike = "float") -> np.ndarray:
+    r"""Dense one-hot encoding, :math:`x_j = \delta_{ij}`.
+
+    Parameters
+    ----------
+    i : int or 1d array of ints, shape: [] or [batch_size]
+        Index (or indices) of the non-zero entry, each in :math:`\{0, \dots, n-1\}`.
+    n : int
+        Size of the encoding, ``n >= 1``.
+    dtype : str or numpy dtype, optional
+        Output dtype, default ``'float'`` (float64).
+
+    Returns
+    -------
+    x : ndarray, shape: [n] or [batch_size, n]
+        The one-hot vector(s).
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n: expected an int >= 1, got n={n!r}")
+    i_arr = np.asarray(i)
+    if i_arr.ndim > 1 or not np.issubdtype(i_arr.dtype, np.integer):
+        raise ValueError(
+            f"i: expected an int or a 1d array of ints, got dtype={i_arr.dtype}, "
+            f"shape={i_arr.shape}"
+        )
+    out_of_range = (i_arr < 0) | (i_arr >= n)
+    if np.any(out_of_range):
+        raise ValueError(f"i: expected 0 <= i < n={n}, got i={i_arr[out_of_range].tolist()}")
+    return (i_arr[..., None] == np.arange(n)).astype(dtype)
+
+
+def _stable_shift(arr: np.ndarray, axis: int) -> np.ndarray:
+    # subtracting the max leaves softmax unchanged and keeps exp() <= 1; a non-finite max
+    # (all -inf, or +inf) is replaced by 0 so we don't produce inf - inf
+    m = np.max(arr, axis=axis, keepdims=True)
+    return arr - np.where(np.isfinite(m), m, 0)
+
+
+def softmax(arr: ArrayLike, axis: int = -1) -> np.ndarray:
+    r"""Numerically stable softmax.
+
+    .. math::
+
+        p_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}}, \qquad m = \max_j x_j
+
+    Parameters
+    ----------
+    arr : array_like, float
+        Input logits, any shape.
+    axis : int, optional
+        Axis to normalize over, default ``-1``.
+
+    Returns
+    -------
+    p : ndarray, same shape as ``arr``
+        Non-negative entries that sum to one along ``axis``.
+    """
+    exp_z = np.exp(_stable_shift(np.asarray(arr), axis))
+    return exp_z / np.sum(exp_z, axis=axis, keepdims=True)
+
+
+def log_softmax(arr: ArrayLike, axis: int = -1) -> np.ndarray:
+    r"""Numerically stable log-softmax.
+
+    .. math::
+
+        \log p_i = (x_i - m) - \log\sum_j e^{x_j - m}, \qquad m = \max_j x_j
+
+    Parameters
+    ----------
+    arr : array_like, float
+        Input logits, any shape.
+    axis : int, optional
+        Axis to normalize over, default ``-1``.
+
+    Returns
+    -------
+    log_p : ndarray, same shape as ``arr``
+        Log-probabilities along ``axis``.
+    """
+    z = _stable_shift(np.asarray(arr), axis)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def idx(arr: ArrayLike, axis: int = 0) -> np.ndarray:
+    """Integer index array ``[0, 1, ..., arr.shape[axis] - 1]``.
+
+    Parameters
+    ----------
+    arr : array_like, ndim >= 1
+        Input array.
+    axis : int, optional
+        Axis whose length sets the size of the index, default ``0``.
+
+    Returns
+    -------
+    index : 1d ndarray of int, shape: [arr.shape[axis]]
+    """
+    shape = np.shape(arr)
+    if len(shape) == 0:
+        raise ValueError(f"arr: expected an array with ndim >= 1, got a scalar {arr!r}")
+    return np.arange(shape[axis])
+
+
+def project_onto_actions_np(Y: ArrayLike, A: ArrayLike) -> np.ndarray:
+    r"""Select the entry of the action taken, :math:`y_b = Y_{b, a_b}` (discrete actions).
+
+    Parameters
+    ----------
+    Y : ndarray, shape: [batch_size, num_actions, ...]
+        Per-action values.
+    A : 1d ndarray of int, shape: [batch_size]
+        Actions taken.
+
+    Returns
+    -------
+    Y_projected : ndarray, shape: [batch_size, ...]
+    """
+    Y, A = np.asarray(Y), np.asarray(A)
+    if Y.ndim < 2:
+        raise ValueError(f"Y: expected ndim >= 2 ([batch_size, num_actions, ...]), got {Y.shape}")
+    if A.ndim != 1 or not np.issubdtype(A.dtype, np.integer):
+        raise ValueError(f"A: expected a 1d int array, got dtype={A.dtype}, shape={A.shape}")
+    if A.shape[0] != Y.shape[0]:
+        raise ValueError(f"A: expected batch_size {Y.shape[0]} (from Y), got {A.shape[0]}")
+    return Y[idx(Y), A]
+
+
+def clipped_logit_np(x: ArrayLike, epsilon: float = 1e-15) -> np.ndarray:
+    r"""Logit with clipped logarithm arguments.
+
+    .. math::
+
+        \text{logit}_\epsilon(x) = \log\max(\epsilon, x) - \log\max(\epsilon, 1 - x)
+
+    Parameters
+    ----------
+    x : array_like, float, values in [0, 1]
+        Input probabilities, any shape.
+    epsilon : float, optional
+        Lower cut-off of the logarithms' arguments, default ``1e-15``.
+
+    Returns
+    -------
+    z : ndarray, float, same shape as ``x``
+    """
+    x = np.asarray(x)
+    if np.any(x < 0) or np.any(x > 1):
+        raise ValueError(f"x: expected values in [0, 1], got range [{np.min(x)}, {np.max(x)}]")
+    return np.log(np.maximum(epsilon, x)) - np.log(np.maximum(epsilon, 1 - x))
+
+
+def _box_bounds(arr: ArrayLike, space: spaces.Space) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not isinstance(space, spaces.Box):
+        raise TypeError(f"space: expected a gymnasium.spaces.Box, got {space!r}")
+    lo, hi = space.low, space.high
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(hi > lo)):
+        raise ValueError(f"space: expected finite bounds with high > low, got {space!r}")
+    arr = np.asarray(arr)
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    if arr.shape not in (space.shape, arr.shape[:1] + space.shape):
+        raise ValueError(
+            f"arr: expected shape {space.shape} or [batch_size, *{space.shape}], got {arr.shape}"
+        )
+    return arr, lo.astype(arr.dtype), hi.astype(arr.dtype)
+
+
+def box_to_unit_interval_np(arr: ArrayLike, space: spaces.Box) -> np.ndarray:
+    r"""Min-max scale Box values onto the unit interval.
+
+    .. math::
+
+        x \mapsto \frac{x - x_\text{low}}{x_\text{high} - x_\text{low}}
+
+    Parameters
+    ----------
+    arr : array_like, float, shape: space.shape or [batch_size, \*space.shape]
+        Element(s) of ``space``.
+    space : gymnasium.spaces.Box
+        A Box with finite bounds.
+
+    Returns
+    -------
+    p : ndarray, same shape as ``arr``, values in [0, 1]
+    """
+    arr, lo, hi = _box_bounds(arr, space)
+    if np.any(arr < lo) or np.any(arr > hi):
+        raise ValueError(f"arr: expected values inside {space!r}, got {arr!r}")
+    return (arr - lo) / (hi - lo)
+
+
+def unit_interval_to_box_np(arr: ArrayLike, space: spaces.Box) -> np.ndarray:
+    r"""Inverse min-max scaling onto a Box.
+
+    .. math::
+
+        p \mapsto x_\text{low} + (x_\text{high} - x_\text{low})\,p
+
+    Parameters
+    ----------
+    arr : array_like, float, values in [0, 1], shape: space.shape or [batch_size, \*space.shape]
+        Values on the unit interval.
+    space : gymnasium.spaces.Box
+        A Box with finite bounds.
+
+    Returns
+    -------
+    x : ndarray, same shape as ``arr``, values inside ``space``
+    """
+    arr, lo, hi = _box_bounds(arr, space)
+    if np.any(arr < 0) or np.any(arr > 1):
+        raise ValueError(f"arr: expected values in [0, 1], got range [{arr.min()}, {arr.max()}]")
+    return lo + (hi - lo) * arr
+
+
+def box_to_reals_np(arr: ArrayLike, space: spaces.Box, epsilon: float = 1e-15) -> np.ndarray:
+    r"""Map Box values to the reals: :func:`box_to_unit_interval_np`, then the clipped logit.
+
+    .. math::
+
+        x \mapsto \text{logit}_\epsilon\!\left(
+            \frac{x - x_\text{low}}{x_\text{high} - x_\text{low}}\right)
+
+    Parameters
+    ----------
+    arr : array_like, float, shape: space.shape or [batch_size, \*space.shape]
+        Element(s) of ``space``.
+    space : gymnasium.spaces.Box
+        A Box with finite bounds.
+    epsilon : float, optional
+        Cut-off passed to :func:`clipped_logit_np`.
+
+    Returns
+    -------
+    z : ndarray, same shape as ``arr``, real-valued
+    """
+    return clipped_logit_np(box_to_unit_interval_np(arr, space), epsilon)
+
+
+def reals_to_box_np(arr: ArrayLike, space: spaces.Box) -> np.ndarray:
+    r"""Map reals into a Box: the logistic sigmoid, then :func:`unit_interval_to_box_np`.
+
+    .. math::
+
+        z \mapsto x_\text{low} + (x_\text{high} - x_\text{low})\,\sigma(z), \qquad
+        \sigma(z) = \tfrac12\left(1 + \tanh\tfrac z2\right)
+
+    Parameters
+    ----------
+    arr : array_like, float, shape: space.shape or [batch_size, \*space.shape]
+        Real-valued logits.
+    space : gymnasium.spaces.Box
+        A Box with finite bounds.
+
+    Returns
+    -------
+    x : ndarray, same shape as ``arr``, values inside ``space``
+    """
+    # the tanh form of the sigmoid never overflows, unlike 1 / (1 + exp(-z))
+    p = 0.5 * (1.0 + np.tanh(0.5 * np.asarray(arr, dtype=float)))
+    return unit_interval_to_box_np(p, space)
+
+
+
+_ONE_HOT_SPACES = (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+_SUPPORTED = "Box, Discrete, MultiDiscrete, MultiBinary, Tuple or Dict"
+
+
+def _unsupported(space: Any) -> TypeError:
+    return TypeError(f"space: expected a gymnasium {_SUPPORTED} space, got {space!r}")
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    # an empty Tuple/Dict space has an empty (not a missing) feature vector
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
+def _multi_discrete_one_hot(x: Any, space: spaces.MultiDiscrete) -> np.ndarray:
+    nvec = np.asarray(space.nvec).ravel()
+    offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]])
+    start = np.asarray(getattr(space, "start", 0))
+    out = np.zeros(int(nvec.sum()), dtype=np.float32)
+    out[offsets + (np.asarray(x) - start).ravel()] = 1.0
+    return out
+
+
+def feature_vector(x: Any, space: spaces.Space) -> np.ndarray:
+    r"""Flat float32 feature vector of a single observation or action.
+
+    * ``Discrete(n)``: one-hot :math:`e_{x - \text{start}} \in \{0, 1\}^n`;
+    * ``Box``: the values, flattened;
+    * ``MultiDiscrete(nvec)``: concatenated one-hots, one of size ``nvec[k]`` per component;
+    * ``MultiBinary``: the bits, flattened;
+    * ``Tuple`` / ``Dict``: concatenated features of the components, in the space's order
+      (``space.spaces`` key order for a Dict).
+
+    Parameters
+    ----------
+    x : int, ndarray, tuple or dict
+        A single element of ``space`` (no batch axis). Box values are not bounds-checked
+        (environments like CartPole emit observations outside their Box); their shape is.
+    space : gymnasium.spaces.Space
+        One of the spaces listed above, arbitrarily nested.
+
+    Returns
+    -------
+    features : 1d ndarray, float32, shape: [feature_dim(space)]
+    """
+    if isinstance(space, spaces.Box):
+        x = np.asarray(x)
+        if x.shape != space.shape:
+            raise ValueError(f"x: expected shape {space.shape} for {space!r}, got {x.shape}")
+        return x.astype(np.float32).ravel()
+    if isinstance(space, spaces.Tuple):
+        if len(x) != len(space.spaces):
+            raise ValueError(f"x: expected {len(space.spaces)} components for {space!r}, got {x!r}")
+        return _concat([feature_vector(xi, si) for xi, si in zip(x, space.spaces)])
+    if isinstance(space, spaces.Dict):
+        missing = [k for k in space.spaces if k not in x]
+        if missing:
+            raise ValueError(
+                f"x: expected keys {list(space.spaces)} for {space!r}, missing {missing}"
+            )
+        return _concat([feature_vector(x[k], si) for k, si in space.spaces.items()])
+    if not isinstance(space, _ONE_HOT_SPACES):
+        raise _unsupported(space)
+    if not space.contains(x):
+        raise ValueError(f"x: expected an element of {space!r}, got x={x!r}")
+    if isinstance(space, spaces.Discrete):
+        return one_hot(np.int64(x) - np.int64(space.start), int(space.n), dtype=np.float32)
+    if isinstance(space, spaces.MultiBinary):
+        return np.asarray(x, dtype=np.float32).ravel()
+    return _multi_discrete_one_hot(x, space)
+
+
+def feature_dim(space: spaces.Space) -> int:
+    """Size of :func:`feature_vector` for elements of ``space``.
+
+    Parameters
+    ----------
+    space : gymnasium.spaces.Space
+        A Box, Discrete, MultiDiscrete, MultiBinary, Tuple or Dict space, arbitrarily nested.
+
+    Returns
+    -------
+    dim : int
+    """
+    if isinstance(space, spaces.Discrete):
+        return int(space.n)
+    if isinstance(space, spaces.MultiDiscrete):
+        return int(np.sum(space.nvec))
+    if isinstance(space, (spaces.Box, spaces.MultiBinary)):
+        return int(np.prod(space.shape))
+    if isinstance(space, (spaces.Tuple, spaces.Dict)):
+        components = space.spaces.values() if isinstance(space, spaces.Dict) else space.spaces
+        return sum(feature_dim(s) for s in components)
+    raise _unsupported(space)
+
+
+def _feature_bounds(space: spaces.Space) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(space, spaces.Box):
+        return space.low.astype(np.float32).ravel(), space.high.astype(np.float32).ravel()
+    if isinstance(space, _ONE_HOT_SPACES):
+        dim = feature_dim(space)
+        return np.zeros(dim, dtype=np.float32), np.ones(dim, dtype=np.float32)
+    if isinstance(space, (spaces.Tuple, spaces.Dict)):
+        components = space.spaces.values() if isinstance(space, spaces.Dict) else space.spaces
+        lows, highs = zip(*[_feature_bounds(s) for s in components]) if components else ((), ())
+        return _concat(list(lows)), _concat(list(highs))
+    raise _unsupported(space)
+
+
+def feature_space(space: spaces.Space) -> spaces.Box:
+    """The flat float32 Box that :func:`feature_vector` maps ``space`` into.
+
+    One-hot and binary features get bounds [0, 1]; Box features keep their (flattened) bounds.
+
+    Parameters
+    ----------
+    space : gymnasium.spaces.Space
+        A Box, Discrete, MultiDiscrete, MultiBinary, Tuple or Dict space, arbitrarily nested.
+
+    Returns
+    -------
+    box : gymnasium.spaces.Box, float32, shape: [feature_dim(space)]
+    """
+    low, high = _feature_bounds(space)
+    return spaces.Box(low=low, high=high, dtype=np.float32)

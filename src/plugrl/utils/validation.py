@@ -1,0 +1,42 @@
+"""Argument checks shared by every module; each error names the argument, expected and actual."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_finite", "check_gamma", "check_positive_int", "check_unit_interval"]
+
+
+def check_unit_interval(value: Any, name: str) -> float:
+    """Validate a float in [0, 1]."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a float in [0, 1], got {value!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name}: expected a float in [0, 1], got {value}")
+    return value
+
+
+def check_gamma(gamma: Any) -> float:
+    """Validate a discount factor in [0, 1]."""
+    return check_unit_interval(gamma, "gamma")
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Validate an integer >= 1 (bools are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+    return int(value)
+
+
+def check_finite(values: Any, name: str) -> np.ndarray:
+    """Reject NaN or infinite entries, naming the first offending index."""
+    values = np.asarray(values)
+    finite = np.isfinite(values)
+    if not finite.all():
+        index = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"{name}: expected finite values, got {values.flat[index]} at index {index}")
+    return values

@@ -1,0 +1,143 @@
+"""What every learned function (value function or policy) has: weights, a target, input checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from plugrl._backend.jax import TrainState, export_weights, import_weights, init_train_state, sync_target
+from plugrl.function_approximators.base import FunctionApproximator
+
+__all__ = ["BaseFunction"]
+
+
+class BaseFunction:
+    """Common machinery for objects built on one head of a :class:`FunctionApproximator`.
+
+    It owns the head's train state (optimizer state and target weights); the primary weights
+    live in the function approximator's store, so that objects built on the same function
+    approximator share the body's weights.
+    """
+
+    HEAD: ClassVar[str]
+
+    def __init__(self, function_approximator: FunctionApproximator) -> None:
+        if not isinstance(function_approximator, FunctionApproximator):
+            raise TypeError(
+                "function_approximator: expected a plugrl.FunctionApproximator, "
+                f"got {type(function_approximator).__name__}"
+            )
+        self.function_approximator = function_approximator
+        self.env = function_approximator.env
+        self._head = function_approximator.head_model(self.HEAD)
+        self._train_state = init_train_state(
+            function_approximator.gather(self._head.trainable),
+            function_approximator.gather(self._head.non_trainable),
+            function_approximator.optimizer,
+        )
+
+    # ------------------------------------------------------------------ train state
+    @property
+    def train_state(self) -> TrainState:
+        """The train state, with the current primary weights from the shared store."""
+        func, head = self.function_approximator, self._head
+        return self._train_state._replace(
+            params=func.gather(head.trainable), non_trainable=func.gather(head.non_trainable)
+        )
+
+    @train_state.setter
+    def train_state(self, state: TrainState) -> None:
+        func, head = self.function_approximator, self._head
+        func.scatter(head.trainable, state.params)
+        func.scatter(head.non_trainable, state.non_trainable)
+        self._train_state = state
+
+    def _weights(self, use_target_model: bool) -> tuple[Any, Any]:
+        if use_target_model:
+            return self._train_state.target_params, self._train_state.target_non_trainable
+        func, head = self.function_approximator, self._head
+        return func.gather(head.trainable), func.gather(head.non_trainable)
+
+    def sync_target_model(self, tau: float = 1.0) -> None:
+        r"""Synchronize the target model with the primary model.
+
+        .. math::
+
+            w_\text{target}\ \leftarrow\ (1 - \tau)\,w_\text{target} + \tau\,w_\text{primary}
+
+        Parameters
+        ----------
+        tau : float between 0 and 1, optional
+            The amount of exponential smoothing; 1 (default) copies the primary weights.
+        """
+        tau = float(tau)
+        if not 0.0 <= tau <= 1.0:
+            raise ValueError(f"tau: expected a float in [0, 1], got {tau}")
+        self.train_state = sync_target(self.train_state, tau)
+
+    def get_weights(self, use_target_model: bool = False) -> list[np.ndarray]:
+        """Trainable weights as NumPy copies, in ``model.trainable_variables`` order."""
+        return export_weights(self._weights(use_target_model)[0])
+
+    def set_weights(self, weights: Sequence[Any], use_target_model: bool = False) -> None:
+        """Set trainable weights from NumPy arrays (same order and shapes as :meth:`get_weights`)."""
+        state = self.train_state
+        if use_target_model:
+            self.train_state = state._replace(
+                target_params=import_weights(state.target_params, weights, name="weights"))
+        else:
+            self.train_state = state._replace(
+                params=import_weights(state.params, weights, name="weights"))
+
+    # ------------------------------------------------------------------ input checks
+    def _check_state(self, s: Any) -> np.ndarray:
+        space = self.function_approximator.observation_space
+        s = np.asarray(s, dtype=self.function_approximator.observation_dtype)
+        if s.shape != space.shape:
+            raise ValueError(f"s: expected an observation of shape {space.shape}, got shape {s.shape}")
+        return s
+
+    def _check_states(self, S: Any, name: str = "S") -> np.ndarray:
+        space = self.function_approximator.observation_space
+        S = np.asarray(S, dtype=self.function_approximator.observation_dtype)
+        if S.ndim < 1 or S.shape[1:] != space.shape:
+            raise ValueError(
+                f"{name}: expected a batch of shape [batch_size, {', '.join(map(str, space.shape))}], "
+                f"got shape {S.shape}"
+            )
+        return S
+
+    def _check_action(self, a: Any) -> Any:
+        space = self.function_approximator.action_space
+        if isinstance(space, gym.spaces.Discrete):
+            if not (np.ndim(a) == 0 and np.issubdtype(np.asarray(a).dtype, np.integer)):
+                raise ValueError(f"a: expected an int action in {space}, got {a!r}")
+            if not space.start <= int(a) < space.start + space.n:
+                raise ValueError(f"a: expected an action in {space}, got {a!r}")
+            return int(a)
+        a = np.asarray(a, dtype=np.float32)
+        if a.shape != space.shape or not np.all(np.isfinite(a)):
+            raise ValueError(f"a: expected a finite action of shape {space.shape}, got {a!r}")
+        return a
+
+    def _check_actions(self, A: Any, batch_size: int, name: str = "A") -> np.ndarray:
+        space = self.function_approximator.action_space
+        A = np.asarray(A)
+        if isinstance(space, gym.spaces.Discrete):
+            if A.ndim == 2 and A.shape == (batch_size, space.n):
+                A = A.argmax(axis=1)  # one-hot encoded actions, as the seed allows
+            if A.shape != (batch_size,) or not np.issubdtype(A.dtype, np.integer):
+                raise ValueError(f"{name}: expected int actions of shape [{batch_size}], "
+                                 f"got {A.dtype} of shape {A.shape}")
+            if A.size and (A.min() < 0 or A.max() >= space.n):
+                raise ValueError(f"{name}: expected actions in [0, {space.n}), got values "
+                                 f"in [{A.min()}, {A.max()}]")
+            return A.astype(np.int32)
+        A = A.astype(np.float32)
+        if A.shape != (batch_size, *space.shape):
+            raise ValueError(f"{name}: expected shape {(batch_size, *space.shape)}, got {A.shape}")
+        return A
+

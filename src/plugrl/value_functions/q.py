@@ -1,0 +1,159 @@
+"""State-action value functions: type I, :math:`(s,a)\\mapsto q(s,a)`, and type II,
+:math:`s\\mapsto q(s,.)`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from plugrl._backend import keras
+from plugrl._backend.jax import jit
+from plugrl.function_approximators.base import FunctionApproximator
+from plugrl.updaters import td_learning
+from plugrl.utils.validation import check_gamma, check_positive_int
+from plugrl.value_functions.base import BaseFunction
+
+ops = keras.ops
+
+__all__ = ["QTypeI", "QTypeII", "UPDATE_STRATEGIES"]
+
+#: The seed's update strategies and the updaters they stand for.
+UPDATE_STRATEGIES: dict[str, type[td_learning.BaseTDLearning]] = {
+    "sarsa": td_learning.Sarsa,
+    "expected_sarsa": td_learning.ExpectedSarsa,
+    "q_learning": td_learning.QLearning,
+    "double_q_learning": td_learning.DoubleQLearning,
+}
+
+
+class BaseQ(BaseFunction):
+    r"""What type-I and type-II Q-functions share; subclasses define ``_predict`` and ``_q_s``.
+
+    Parameters
+    ----------
+    function_approximator : FunctionApproximator
+        The main function approximator.
+    gamma : float, optional
+        The discount factor :math:`\gamma\in[0,1]`.
+    bootstrap_n : positive int, optional
+        The number of steps over which to delay bootstrapping.
+    bootstrap_with_target_model : bool, optional
+        Whether to bootstrap with the target model instead of the primary model.
+    update_strategy : {'sarsa', 'expected_sarsa', 'q_learning', 'double_q_learning'}, optional
+        Which :mod:`plugrl.td_learning` updater backs :meth:`update` and :meth:`batch_update`.
+    """
+
+    is_q_function: ClassVar[bool] = True
+
+    def __init__(self, function_approximator: FunctionApproximator, gamma: float = 0.9,
+                 bootstrap_n: int = 1, bootstrap_with_target_model: bool = False,
+                 update_strategy: str = "sarsa") -> None:
+        if update_strategy not in UPDATE_STRATEGIES:
+            raise ValueError(f"update_strategy: expected one of {sorted(UPDATE_STRATEGIES)}, "
+                             f"got {update_strategy!r}")
+        self.gamma = check_gamma(gamma)
+        self.bootstrap_n = check_positive_int(bootstrap_n, "bootstrap_n")
+        self.bootstrap_with_target_model = bool(bootstrap_with_target_model)
+        self.update_strategy = update_strategy
+        super().__init__(function_approximator)
+        self._eval_q_sa = jit(lambda params, non_trainable, S, A:
+                              self._predict(params, non_trainable, S, A)[0])
+        self._eval_q_s = jit(lambda params, non_trainable, S: self._q_s(params, non_trainable, S)[0])
+        self.updater = UPDATE_STRATEGIES[update_strategy](self)
+
+    @property
+    def num_actions(self) -> int:
+        return self.function_approximator.num_actions
+
+    def __call__(self, s: Any, a: Any = None, use_target_model: bool = False) -> Any:
+        """:math:`q(s,a)` as a float, or :math:`q(s,.)` of shape [num_actions] if ``a`` is None."""
+        s = self._check_state(s)[None]
+        weights = self._weights(use_target_model)
+        if a is None:
+            return np.asarray(self._eval_q_s(*weights, s))[0]
+        A = self._check_actions(np.asarray([self._check_action(a)]), 1, "a")
+        return float(self._eval_q_sa(*weights, s, A)[0])
+
+    def batch_eval(self, S: Any, A: Any = None, use_target_model: bool = False) -> np.ndarray:
+        """``Q_sa`` of shape [batch_size], or ``Q_s`` [batch_size, num_actions] if ``A`` is None."""
+        S = self._check_states(S)
+        weights = self._weights(use_target_model)
+        if A is None:
+            return np.asarray(self._eval_q_s(*weights, S))
+        return np.asarray(self._eval_q_sa(*weights, S, self._check_actions(A, len(S))))
+
+    def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
+               s_next: Any = None, a_next: Any = None) -> None:
+        """Update on a single transition (see :meth:`plugrl.td_learning.BaseTDLearning.update`)."""
+        self.updater.update(s, a, r, done, truncated=truncated, s_next=s_next, a_next=a_next)
+
+    def batch_update(self, S: Any, A: Any, Rn: Any, In: Any, S_next: Any,
+                     A_next: Any = None) -> dict[str, float]:
+        """Update on a batch of transitions; returns losses and metrics as floats."""
+        return self.updater.batch_update(S, A, Rn, In, S_next, A_next)
+
+    def bootstrap_target(self, Rn: Any, In: Any, S_next: Any, A_next: Any = None) -> np.ndarray:
+        r"""The bootstrapped target :math:`G^{(n)}_t`, computed by the update strategy."""
+        return self.updater.bootstrap_target(Rn, In, S_next, A_next)
+
+
+class QTypeI(BaseQ):
+    r"""A type-I state-action value function :math:`(s,a)\mapsto q(s,a)\in\mathbb{R}`.
+
+    Works with discrete and ``Box`` action spaces; :math:`q(s,.)` (and so ``q_learning`` and
+    ``double_q_learning``) needs a discrete one. Parameters as in :class:`BaseQ`.
+    """
+
+    HEAD: ClassVar[str] = "q1"
+
+    def _action_input(self, A: Any) -> Any:
+        if self.function_approximator.action_is_discrete:
+            return ops.one_hot(A, self.num_actions, dtype="float32")
+        return A
+
+    def _predict(self, params: Any, non_trainable: Any, S: Any, A: Any,
+                 training: bool = False) -> tuple[Any, Any]:
+        """Pure forward pass: ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
+        Q_sa, non_trainable = self._head.model.stateless_call(
+            list(params), list(non_trainable), [S, self._action_input(A)], training=training)
+        return Q_sa[:, 0], non_trainable
+
+    def _q_s(self, params: Any, non_trainable: Any, S: Any,
+             training: bool = False) -> tuple[Any, Any]:
+        """Pure forward pass over every action: ``Q_s`` of shape [batch_size, num_actions]."""
+        n = self.num_actions
+        batch_size = S.shape[0]
+        S_rep = ops.repeat(S, n, axis=0)
+        A_rep = ops.tile(ops.arange(n, dtype="int32"), (batch_size,))
+        Q_sa, non_trainable = self._predict(params, non_trainable, S_rep, A_rep, training)
+        return ops.reshape(Q_sa, (batch_size, n)), non_trainable
+
+
+class QTypeII(BaseQ):
+    r"""A type-II state-action value function :math:`s\mapsto q(s,.)\in\mathbb{R}^n`.
+
+    Needs a ``Discrete`` action space. Parameters as in :class:`BaseQ`.
+    """
+
+    HEAD: ClassVar[str] = "q2"
+
+    def __init__(self, function_approximator: FunctionApproximator, gamma: float = 0.9,
+                 bootstrap_n: int = 1, bootstrap_with_target_model: bool = False,
+                 update_strategy: str = "sarsa") -> None:
+        if not getattr(function_approximator, "action_is_discrete", True):
+            raise TypeError("function_approximator: QTypeII expected a Discrete action space, got "
+                            f"{function_approximator.action_space}; use QTypeI for continuous actions")
+        super().__init__(function_approximator, gamma, bootstrap_n, bootstrap_with_target_model,
+                         update_strategy)
+
+    def _q_s(self, params: Any, non_trainable: Any, S: Any,
+             training: bool = False) -> tuple[Any, Any]:
+        """Pure forward pass: ``Q_s`` of shape [batch_size, num_actions]."""
+        return self._head.model.stateless_call(list(params), list(non_trainable), S, training=training)
+
+    def _predict(self, params: Any, non_trainable: Any, S: Any, A: Any,
+                 training: bool = False) -> tuple[Any, Any]:
+        """Pure forward pass: ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
+        Q_s, non_trainable = self._q_s(params, non_trainable, S, training)
+        return ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0], non_trainable

@@ -1,0 +1,84 @@
+"""The state value function."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from plugrl._backend.jax import jit
+from plugrl.function_approximators.base import FunctionApproximator
+from plugrl.updaters.td_learning import Sarsa
+from plugrl.utils.validation import check_gamma, check_positive_int
+from plugrl.value_functions.base import BaseFunction
+
+__all__ = ["V"]
+
+
+class V(BaseFunction):
+    r"""A state value function :math:`s\mapsto v(s)`.
+
+    It is updated by TD(n) (:class:`plugrl.td_learning.Sarsa`) towards
+    :math:`G^{(n)}_t = R^{(n)}_t + I^{(n)}_t\,v(S_{t+n})`.
+
+    Parameters
+    ----------
+    function_approximator : FunctionApproximator
+        The main function approximator.
+    gamma : float, optional
+        The discount factor :math:`\gamma\in[0,1]`.
+    bootstrap_n : positive int, optional
+        The number of steps over which to delay bootstrapping (1: TD(0); large: Monte Carlo).
+    bootstrap_with_target_model : bool, optional
+        Whether to bootstrap with the target model instead of the primary model.
+    """
+
+    HEAD: ClassVar[str] = "v"
+    is_q_function: ClassVar[bool] = False
+
+    def __init__(self, function_approximator: FunctionApproximator, gamma: float = 0.9,
+                 bootstrap_n: int = 1, bootstrap_with_target_model: bool = False) -> None:
+        self.gamma = check_gamma(gamma)
+        self.bootstrap_n = check_positive_int(bootstrap_n, "bootstrap_n")
+        self.bootstrap_with_target_model = bool(bootstrap_with_target_model)
+        super().__init__(function_approximator)
+        self._eval = jit(lambda params, non_trainable, S: self._predict(params, non_trainable, S)[0])
+        self._no_action = _zero_action(function_approximator)
+        self.updater = Sarsa(self)
+
+    def _predict(self, params: Any, non_trainable: Any, S: Any, A: Any = None,
+                 training: bool = False) -> tuple[Any, Any]:
+        """Pure forward pass: ``V`` of shape [batch_size] and the updated non-trainables."""
+        V, non_trainable = self._head.model.stateless_call(
+            list(params), list(non_trainable), S, training=training)
+        return V[:, 0], non_trainable
+
+    def __call__(self, s: Any, use_target_model: bool = False) -> float:
+        """The estimated value :math:`v(s)` of a single state."""
+        s = self._check_state(s)
+        return float(self._eval(*self._weights(use_target_model), s[None])[0])
+
+    def batch_eval(self, S: Any, use_target_model: bool = False) -> np.ndarray:
+        """State values :math:`v(S)`, shape [batch_size]."""
+        S = self._check_states(S)
+        return np.asarray(self._eval(*self._weights(use_target_model), S))
+
+    def update(self, s: Any, r: float, done: bool, *, truncated: bool = False,
+               s_next: Any = None) -> None:
+        """Update on a single transition (see :meth:`plugrl.td_learning.Sarsa.update`)."""
+        self.updater.update(s, self._no_action, r, done, truncated=truncated, s_next=s_next)
+
+    def batch_update(self, S: Any, Rn: Any, In: Any, S_next: Any) -> dict[str, float]:
+        """Update on a batch of transitions; returns losses and metrics as floats."""
+        return self.updater.batch_update(S, None, Rn, In, S_next)
+
+    def bootstrap_target(self, Rn: Any, In: Any, S_next: Any) -> np.ndarray:
+        r"""The bootstrapped target :math:`G^{(n)}_t = R^{(n)}_t + I^{(n)}_t\,v(S_{t+n})`."""
+        return self.updater.bootstrap_target(Rn, In, S_next)
+
+
+def _zero_action(function_approximator: FunctionApproximator) -> Any:
+    """A valid placeholder action: a state value function ignores actions."""
+    if function_approximator.action_is_discrete:
+        return int(function_approximator.action_space.start)
+    return np.zeros(function_approximator.action_space.shape, np.float32)
