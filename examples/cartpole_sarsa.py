@@ -1,7 +1,8 @@
 """CartPole with SARSA and a linear function approximator (the seed's first example).
 
-A type-I Q-function, linear in the state for each action, learns by one-step SARSA from an
-epsilon-greedy policy. Training stops after 10 consecutive episodes that reach the time limit.
+A type-I Q-function, linear in full-quadratic features of the state for each action, learns
+by one-step SARSA from an epsilon-greedy policy. Training stops after 10 consecutive episodes
+that reach the time limit.
 
     python examples/cartpole_sarsa.py
 """
@@ -11,24 +12,34 @@ from __future__ import annotations
 import argparse
 
 import gymnasium as gym
+import optax
 
 import plugrl
 from plugrl._backend import keras
 
 
-class Linear(plugrl.FunctionApproximator):
-    """Linear function approximator: the body only flattens; the head is one dense layer."""
+GAMMA = 0.9
 
-    def body(self, S):
-        return keras.layers.Flatten()(S)
+
+class Linear(plugrl.predefined.LinearFunctionApproximator):
+    """Linear in full-quadratic features, with optimistic initial values.
+
+    Every CartPole reward is +1, so values that start at 0 are below every target: the greedy
+    policy would keep the first action it tried. Starting at the largest possible value,
+    1 / (1 - gamma), makes untried actions look best until they have been tried.
+    """
+
+    def head_q1(self, X):
+        optimistic = keras.initializers.Constant(1.0 / (1.0 - GAMMA))
+        return keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer=optimistic)(X)
 
 
 def main(num_episodes: int = 200, seed: int = 0, env_id: str = "CartPole-v0",
          verbose: bool = True) -> dict:
     """Train and return ``{'returns': [...], 'solved': bool, 'q': QTypeI}``."""
     env = gym.make(env_id)
-    func = Linear(env, lr=0.001, random_seed=seed)
-    q = plugrl.QTypeI(func, update_strategy="sarsa")
+    func = Linear(env, interaction="full_quadratic", optimizer=optax.adam(0.01), random_seed=seed)
+    q = plugrl.QTypeI(func, gamma=GAMMA, update_strategy="sarsa")
     policy = plugrl.EpsilonGreedy(q, random_seed=seed)
 
     returns, consecutive_successes = [], 0
