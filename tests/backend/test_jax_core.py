@@ -45,7 +45,7 @@ def test_train_step_matches_hand_computed_sgd():
     assert float(metrics["quad/loss"]) == pytest.approx(1 + 4 + 9)
     assert float(metrics["quad/grad_norm"]) == pytest.approx(np.sqrt(4 + 16 + 36))
     # the target is untouched by an update
-    np.testing.assert_array_equal(new_state.target_params[0], [1.0, -2.0])
+    np.testing.assert_array_equal(new_state.targets()[0], [1.0, -2.0])
 
 
 @pytest.mark.parametrize("tau", [0.0, 0.25, 1.0])
@@ -54,8 +54,8 @@ def test_polyak_and_sync_target_match_numpy(tau):
     state = state._replace(params=(jnp.array([5.0, 7.0]), jnp.array(-1.0)))
     synced = sync_target(state, tau)
     expected_w = (1 - tau) * np.array([1.0, -2.0]) + tau * np.array([5.0, 7.0])
-    np.testing.assert_allclose(synced.target_params[0], expected_w, rtol=1e-6)
-    np.testing.assert_allclose(synced.target_params[1], (1 - tau) * 3.0 + tau * -1.0, rtol=1e-6)
+    np.testing.assert_allclose(synced.targets()[0], expected_w, rtol=1e-6)
+    np.testing.assert_allclose(synced.targets()[1], (1 - tau) * 3.0 + tau * -1.0, rtol=1e-6)
 
 
 def test_polyak_copies_integer_variables():

@@ -132,7 +132,7 @@ def test_sync_target_model_is_polyak(cartpole):
     q, primary, target = linear_q2(cartpole, "q_learning", True)
     q.sync_target_model(tau=0.3)
     for p, t, new in zip(primary, target, q.get_weights(use_target_model=True)):
-        np.testing.assert_allclose(new, 0.7 * t + 0.3 * p, rtol=1e-6)
+        np.testing.assert_allclose(new, 0.7 * t + 0.3 * p, rtol=1e-5, atol=1e-7)
     q.sync_target_model()
     for p, new in zip(primary, q.get_weights(use_target_model=True)):
         np.testing.assert_array_equal(new, p)

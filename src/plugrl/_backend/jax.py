@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.flatten_util import ravel_pytree
 
 from plugrl._backend import keras
 
@@ -28,14 +29,13 @@ Metrics = dict[str, jax.Array]
 LossFn = Callable[[Params, "TrainState", Batch, jax.Array], tuple[jax.Array, tuple[Params, Metrics]]]
 
 __all__ = [
+    "Metrics",
     "TrainState",
     "as_optax",
     "copy_arrays",
     "export_weights",
-    "greedy",
     "forward",
     "import_weights",
-    "epsilon_greedy",
     "init_train_state",
     "jit",
     "make_train_step",
@@ -56,17 +56,34 @@ class TrainState(NamedTuple):
         Trainable variables, in ``model.trainable_variables`` order.
     non_trainable : tuple of arrays
         Non-trainable variables (batch-norm statistics, seed-generator states).
-    target_params, target_non_trainable : tuple of arrays
-        The target model: a slowly moving copy used for bootstrapping and as the "old" policy.
+    target_params : 1d array
+        The target model's trainable weights (a slowly moving copy used for bootstrapping and
+        as the "old" policy), raveled into one vector; :meth:`targets` gives them as a tuple.
+    target_non_trainable : tuple of arrays
+        The target model's non-trainable variables.
     opt_state : optax.OptState
         The optimizer's state for ``params``.
+
+    Notes
+    -----
+    Each leaf costs a few microseconds every time a jitted function is called, which is most of
+    the cost of a small update step on a CPU. The target weights are therefore kept as one
+    vector, and optimizers run on raveled parameters (:func:`optax.flatten`).
     """
 
     params: Params
     non_trainable: Params
-    target_params: Params
+    target_params: jax.Array
     target_non_trainable: Params
     opt_state: optax.OptState
+
+    def targets(self) -> Params:
+        """The target model's trainable weights, in the same structure as ``params``."""
+        return ravel_pytree(self.params)[1](self.target_params)
+
+    def with_targets(self, targets: Params) -> TrainState:
+        """A copy whose target trainable weights are ``targets`` (structured like ``params``)."""
+        return self._replace(target_params=ravel_pytree(tuple(targets))[0])
 
 
 def copy_arrays(values: Sequence[Any]) -> Params:
@@ -86,10 +103,46 @@ def init_train_state(
     return TrainState(
         params=params,
         non_trainable=non_trainable,
-        target_params=copy_arrays(params),
+        target_params=ravel_pytree(params)[0],
         target_non_trainable=copy_arrays(non_trainable),
         opt_state=optimizer.init(params),
     )
+
+
+class Metrics:
+    """Named scalar metrics packed into one array, so a jitted step returns a single leaf.
+
+    Behaves as a read-only mapping from names to scalars; :meth:`to_dict` gives Python floats
+    with a single device-to-host transfer.
+    """
+
+    def __init__(self, names: tuple[str, ...], values: jax.Array) -> None:
+        self.names = names
+        self.values = values
+
+    @classmethod
+    def pack(cls, metrics: dict[str, Any]) -> Metrics:
+        names = tuple(sorted(metrics))
+        return cls(names, jnp.stack([jnp.asarray(metrics[n], jnp.float32) for n in names]))
+
+    def to_dict(self) -> dict[str, float]:
+        return dict(zip(self.names, np.asarray(self.values).tolist()))
+
+    def __getitem__(self, name: str) -> jax.Array:
+        return self.values[self.names.index(name)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def tree_flatten(self) -> tuple[tuple[jax.Array], tuple[str, ...]]:
+        return (self.values,), self.names
+
+    @classmethod
+    def tree_unflatten(cls, names: tuple[str, ...], children: tuple[jax.Array]) -> Metrics:
+        return cls(names, children[0])
+
+
+jax.tree_util.register_pytree_node_class(Metrics)
 
 
 def forward(model: keras.Model, *, training: bool = False) -> Callable[..., Any]:
@@ -125,7 +178,8 @@ def make_train_step(
     Returns
     -------
     step : callable
-        ``step(state, batch, key) -> (state, metrics)``, compiled once per input shape.
+        ``step(state, batch, key) -> (state, metrics)``, compiled once per input shape;
+        ``metrics`` is a :class:`Metrics`.
     """
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
@@ -134,6 +188,7 @@ def make_train_step(
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = {**metrics, f"{name}/loss": loss, f"{name}/grad_norm": optax.global_norm(grads)}
+        metrics = Metrics.pack(metrics)
         new_state = state._replace(params=params, non_trainable=non_trainable, opt_state=opt_state)
         return new_state, metrics
 
@@ -154,8 +209,9 @@ def polyak(target: Params, source: Params, tau: float | jax.Array) -> Params:
 @jax.jit
 def sync_target(state: TrainState, tau: float | jax.Array = 1.0) -> TrainState:
     """Move the target weights towards the primary weights by ``tau`` (1 copies them)."""
+    (target_params,) = polyak((state.target_params,), (ravel_pytree(state.params)[0],), tau)
     return state._replace(
-        target_params=polyak(state.target_params, state.params, tau),
+        target_params=target_params,
         target_non_trainable=polyak(state.target_non_trainable, state.non_trainable, tau),
     )
 
@@ -227,11 +283,16 @@ class _KerasOptimizerState(NamedTuple):
 
 
 def as_optax(optimizer: Any) -> optax.GradientTransformation:
-    """Accept an optax transformation or a Keras optimizer; return an optax transformation.
+    """Accept an optax transformation or a Keras optimizer; return an optax transformation
+    that works on raveled parameters (see :class:`TrainState`).
 
     A Keras optimizer is used through its stateless API; a fresh copy is built for each set of
     parameters, so one optimizer object can serve several function approximators.
     """
+    return optax.flatten(_as_optax(optimizer))
+
+
+def _as_optax(optimizer: Any) -> optax.GradientTransformation:
     if isinstance(optimizer, optax.GradientTransformation):
         return optimizer
     if not isinstance(optimizer, keras.optimizers.Optimizer):
@@ -242,20 +303,20 @@ def as_optax(optimizer: Any) -> optax.GradientTransformation:
     config = optimizer.get_config()
     built: dict[str, keras.optimizers.Optimizer] = {}
 
-    def init(params: Params) -> _KerasOptimizerState:
+    def init(params: Any) -> _KerasOptimizerState:
         opt = optimizer.__class__.from_config(config)
-        opt.build([keras.Variable(p) for p in params])
+        opt.build([keras.Variable(p) for p in jax.tree_util.tree_leaves(params)])
         built["optimizer"] = opt
         return _KerasOptimizerState(copy_arrays([v.value for v in opt.variables]))
 
-    def update(grads: Params, state: _KerasOptimizerState, params: Params | None = None):
+    def update(grads: Any, state: _KerasOptimizerState, params: Any = None):
         if params is None:
             raise ValueError("a Keras optimizer needs the current params to compute updates")
-        new_params, new_vars = built["optimizer"].stateless_apply(
-            list(state.variables), list(grads), list(params)
-        )
-        updates = tuple(n - p for n, p in zip(new_params, params))
-        return updates, _KerasOptimizerState(tuple(new_vars))
+        leaves, treedef = jax.tree_util.tree_flatten(params)
+        new_leaves, new_vars = built["optimizer"].stateless_apply(
+            list(state.variables), jax.tree_util.tree_leaves(grads), leaves)
+        updates = [n - p for n, p in zip(new_leaves, leaves)]
+        return jax.tree_util.tree_unflatten(treedef, updates), _KerasOptimizerState(tuple(new_vars))
 
     return optax.GradientTransformation(init, update)
 
@@ -267,21 +328,3 @@ def random_argmax(key: jax.Array, values: jax.Array) -> jax.Array:
     """``argmax`` over the last axis with ties broken uniformly at random."""
     is_max = values == jnp.max(values, axis=-1, keepdims=True)
     return jax.random.categorical(key, jnp.where(is_max, 0.0, -jnp.inf), axis=-1)
-
-
-def greedy(key: jax.Array, Q_s: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Greedy actions over ``Q_s`` [..., n] with random tie-breaking, and the next key."""
-    key, subkey = jax.random.split(key)
-    return random_argmax(subkey, Q_s), key
-
-
-def epsilon_greedy(key: jax.Array, Q_s: jax.Array, epsilon: jax.Array) -> tuple[jax.Array, jax.Array]:
-    r"""Sample :math:`a \sim \pi(.|s)` for an :math:`\epsilon`-greedy policy over ``Q_s`` [..., n].
-
-    Returns the actions and the next key, so that a caller can thread one key through calls.
-    """
-    key, k_greedy, k_random, k_explore = jax.random.split(key, 4)
-    greedy = random_argmax(k_greedy, Q_s)
-    uniform = jax.random.randint(k_random, greedy.shape, 0, Q_s.shape[-1])
-    explore = jax.random.uniform(k_explore, greedy.shape) < epsilon
-    return jnp.where(explore, uniform, greedy), key

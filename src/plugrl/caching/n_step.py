@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from itertools import islice
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -177,7 +178,7 @@ class NStepCache:
         """
         if not self:
             raise self._nothing_to_pop("pop")
-        return self._pop_batch(1)
+        return self._pop_one()
 
     def flush(self) -> NStepBatch:
         """Pop all poppable transitions at once, oldest first.
@@ -256,8 +257,23 @@ class NStepCache:
             np.stack(A_next),
         )
 
+    def _pop_one(self) -> NStepBatch:
+        """:meth:`_pop_batch` for one transition, without the batch machinery (hot path)."""
+        size = len(self._R)
+        rewards = islice(self._R, self.n)
+        Rn = sum(d * r for d, r in zip(self._discounts, rewards))
+        In, s_next, a_next = self._next_fields(0, size, self._S, self._A)
+        s, a = self._S.popleft(), self._A.popleft()
+        self._R.popleft()
+        if not self._R:
+            self.reset()
+        return (
+            s[None], np.asarray(a)[None], np.array([Rn], np.float32), np.array([In], np.float32),
+            s_next[None], np.asarray(a_next)[None],
+        )
+
     def _next_fields(
-        self, i: int, size: int, S_win: list[np.ndarray], A_win: list[np.ndarray]
+        self, i: int, size: int, S_win: Sequence[np.ndarray], A_win: Sequence[np.ndarray]
     ) -> tuple[float, np.ndarray, np.ndarray]:
         """``(In, S_next, A_next)`` for the ``i``-th stored transition, given ``size`` stored."""
         if i + self.n < size:

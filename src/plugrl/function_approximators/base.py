@@ -203,7 +203,7 @@ class FunctionApproximator:
                 raise TypeError("optimizer_kwargs: got both 'lr' and its alias 'learning_rate'")
             kwargs["learning_rate"] = kwargs.pop("lr")
         kwargs.setdefault("learning_rate", type(self).DEFAULT_LEARNING_RATE)
-        return type(self).DEFAULT_OPTIMIZER(**kwargs)
+        return as_optax(type(self).DEFAULT_OPTIMIZER(**kwargs))
 
     def _next_seed(self) -> int | None:
         if self.random_seed is None:

@@ -57,7 +57,7 @@ class BaseFunction:
 
     def _weights(self, use_target_model: bool) -> tuple[Any, Any]:
         if use_target_model:
-            return self._train_state.target_params, self._train_state.target_non_trainable
+            return self._train_state.targets(), self._train_state.target_non_trainable
         func, head = self.function_approximator, self._head
         return func.gather(head.trainable), func.gather(head.non_trainable)
 
@@ -86,8 +86,8 @@ class BaseFunction:
         """Set trainable weights from NumPy arrays (same order and shapes as :meth:`get_weights`)."""
         state = self.train_state
         if use_target_model:
-            self.train_state = state._replace(
-                target_params=import_weights(state.target_params, weights, name="weights"))
+            targets = import_weights(state.targets(), weights, name="weights")
+            self.train_state = state.with_targets(targets)
         else:
             self.train_state = state._replace(
                 params=import_weights(state.params, weights, name="weights"))

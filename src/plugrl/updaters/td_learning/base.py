@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import TrainState, jit, make_train_step, prng_key
+from plugrl._backend.jax import Metrics, TrainState, jit, make_train_step, prng_key
 from plugrl.caching import NStepCache
 from plugrl.updaters.losses import get_value_loss
 from plugrl.utils.validation import check_finite
@@ -68,7 +68,7 @@ class BaseTDLearning(abc.ABC):
 
     def _bootstrap_weights(self, state: TrainState) -> tuple[Any, Any]:
         if self.value_function.bootstrap_with_target_model:
-            return state.target_params, state.target_non_trainable
+            return state.targets(), state.target_non_trainable
         return state.params, state.non_trainable
 
     def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
@@ -135,8 +135,7 @@ class BaseTDLearning(abc.ABC):
         A_next : nd array, shape: [batch_size, ...], optional
             Next actions (SARSA), or propensities [batch_size, num_actions] (expected SARSA).
         """
-        metrics = self._apply(self._check_batch(S, A, Rn, In, S_next, A_next))
-        return {name: float(value) for name, value in metrics.items()}
+        return self._apply(self._check_batch(S, A, Rn, In, S_next, A_next)).to_dict()
 
     def bootstrap_target(self, Rn: Any, In: Any, S_next: Any, A_next: Any = None) -> np.ndarray:
         r"""The bootstrapped targets :math:`G^{(n)}_t`, shape [batch_size]."""
@@ -147,7 +146,7 @@ class BaseTDLearning(abc.ABC):
         return np.asarray(self._target(vf.train_state, Rn, In, S_next, A_next))
 
     # ------------------------------------------------------------------ internals
-    def _apply(self, batch: tuple) -> dict[str, Any]:
+    def _apply(self, batch: tuple) -> Metrics:
         vf = self.value_function
         state, metrics = self._step(vf.train_state, batch, self._key)
         vf.train_state = state

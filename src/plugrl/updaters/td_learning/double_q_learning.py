@@ -30,6 +30,6 @@ class DoubleQLearning(BaseTDLearning):
     def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any) -> Any:
         vf = self.value_function
         Q_primary, _ = vf._q_s(state.params, state.non_trainable, S_next)
-        Q_target, _ = vf._q_s(state.target_params, state.target_non_trainable, S_next)
+        Q_target, _ = vf._q_s(state.targets(), state.target_non_trainable, S_next)
         A_greedy = ops.argmax(Q_primary, axis=-1)
         return ops.take_along_axis(Q_target, A_greedy[:, None], axis=1)[:, 0]
