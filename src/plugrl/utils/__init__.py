@@ -12,9 +12,6 @@ from plugrl.utils.arrays import (
     box_to_reals_np,
     box_to_unit_interval_np,
     clipped_logit_np,
-    feature_dim,
-    feature_space,
-    feature_vector,
     idx,
     log_softmax,
     one_hot,
@@ -23,9 +20,11 @@ from plugrl.utils.arrays import (
     softmax,
     unit_interval_to_box_np,
 )
+from plugrl.utils.checks import is_policy, is_qfunction, is_vfunction
 from plugrl.utils.env import get_env_attr, get_transition, has_env_attr
 from plugrl.utils.log import enable_logging
 from plugrl.utils.media import generate_gif, render_episode
+from plugrl.utils.spaces import feature_dim, feature_space, feature_vector
 
 __all__ = [
     "argmax",
@@ -42,6 +41,9 @@ __all__ = [
     "get_transition",
     "has_env_attr",
     "idx",
+    "is_policy",
+    "is_qfunction",
+    "is_vfunction",
     "log_softmax",
     "one_hot",
     "project_onto_actions_np",

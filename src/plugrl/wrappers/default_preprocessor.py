@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from plugrl.utils.arrays import feature_space, feature_vector
+from plugrl.utils.spaces import feature_space, feature_vector
 
 __all__ = ["DefaultPreprocessor"]
 
