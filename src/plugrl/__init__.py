@@ -6,25 +6,47 @@ The seed's concept-level API lives at the top level (``plugrl.FunctionApproximat
 """
 
 from plugrl import _backend  # noqa: F401  (selects the JAX backend before Keras loads)
-from plugrl import caching, losses, policies, predefined, td_learning, utils, wrappers
+from plugrl import (
+    caching,
+    losses,
+    policies,
+    policy_objectives,
+    predefined,
+    proba_dists,
+    td_learning,
+    utils,
+    wrappers,
+)
+from plugrl.actor_critic import ActorCritic
 from plugrl.function_approximators import FunctionApproximator
-from plugrl.policies import EpsilonGreedy, RandomPolicy, UserInputPolicy
+from plugrl.policies import (
+    EpsilonGreedy,
+    GaussianPolicy,
+    RandomPolicy,
+    SoftmaxPolicy,
+    UserInputPolicy,
+)
 from plugrl.value_functions import V, QTypeI, QTypeII
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ActorCritic",
     "EpsilonGreedy",
     "FunctionApproximator",
+    "GaussianPolicy",
     "QTypeI",
     "QTypeII",
     "RandomPolicy",
+    "SoftmaxPolicy",
     "UserInputPolicy",
     "V",
     "caching",
     "losses",
     "policies",
+    "policy_objectives",
     "predefined",
+    "proba_dists",
     "td_learning",
     "utils",
     "wrappers",

@@ -34,16 +34,22 @@ __all__ = [
     "as_optax",
     "copy_arrays",
     "export_weights",
-    "forward",
+    "gumbel_noise",
     "import_weights",
     "init_train_state",
+    "is_concrete",
     "jit",
     "make_train_step",
+    "normal_noise",
     "polyak",
     "prng_key",
+    "per_group",
     "random_argmax",
     "seeded_initialization",
+    "split_key",
+    "split_key",
     "sync_target",
+    "unraveler",
 ]
 
 
@@ -92,7 +98,7 @@ def copy_arrays(values: Sequence[Any]) -> Params:
     Keras hands out its variables' own buffers; copying them means that neither a compiled step
     nor a later write-back into the model can invalidate the other's memory.
     """
-    return tuple(jnp.array(v, copy=True) for v in values)
+    return tuple(jax.tree_util.tree_map(lambda v: jnp.array(v, copy=True), tuple(values)))
 
 
 def init_train_state(
@@ -143,20 +149,6 @@ class Metrics:
 
 
 jax.tree_util.register_pytree_node_class(Metrics)
-
-
-def forward(model: keras.Model, *, training: bool = False) -> Callable[..., Any]:
-    r"""A pure function ``f(params, non_trainable, *inputs) -> outputs`` for a Keras model.
-
-    The returned function can be traced by :func:`jax.jit`; it ignores the updated
-    non-trainable variables (use :meth:`keras.Model.stateless_call` directly where they matter).
-    """
-
-    def apply(params: Params, non_trainable: Params, *inputs: jax.Array) -> Any:
-        outputs, _ = model.stateless_call(list(params), list(non_trainable), *inputs, training=training)
-        return outputs
-
-    return apply
 
 
 def make_train_step(
@@ -328,3 +320,53 @@ def random_argmax(key: jax.Array, values: jax.Array) -> jax.Array:
     """``argmax`` over the last axis with ties broken uniformly at random."""
     is_max = values == jnp.max(values, axis=-1, keepdims=True)
     return jax.random.categorical(key, jnp.where(is_max, 0.0, -jnp.inf), axis=-1)
+
+
+def split_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Split a raw JAX key into ``(next_key, subkey)``: keep the first, consume the second."""
+    next_key, subkey = jax.random.split(key)
+    return next_key, subkey
+
+
+def gumbel_noise(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+    r"""Standard Gumbel noise, :math:`g = -\log(-\log u)` with :math:`u\sim\mathcal{U}(0, 1)`."""
+    return jax.random.gumbel(key, tuple(shape), dtype=dtype)
+
+
+def normal_noise(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+    r"""Standard normal noise, :math:`\epsilon\sim\mathcal{N}(0, 1)`."""
+    return jax.random.normal(key, tuple(shape), dtype=dtype)
+
+
+def is_concrete(*values: Any) -> bool:
+    """Whether all values are concrete (not abstract tracers of ``jit``, ``grad`` or ``vmap``).
+
+    Only concrete values can be inspected on the host, e.g. to raise on NaN parameters.
+    """
+    return not any(isinstance(v, jax.core.Tracer) for v in values)
+
+
+@jax.jit
+def split_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Split a raw key into ``(key_to_use, next_key)``, in one compiled call."""
+    use, keep = jax.random.split(key)
+    return use, keep
+
+
+def per_group(optimizers: Sequence[optax.GradientTransformation]) -> optax.GradientTransformation:
+    """One optimizer over a tuple of parameter groups, each group with its own optimizer."""
+
+    def init(params: tuple) -> tuple:
+        return tuple(opt.init(p) for opt, p in zip(optimizers, params, strict=True))
+
+    def update(grads: tuple, state: tuple, params: tuple | None = None) -> tuple[tuple, tuple]:
+        params = params if params is not None else (None,) * len(optimizers)
+        results = [opt.update(g, s, p) for opt, g, s, p in zip(optimizers, grads, state, params)]
+        return tuple(r[0] for r in results), tuple(r[1] for r in results)
+
+    return optax.GradientTransformation(init, update)
+
+
+def unraveler(params: Params) -> Callable[[jax.Array], Params]:
+    """The inverse of raveling ``params``; usable inside jitted code on a raveled vector."""
+    return ravel_pytree(tuple(params))[1]

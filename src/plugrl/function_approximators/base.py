@@ -81,8 +81,9 @@ class FunctionApproximator:
         self.action_space = _check_action_space(env.action_space)
         self.optimizer = self._make_optimizer(optimizer, optimizer_kwargs)
         self.random_seed = random_seed
-        self._heads: dict[str, HeadModel] = {}
+        self._heads: dict[Any, HeadModel] = {}
         self._body_model: keras.Model | None = None
+        self._head_only_models: dict[str, keras.Model] = {}
         self._variables: list[keras.Variable] = []
         self._position: dict[int, int] = {}
         self._values: list[jax.Array] = []
@@ -222,8 +223,32 @@ class FunctionApproximator:
             if name == "q1":
                 A = keras.Input(self._action_input_shape(), dtype="float32", name="A")
                 return keras.Model([S, A], self.head_q1(self.body_q1(S, A)), name="q1")
+            return keras.Model(S, self._head_only(name)(self._shared_body()(S)), name=name)
+
+    def _head_only(self, name: str) -> keras.Model:
+        """``X -> output`` for one head, built once, so several models can share the head."""
+        if name not in self._head_only_models:
+            X = keras.Input(self._shared_body().output.shape[1:], name="X")
+            self._head_only_models[name] = keras.Model(X, getattr(self, f"head_{name}")(X),
+                                                       name=f"head_{name}")
+        return self._head_only_models[name]
+
+    def joint_head_model(self, names: Sequence[str]) -> HeadModel:
+        """One model ``S -> [outputs of each head]`` that evaluates the shared body once.
+
+        The heads must have been built with :meth:`head_model` (their weights are shared).
+        """
+        key = tuple(names)
+        if key not in self._heads:
+            if any(name not in self._heads or name == "q1" for name in names):
+                raise ValueError(f"names: expected built heads other than 'q1', got {names}")
+            S = keras.Input(self.observation_space.shape, dtype=self.observation_dtype.name, name="S")
             X = self._shared_body()(S)
-            return keras.Model(S, getattr(self, f"head_{name}")(X), name=name)
+            model = keras.Model(S, [self._head_only(n)(X) for n in names], name="_".join(names))
+            self._heads[key] = HeadModel("+".join(names), model,
+                                         self._register(model.trainable_variables),
+                                         self._register(model.non_trainable_variables))
+        return self._heads[key]
 
     def _action_input_shape(self) -> tuple[int, ...]:
         if self.action_is_discrete:

@@ -1,7 +1,9 @@
-"""Policies that are not learned directly: value-based and special policies."""
+"""Policies: updateable (softmax, Gaussian), value-based (epsilon-greedy) and special ones."""
 
 from plugrl.policies.epsilon_greedy import EpsilonGreedy
+from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.random import RandomPolicy
+from plugrl.policies.softmax import SoftmaxPolicy
 from plugrl.policies.user_input import UserInputPolicy
 
-__all__ = ["EpsilonGreedy", "RandomPolicy", "UserInputPolicy"]
+__all__ = ["EpsilonGreedy", "GaussianPolicy", "RandomPolicy", "SoftmaxPolicy", "UserInputPolicy"]

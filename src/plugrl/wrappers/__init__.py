@@ -1,8 +1,9 @@
-"""Gymnasium wrappers: observation preprocessing and training monitoring."""
+"""Gymnasium wrappers: observation preprocessing, action transforms, training monitoring."""
 
 from __future__ import annotations
 
+from plugrl.wrappers.box_to_reals import BoxActionsToReals
 from plugrl.wrappers.default_preprocessor import DefaultPreprocessor
 from plugrl.wrappers.train_monitor import TrainMonitor
 
-__all__ = ["DefaultPreprocessor", "TrainMonitor"]
+__all__ = ["BoxActionsToReals", "DefaultPreprocessor", "TrainMonitor"]

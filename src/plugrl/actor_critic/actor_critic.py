@@ -1,0 +1,209 @@
+"""The actor-critic: an updateable policy and a state value function, updated together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from plugrl._backend import keras
+from plugrl._backend.jax import (
+    TrainState,
+    init_train_state,
+    make_train_step,
+    per_group,
+    split_key,
+    unraveler,
+)
+from plugrl.caching import NStepCache
+from plugrl.function_approximators.base import FunctionApproximator
+from plugrl.policies.base import BaseUpdateablePolicy
+from plugrl.policies.gaussian import GaussianPolicy
+from plugrl.policies.softmax import SoftmaxPolicy
+from plugrl.value_functions import V
+
+ops = keras.ops
+
+__all__ = ["ActorCritic"]
+
+
+class ActorCritic:
+    r"""A generic actor-critic, combining an updateable policy with a state value function.
+
+    One jitted step updates both, minimising
+
+    .. math::
+
+        L\ =\ L_\pi(\mathcal{A}) + w\,\hat{\mathbb{E}}\big\{\ell(G^{(n)}, v(S))\big\},\qquad
+        \mathcal{A} = G^{(n)} - v(S),\quad G^{(n)} = R^{(n)} + I^{(n)}\,v(S_{t+n})
+
+    When policy and value function share one function approximator, the body is evaluated
+    once per batch for both heads.
+
+    Parameters
+    ----------
+    policy : SoftmaxPolicy or GaussianPolicy
+        An updateable policy (the actor); its target model is the "old" policy of PPO.
+    v_func : V
+        A state value function (the critic); its ``gamma``, ``bootstrap_n`` and
+        ``bootstrap_with_target_model`` settings define :math:`G^{(n)}`.
+    value_loss_weight : float, optional
+        The weight :math:`w` of the value loss.
+    """
+
+    def __init__(self, policy: BaseUpdateablePolicy, v_func: V, value_loss_weight: float = 1.0) -> None:
+        _check_components(policy, v_func)
+        self.policy, self.v_func = policy, v_func
+        self.value_loss_weight = float(value_loss_weight)
+        self.env = policy.env
+        self._shared = policy.function_approximator is v_func.function_approximator
+        self._groups = self._parameter_groups()
+        self._train_state = init_train_state(
+            self._gather("trainable"), self._gather("non_trainable"),
+            per_group([func.optimizer for func, _ in self._groups]))
+        self._step = make_train_step(self._loss_fn, per_group([f.optimizer for f, _ in self._groups]),
+                                     "ActorCritic")
+        self._cache = NStepCache(self.env, v_func.bootstrap_n, v_func.gamma)
+        self._key = policy._key
+        self._unravel_targets = (unraveler(policy._train_state.params),
+                                 unraveler(v_func._train_state.params))
+
+    @classmethod
+    def from_func(cls, function_approximator: FunctionApproximator, gamma: float = 0.9,
+                  bootstrap_n: int = 1, bootstrap_with_target_model: bool = False,
+                  entropy_beta: float = 0.01, update_strategy: Any = "vanilla",
+                  random_seed: int | None = None, *, ppo_clip_eps: float = 0.2,
+                  value_loss_weight: float = 1.0) -> ActorCritic:
+        """Create policy and value function on one function approximator (shared body)."""
+        policy_class = SoftmaxPolicy if function_approximator.action_is_discrete else GaussianPolicy
+        policy = policy_class(function_approximator, update_strategy=update_strategy,
+                              ppo_clip_eps=ppo_clip_eps, entropy_beta=entropy_beta,
+                              random_seed=random_seed)
+        v_func = V(function_approximator, gamma=gamma, bootstrap_n=bootstrap_n,
+                   bootstrap_with_target_model=bootstrap_with_target_model)
+        return cls(policy, v_func, value_loss_weight)
+
+    # ------------------------------------------------------------------ acting
+    def __call__(self, s: Any) -> tuple[Any, float]:
+        """Draw an action :math:`a\\sim\\pi(.|s)` and estimate :math:`v(s)`: returns ``(a, v)``."""
+        return self.policy(s), self.v_func(s)
+
+    def greedy(self, s: Any) -> Any:
+        """The policy's most likely action."""
+        return self.policy.greedy(s)
+
+    def dist_params(self, s: Any) -> tuple[Any, float]:
+        """The distribution parameters of :math:`\\pi(.|s)` and :math:`v(s)`."""
+        return self.policy.dist_params(s), self.v_func(s)
+
+    def batch_eval(self, S: Any, use_target_model: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Sampled actions and state values for a batch: ``(A, V)``."""
+        return (self.policy.batch_eval(S, use_target_model),
+                self.v_func.batch_eval(S, use_target_model))
+
+    def sync_target_model(self, tau: float = 1.0) -> None:
+        """Synchronize the target models of both policy and value function."""
+        self.policy.sync_target_model(tau)
+        self.v_func.sync_target_model(tau)
+
+    # ------------------------------------------------------------------ updating
+    def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
+               s_next: Any = None) -> None:
+        """Update actor and critic on a single transition, through an n-step cache."""
+        s, a = self.v_func._check_state(s), self.policy._check_action(a)
+        if s_next is not None:
+            s_next = self.v_func._check_state(s_next)
+        self._cache.add(s, a, r, done, truncated=truncated, s_next=s_next)
+        while self._cache:
+            S, A, Rn, In, S_next, _ = self._cache.pop()
+            self._apply((S, A, Rn, In, S_next))
+
+    def batch_update(self, S: Any, A: Any, Rn: Any, In: Any, S_next: Any,
+                     A_next: Any = None) -> dict[str, float]:
+        """Update both actor and critic on a batch of transitions (``A_next`` is not used)."""
+        S = self.v_func._check_states(S)
+        S_next = self.v_func._check_states(S_next, "S_next")
+        if len(S_next) != len(S):
+            raise ValueError(f"S_next: expected batch size {len(S)} (as S), got {len(S_next)}")
+        A = self.policy._check_actions(A, len(S), "A")
+        Rn, In = self.v_func.updater._check_returns(Rn, In, len(S))
+        return self._apply((S, A, Rn, In, S_next)).to_dict()
+
+    # ------------------------------------------------------------------ internals
+    def _apply(self, batch: tuple) -> Any:
+        key, self._key = split_key(self._key)
+        targets = (self.policy._train_state, self.v_func._train_state)
+        state = self._train_state._replace(params=self._gather("trainable"),
+                                           non_trainable=self._gather("non_trainable"))
+        state, metrics = self._step(state, (*batch, *_target_weights(*targets)), key)
+        for (func, head), params, non_trainable in zip(self._groups, state.params,
+                                                       state.non_trainable):
+            func.scatter(head.trainable, params)
+            func.scatter(head.non_trainable, non_trainable)
+        self._train_state = state
+        return metrics
+
+    def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
+        S, A, Rn, In, S_next, pi_targets, pi_target_nt, v_targets, v_target_nt = batch
+        pi_targets, v_targets = (f(t) for f, t in zip(self._unravel_targets, (pi_targets, v_targets)))
+        (Z, V_pred), non_trainable = self._forward(params, state.non_trainable, S)
+        v_func, policy = self.v_func, self.policy
+        if v_func.bootstrap_with_target_model:
+            V_next = v_func._predict(v_targets, v_target_nt, S_next)[0]
+        else:
+            V_next = v_func._predict(*self._v_weights(params, state.non_trainable), S_next)[0]
+        G = ops.stop_gradient(Rn + In * V_next)
+        Adv = G - ops.stop_gradient(V_pred)
+        Z_old = policy._predict(pi_targets, pi_target_nt, S)[0]
+        policy_loss, metrics = policy._policy_loss(Z, Z_old, A, Adv, key)
+        value_loss = ops.mean(v_func.updater.loss(G, V_pred))
+        metrics = {**metrics, "ActorCritic/policy_loss": policy_loss,
+                   "ActorCritic/value_loss": value_loss, "ActorCritic/Adv": ops.mean(Adv)}
+        return policy_loss + self.value_loss_weight * value_loss, (non_trainable, metrics)
+
+    def _forward(self, params: Any, non_trainable: Any, S: Any) -> tuple[tuple[Any, Any], tuple]:
+        if self._shared:
+            (head,) = (h for _, h in self._groups)
+            (Z, V_out), nt = head.model.stateless_call(list(params[0]), list(non_trainable[0]), S,
+                                                       training=True)
+            return (Z, V_out[:, 0]), (tuple(nt),)
+        Z, nt_pi = self.policy._predict(params[0], non_trainable[0], S, training=True)
+        V_pred, nt_v = self.v_func._predict(params[1], non_trainable[1], S, training=True)
+        return (Z, V_pred), (tuple(nt_pi), tuple(nt_v))
+
+    def _v_weights(self, params: Any, non_trainable: Any) -> tuple[tuple, tuple]:
+        if not self._shared:
+            return params[1], non_trainable[1]
+        (_, head), v_head = self._groups[0], self.v_func._head
+        trainable = {pos: i for i, pos in enumerate(head.trainable)}
+        others = {pos: i for i, pos in enumerate(head.non_trainable)}
+        return (tuple(params[0][trainable[p]] for p in v_head.trainable),
+                tuple(non_trainable[0][others[p]] for p in v_head.non_trainable))
+
+    def _parameter_groups(self) -> list[tuple[FunctionApproximator, Any]]:
+        if self._shared:
+            func = self.policy.function_approximator
+            return [(func, func.joint_head_model(("pi", "v")))]
+        return [(self.policy.function_approximator, self.policy._head),
+                (self.v_func.function_approximator, self.v_func._head)]
+
+    def _gather(self, kind: str) -> tuple:
+        return tuple(func.gather(getattr(head, kind)) for func, head in self._groups)
+
+
+def _target_weights(policy_state: TrainState, v_state: TrainState) -> tuple:
+    return (policy_state.target_params, policy_state.target_non_trainable,
+            v_state.target_params, v_state.target_non_trainable)
+
+
+def _check_components(policy: Any, v_func: Any) -> None:
+    if not isinstance(policy, BaseUpdateablePolicy):
+        raise TypeError(f"policy: expected a SoftmaxPolicy or GaussianPolicy, got {type(policy).__name__}")
+    if not isinstance(v_func, V):
+        raise TypeError(f"v_func: expected a plugrl.V, got {type(v_func).__name__}")
+    pi_func, v_func_ = policy.function_approximator, v_func.function_approximator
+    for space in ("observation_space", "action_space"):
+        if getattr(pi_func, space) != getattr(v_func_, space):
+            raise ValueError(
+                f"v_func: expected a function approximator on the same env as the policy, got "
+                f"{space} {getattr(v_func_, space)} instead of {getattr(pi_func, space)}")

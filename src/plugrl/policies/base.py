@@ -1,0 +1,224 @@
+"""What the updateable policies share: sampling, evaluation, and a jitted policy-gradient step."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+
+from plugrl._backend import keras
+from plugrl._backend.jax import Metrics, TrainState, jit, make_train_step, prng_key, split_key
+from plugrl.function_approximators.base import FunctionApproximator
+from plugrl.proba_dists import ProbaDist
+from plugrl.updaters import policy_objectives
+from plugrl.updaters.policy_objectives.base import check_entropy_beta, check_ppo_clip_eps
+from plugrl.utils.validation import check_finite
+from plugrl.value_functions.base import BaseFunction
+
+ops = keras.ops
+
+__all__ = ["BaseUpdateablePolicy"]
+
+#: The seed's update strategies and the policy objectives they stand for.
+UPDATE_STRATEGIES: dict[str, type[policy_objectives.PolicyObjective]] = {
+    "vanilla": policy_objectives.VanillaPG,
+    "ppo": policy_objectives.PPOClip,
+    "cross_entropy": policy_objectives.CrossEntropy,
+}
+
+
+class BaseUpdateablePolicy(BaseFunction):
+    r"""Base class of :class:`SoftmaxPolicy` and :class:`GaussianPolicy`.
+
+    Parameters
+    ----------
+    function_approximator : FunctionApproximator
+        The main function approximator; its ``head_pi`` gives the distribution parameters.
+    update_strategy : {'vanilla', 'ppo', 'cross_entropy'} or PolicyObjective, optional
+        The policy objective (see :mod:`plugrl.policy_objectives`).
+    ppo_clip_eps : float, optional
+        The clipping parameter :math:`\epsilon > 0` of ``'ppo'``.
+    entropy_beta : float, optional
+        The coefficient :math:`\beta \ge 0` of the entropy bonus, which rewards exploration.
+    random_seed : int, optional
+        Seeds action sampling and weight initialisation-independent randomness.
+
+    Notes
+    -----
+    Single actions are sampled on the host with a NumPy generator from distribution parameters
+    computed by one jitted call; measured on a 2-core CPU, that is several times faster than
+    drawing JAX random numbers inside the jitted call. Inside update steps, randomness uses
+    explicit JAX keys.
+    """
+
+    HEAD: ClassVar[str] = "pi"
+    is_q_function: ClassVar[bool] = False
+
+    def __init__(self, function_approximator: FunctionApproximator, update_strategy: Any = "vanilla",
+                 ppo_clip_eps: float = 0.2, entropy_beta: float = 0.01,
+                 random_seed: int | None = None) -> None:
+        self._check_action_space(function_approximator)
+        ppo_clip_eps, entropy_beta = check_ppo_clip_eps(ppo_clip_eps), check_entropy_beta(entropy_beta)
+        self.objective = _make_objective(update_strategy, ppo_clip_eps, entropy_beta)
+        self.update_strategy = update_strategy
+        self.ppo_clip_eps, self.entropy_beta = ppo_clip_eps, entropy_beta
+        self.random_seed = random_seed
+        super().__init__(function_approximator)
+        self._rng = np.random.default_rng(random_seed)
+        self._key = prng_key(random_seed)
+        self._eval = jit(lambda params, non_trainable, S: self._predict(params, non_trainable, S)[0])
+        self._step = make_train_step(self._loss_fn, function_approximator.optimizer,
+                                     type(self).__name__)
+        self.dist: ProbaDist | None = None
+        self.target_dist: ProbaDist | None = None
+        self._loss_key: Any = None
+
+    # ------------------------------------------------------------------ subclass hooks
+    @staticmethod
+    @abc.abstractmethod
+    def _check_action_space(function_approximator: FunctionApproximator) -> None:
+        """Raise a clear error if the action space does not suit the policy."""
+
+    @abc.abstractmethod
+    def _make_dist(self, Z: Any) -> ProbaDist:
+        """The distribution for parameters ``Z`` (inside traced code)."""
+
+    @abc.abstractmethod
+    def _sample(self, Z: Any) -> np.ndarray:
+        """Sample actions on the host from NumPy parameters ``Z`` of a batch."""
+
+    @abc.abstractmethod
+    def _mode(self, Z: Any) -> np.ndarray:
+        """The most likely actions for NumPy parameters ``Z`` of a batch."""
+
+    # ------------------------------------------------------------------ pure functions
+    def _predict(self, params: Any, non_trainable: Any, S: Any, A: Any = None,
+                 training: bool = False) -> tuple[Any, Any]:
+        """Pure forward pass: the distribution parameters ``Z`` and updated non-trainables."""
+        return self._head.model.stateless_call(list(params), list(non_trainable), S,
+                                               training=training)
+
+    def policy_loss_with_metrics(self, Adv: Any, A: Any = None) -> tuple[Any, dict[str, Any]]:
+        r"""The policy loss (a scalar) and a dict of scalar metrics; the override point.
+
+        While it runs, ``self.dist`` is the updateable policy :math:`\pi_\theta(.|S)` and
+        ``self.target_dist`` the behaviour ("old") policy given by the target model, both
+        over the batch. The default applies :attr:`objective` (see
+        :mod:`plugrl.policy_objectives`).
+
+        Parameters
+        ----------
+        Adv : 1d Tensor, shape: [batch_size]
+            A batch of advantages.
+        A : nd Tensor, shape: [batch_size, ...]
+            A batch of actions taken under the behaviour policy.
+        """
+        return self.objective(self.dist, self.target_dist, A, Adv, key=self._loss_key)
+
+    def _policy_loss(self, Z: Any, Z_old: Any, A: Any, Adv: Any,
+                     key: Any = None) -> tuple[Any, dict[str, Any]]:
+        Z_old = keras.tree.map_structure(ops.stop_gradient, Z_old)
+        with self._distributions(self._make_dist(Z), self._make_dist(Z_old), key):
+            return self.policy_loss_with_metrics(Adv, A)
+
+    def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
+        S, A, Adv = batch
+        Z, non_trainable = self._predict(params, state.non_trainable, S, training=True)
+        Z_old, _ = self._predict(state.targets(), state.target_non_trainable, S)
+        loss, metrics = self._policy_loss(Z, Z_old, A, Adv, key)
+        return loss, (tuple(non_trainable), metrics)
+
+    @contextlib.contextmanager
+    def _distributions(self, dist: ProbaDist, target_dist: ProbaDist, key: Any) -> Iterator[None]:
+        # The seed's override point reads the distributions from attributes; they exist only
+        # while a loss is being traced.
+        self.dist, self.target_dist, self._loss_key = dist, target_dist, key
+        try:
+            yield
+        finally:
+            self.dist, self.target_dist, self._loss_key = None, None, None
+
+    # ------------------------------------------------------------------ public API
+    def __call__(self, s: Any, use_target_model: bool = False) -> Any:
+        r"""Draw an action :math:`a\sim\pi(.|s)` for a single state observation."""
+        return self._sample(self._params_of(s, use_target_model))[0]
+
+    def greedy(self, s: Any, use_target_model: bool = False) -> Any:
+        r"""The most likely action :math:`\arg\max_a\pi(a|s)`."""
+        return self._mode(self._params_of(s, use_target_model))[0]
+
+    def dist_params(self, s: Any, use_target_model: bool = False) -> Any:
+        """The raw distribution parameters of :math:`\\pi(.|s)` for a single state."""
+        return _first(self._params_of(s, use_target_model))
+
+    def batch_eval(self, S: Any, use_target_model: bool = False) -> np.ndarray:
+        """Sampled actions for a batch of states, shape [batch_size, ...]."""
+        S = self._check_states(S)
+        return self._sample(self._checked_params(self._eval(*self._weights(use_target_model), S)))
+
+    def update(self, s: Any, a: Any, advantage: float) -> None:
+        """Update the policy on a single transition with advantage :math:`\\mathcal{A}(s,a)`."""
+        self.batch_update(self._check_state(s)[None], [self._check_action(a)], [advantage])
+
+    def batch_update(self, S: Any, A: Any, Adv: Any) -> dict[str, float]:
+        """Update the policy on a batch; returns losses and metrics as floats.
+
+        Parameters
+        ----------
+        S : nd array, shape: [batch_size, ...]
+            A batch of state observations.
+        A : nd array, shape: [batch_size, ...]
+            A batch of actions taken by the behaviour policy (for ``'cross_entropy'`` on a
+            discrete space, behaviour propensities of shape [batch_size, num_actions]).
+        Adv : 1d array, dtype: float, shape: [batch_size]
+            Advantages :math:`\\mathcal{A}(s,a) = q(s,a) - v(s)`.
+        """
+        return self._apply(self._check_batch(S, A, Adv)).to_dict()
+
+    # ------------------------------------------------------------------ internals
+    def _apply(self, batch: tuple) -> Metrics:
+        key, self._key = split_key(self._key)
+        state, metrics = self._step(self.train_state, batch, key)
+        self.train_state = state
+        return metrics
+
+    def _params_of(self, s: Any, use_target_model: bool) -> Any:
+        S = self._check_state(s)[None]
+        return self._checked_params(self._eval(*self._weights(use_target_model), S))
+
+    def _checked_params(self, Z: Any) -> Any:
+        parts = [np.asarray(z) for z in Z] if isinstance(Z, (tuple, list)) else [np.asarray(Z)]
+        for i, z in enumerate(parts):
+            if not np.isfinite(z).all():  # cheap test first: this runs for every action
+                check_finite(z, f"{type(self).__name__} distribution parameters[{i}]")
+        return tuple(parts) if isinstance(Z, (tuple, list)) else parts[0]
+
+    def _check_batch(self, S: Any, A: Any, Adv: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        S = self._check_states(S)
+        Adv = check_finite(np.asarray(Adv, dtype=np.float32), "Adv")
+        if Adv.shape != (len(S),):
+            raise ValueError(f"Adv: expected shape [{len(S)}] (the batch size of S), got {Adv.shape}")
+        return S, self._check_behaviour_actions(A, len(S)), Adv
+
+    def _check_behaviour_actions(self, A: Any, batch_size: int) -> np.ndarray:
+        return self._check_actions(A, batch_size, "A")
+
+
+def _make_objective(update_strategy: Any, ppo_clip_eps: float,
+                    entropy_beta: float) -> policy_objectives.PolicyObjective:
+    if isinstance(update_strategy, policy_objectives.PolicyObjective):
+        return update_strategy
+    if update_strategy not in UPDATE_STRATEGIES:
+        raise ValueError(f"update_strategy: expected one of {sorted(UPDATE_STRATEGIES)} or a "
+                         f"PolicyObjective, got {update_strategy!r}")
+    if update_strategy == "ppo":
+        return policy_objectives.PPOClip(ppo_clip_eps=ppo_clip_eps, entropy_beta=entropy_beta)
+    return UPDATE_STRATEGIES[update_strategy](entropy_beta=entropy_beta)
+
+
+def _first(Z: Any) -> Any:
+    return keras.tree.map_structure(lambda z: z[0], Z)
+

@@ -1,0 +1,75 @@
+"""The updateable policy for discrete action spaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from plugrl.function_approximators.base import FunctionApproximator
+from plugrl.policies.base import BaseUpdateablePolicy
+from plugrl.proba_dists import CategoricalDist
+from plugrl.updaters.policy_objectives import CrossEntropy
+
+__all__ = ["SoftmaxPolicy"]
+
+
+class SoftmaxPolicy(BaseUpdateablePolicy):
+    r"""Updateable policy for discrete action spaces,
+    :math:`\pi_\theta(a|s) = \exp z(s,a) / \sum_{a'}\exp z(s,a')` with logits from ``head_pi``.
+
+    Parameters
+    ----------
+    function_approximator : FunctionApproximator
+        The main function approximator.
+    update_strategy : {'vanilla', 'ppo', 'cross_entropy'} or PolicyObjective, optional
+        The policy objective: :class:`~plugrl.policy_objectives.VanillaPG`,
+        :class:`~plugrl.policy_objectives.PPOClip` or
+        :class:`~plugrl.policy_objectives.CrossEntropy`.
+    ppo_clip_eps : float, optional
+        The clipping parameter :math:`\epsilon > 0` of ``'ppo'``.
+    entropy_beta : float, optional
+        The coefficient :math:`\beta \ge 0` of the entropy bonus.
+    random_seed : int, optional
+        Sets the random state to get reproducible results.
+    """
+
+    @staticmethod
+    def _check_action_space(function_approximator: FunctionApproximator) -> None:
+        space = function_approximator.action_space
+        if not isinstance(space, gym.spaces.Discrete):
+            raise TypeError(f"function_approximator: SoftmaxPolicy expected a Discrete action space, "
+                            f"got {space}; use GaussianPolicy for Box actions")
+
+    def _make_dist(self, Z: Any) -> CategoricalDist:
+        return CategoricalDist(Z)
+
+    def _sample(self, Z: np.ndarray) -> np.ndarray:
+        # Gumbel-max: argmax(z + g) with standard Gumbel g is a sample of softmax(z).
+        return np.argmax(Z + self._rng.gumbel(size=Z.shape), axis=-1)
+
+    def _mode(self, Z: np.ndarray) -> np.ndarray:
+        return np.argmax(Z, axis=-1)
+
+    def __call__(self, s: Any, use_target_model: bool = False) -> int:
+        return int(super().__call__(s, use_target_model))
+
+    def greedy(self, s: Any, use_target_model: bool = False) -> int:
+        return int(super().greedy(s, use_target_model))
+
+    def _check_behaviour_actions(self, A: Any, batch_size: int) -> np.ndarray:
+        A = np.asarray(A)
+        if isinstance(self.objective, CrossEntropy) and A.ndim == 2 and \
+                np.issubdtype(A.dtype, np.floating):
+            return self._check_propensities(A, batch_size)
+        return super()._check_behaviour_actions(A, batch_size)
+
+    def _check_propensities(self, P: np.ndarray, batch_size: int) -> np.ndarray:
+        n = self.function_approximator.num_actions
+        if P.shape != (batch_size, n):
+            raise ValueError(f"A: expected propensities of shape [{batch_size}, {n}], got {P.shape}")
+        if (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0, atol=1e-4):
+            raise ValueError("A: expected propensities (non-negative rows summing to 1), got row "
+                             f"sums in [{P.sum(axis=1).min()}, {P.sum(axis=1).max()}]")
+        return P.astype(np.float32)

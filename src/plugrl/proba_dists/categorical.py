@@ -1,0 +1,179 @@
+r"""A differentiable categorical distribution, parametrised by logits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from plugrl._backend import keras
+from plugrl._backend.jax import gumbel_noise, is_concrete
+from plugrl.proba_dists.base import ProbaDist, Tensor, as_float_tensor, check_finite
+
+ops = keras.ops
+
+__all__ = ["CategoricalDist"]
+
+
+class CategoricalDist(ProbaDist):
+    r"""Differentiable implementation of a categorical distribution.
+
+    .. math::
+
+        p(a)\ =\ \text{softmax}(z)_a\ =\ \frac{e^{z_a}}{\sum_{a'} e^{z_{a'}}}
+
+    Parameters
+    ----------
+    logits : 2d Tensor, dtype: float, shape: [batch_size, num_categories]
+        A batch of logits :math:`z\in\mathbb{R}^n` with :math:`n=` ``num_categories``.
+    boltzmann_tau : float, optional
+        The Boltzmann temperature :math:`\tau` of the relaxation through which :meth:`sample`
+        passes gradients. A smaller value gives a less biased but noisier gradient; it does not
+        change the sampled values, which are exactly one-hot.
+    random_seed : int, optional
+        Seed of the internal key used by :meth:`sample` when it is called without a key.
+
+    Raises
+    ------
+    ValueError
+        If ``logits`` is not 2d, if concrete ``logits`` hold NaN or infinite values, or if
+        ``boltzmann_tau`` is not positive.
+    """
+
+    def __init__(
+        self, logits: Tensor, boltzmann_tau: float = 0.2, random_seed: int | None = None
+    ) -> None:
+        super().__init__(random_seed)
+        check_finite("logits", logits)
+        if is_concrete(boltzmann_tau) and not float(np.asarray(boltzmann_tau)) > 0:
+            raise ValueError(f"boltzmann_tau: expected a positive float, got {boltzmann_tau!r}")
+        self.logits = as_float_tensor(logits)
+        if len(self.logits.shape) != 2:
+            raise ValueError(
+                f"logits: expected shape [batch_size, num_categories], got {tuple(self.logits.shape)}"
+            )
+        self.boltzmann_tau = boltzmann_tau
+
+    @property
+    def num_categories(self) -> int:
+        """The number of categories :math:`n`."""
+        return int(self.logits.shape[-1])
+
+    @property
+    def probs(self) -> Tensor:
+        r"""The probabilities :math:`p = \text{softmax}(z)`, shape [batch_size, num_categories]."""
+        return ops.softmax(self.logits, axis=-1)
+
+    @property
+    def log_probs(self) -> Tensor:
+        r"""The log-probabilities :math:`\log p = z - \text{logsumexp}(z)`,
+        shape [batch_size, num_categories]."""
+        return ops.log_softmax(self.logits, axis=-1)
+
+    def sample(self, key: Tensor | None = None) -> Tensor:
+        r"""Draw a one-hot sample with a straight-through Gumbel-softmax gradient.
+
+        With Gumbel noise :math:`g_a`, the value is the exact one-hot encoding of
+        :math:`\arg\max_a(z_a + g_a)`, which is a sample from :math:`p` (the Gumbel-max trick);
+        the gradient is that of the relaxation :math:`\text{softmax}((z + g)/\tau)`
+        [ArXiv:1611.01144].
+
+        Parameters
+        ----------
+        key : uint32 array, shape: [2], optional
+            A raw JAX key; required inside ``jax.jit``. Without one, the internal key is used
+            and advanced (outside JAX transformations only).
+
+        Returns
+        -------
+        sample : 2d Tensor, dtype: float, shape: [batch_size, num_categories]
+            One-hot encoded variates.
+        """
+        key = self._next_key(key, self.logits)
+        noisy_logits = self.logits + gumbel_noise(key, self.logits.shape, self.logits.dtype)
+        hard = ops.one_hot(
+            ops.argmax(noisy_logits, axis=-1), self.num_categories, dtype=self.logits.dtype
+        )
+        soft = ops.softmax(noisy_logits / self.boltzmann_tau, axis=-1)
+        # soft - stop_gradient(soft) is exactly zero, so the value stays exactly one-hot.
+        return hard + (soft - ops.stop_gradient(soft))
+
+    def log_proba(self, x: Tensor) -> Tensor:
+        r"""Compute the log-probabilities of a batch of variates.
+
+        .. math::
+
+            \log p(x)\ =\ \sum_a x_a \log p(a)
+
+        where :math:`x` is one-hot (or relaxed, as from :meth:`sample`); integer indices
+        :math:`x=a` give :math:`\log p(a)`.
+
+        Parameters
+        ----------
+        x : Tensor, shape: [batch_size] or [batch_size, num_categories]
+            Category indices, or one-hot encoded (or relaxed) variates.
+
+        Returns
+        -------
+        log_proba : 1d Tensor, shape: [batch_size]
+            The log-probabilities.
+        """
+        x = ops.convert_to_tensor(x)
+        if len(x.shape) == 1:
+            self._check_indices(x)
+            x = ops.one_hot(ops.cast(x, "int32"), self.num_categories, dtype=self.logits.dtype)
+        elif len(x.shape) != 2 or int(x.shape[-1]) != self.num_categories:
+            raise ValueError(
+                f"x: expected shape [batch_size] or [batch_size, {self.num_categories}], "
+                f"got {tuple(x.shape)}"
+            )
+        return ops.sum(ops.cast(x, self.logits.dtype) * self.log_probs, axis=-1)
+
+    def entropy(self) -> Tensor:
+        r"""Compute the entropy :math:`\text{H}[p] = -\sum_a p(a)\log p(a)`.
+
+        Returns
+        -------
+        entropy : 1d Tensor, shape: [batch_size]
+            The entropies.
+        """
+        return -ops.sum(self.probs * self.log_probs, axis=-1)
+
+    def kl_divergence(self, other: ProbaDist) -> Tensor:
+        r"""Compute the KL-divergence
+        :math:`\text{KL}[p_\text{self}, p_\text{other}] = \sum_a p_\text{self}(a)
+        \big(\log p_\text{self}(a) - \log p_\text{other}(a)\big)`.
+
+        Parameters
+        ----------
+        other : CategoricalDist
+            A categorical distribution over the same number of categories.
+
+        Returns
+        -------
+        kl_divergence : 1d Tensor, shape: [batch_size]
+            The KL-divergences.
+        """
+        self._check_other(other)
+        return ops.sum(self.probs * (self.log_probs - other.log_probs), axis=-1)
+
+    def mode(self) -> Tensor:
+        r"""The most probable categories, :math:`\arg\max_a z_a`.
+
+        Returns
+        -------
+        a : 1d Tensor, dtype: int32, shape: [batch_size]
+            Category indices.
+        """
+        return ops.cast(ops.argmax(self.logits, axis=-1), "int32")
+
+    def _check_indices(self, x: Tensor) -> None:
+        # An out-of-range index would one-hot encode to zeros and silently give log p = 0.
+        if not is_concrete(x):
+            return
+        array = np.asarray(x)
+        bad = np.argwhere((array < 0) | (array >= self.num_categories) | (array != np.round(array)))
+        if bad.size:
+            index = tuple(int(i) for i in bad[0])
+            raise ValueError(
+                f"x: expected category indices in [0, {self.num_categories}), "
+                f"got {array[index]} at index {index}"
+            )
