@@ -10,26 +10,13 @@ from __future__ import annotations
 
 import argparse
 
-import gymnasium as gym
-
 import plugrl
-from plugrl.wrappers import DefaultPreprocessor
-
-
-def greedy_return(env: gym.Env, policy: plugrl.EpsilonGreedy, seed: int) -> float:
-    """The return of one episode that follows the greedy policy."""
-    s, _ = env.reset(seed=seed)
-    G, done = 0.0, False
-    while not done:
-        s, r, terminated, truncated, _ = env.step(policy.greedy(s))
-        G += r
-        done = terminated or truncated
-    return G
+from _frozen_lake import greedy_return, make_env
 
 
 def main(num_episodes: int = 500, seed: int = 0, verbose: bool = True) -> dict:
     """Train and return ``{'returns': [...], 'greedy_return': float, 'q': QTypeII}``."""
-    env = DefaultPreprocessor(gym.make("FrozenLake-v1", is_slippery=False))
+    env = make_env()
     func = plugrl.predefined.LinearFunctionApproximator(env, lr=0.1, random_seed=seed)
     q = plugrl.QTypeII(func, gamma=0.9, update_strategy="q_learning")
     policy = plugrl.EpsilonGreedy(q, epsilon=0.1, random_seed=seed)

@@ -32,7 +32,8 @@ def params() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _scipy_norm(mu: np.ndarray, logvar: np.ndarray):
-    return scipy.stats.norm(loc=mu.astype(np.float64), scale=np.exp(0.5 * logvar.astype(np.float64)))
+    mu, logvar = mu.astype(np.float64), logvar.astype(np.float64)
+    return scipy.stats.norm(loc=mu, scale=np.exp(0.5 * logvar))
 
 
 def _cross_entropy_by_quadrature(p, q) -> float:
@@ -58,7 +59,9 @@ def test_cross_entropy_and_kl(params):
     other_params = _params(1)
     p, q = _scipy_norm(*params), _scipy_norm(*other_params)
     elementwise = np.vectorize(
-        lambda m, s, mo, so: _cross_entropy_by_quadrature(scipy.stats.norm(m, s), scipy.stats.norm(mo, so))
+        lambda m, s, m_other, s_other: _cross_entropy_by_quadrature(
+            scipy.stats.norm(m, s), scipy.stats.norm(m_other, s_other)
+        )
     )
     cross_entropy = elementwise(p.mean(), p.std(), q.mean(), q.std()).sum(axis=EVENT_AXES)
     dist, other = NormalDist(*params), NormalDist(*other_params)
@@ -129,7 +132,8 @@ def test_entropy_gradient_points_to_higher_entropy(params):
 def test_non_finite_params_raise(params, name, bad):
     values = dict(zip(["mu", "logvar"], params))
     values[name][1, 0, 2] = bad
-    with pytest.raises(ValueError, match=rf"{name}: expected finite values, got .* at index \(1, 0, 2\)"):
+    message = rf"{name}: expected finite values, got .* at index \(1, 0, 2\)"
+    with pytest.raises(ValueError, match=message):
         NormalDist(**values)
 
 

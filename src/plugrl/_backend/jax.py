@@ -47,7 +47,6 @@ __all__ = [
     "random_argmax",
     "seeded_initialization",
     "split_key",
-    "split_key",
     "sync_target",
     "unraveler",
 ]
@@ -322,6 +321,7 @@ def random_argmax(key: jax.Array, values: jax.Array) -> jax.Array:
     return jax.random.categorical(key, jnp.where(is_max, 0.0, -jnp.inf), axis=-1)
 
 
+@jax.jit
 def split_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Split a raw JAX key into ``(next_key, subkey)``: keep the first, consume the second."""
     next_key, subkey = jax.random.split(key)
@@ -344,13 +344,6 @@ def is_concrete(*values: Any) -> bool:
     Only concrete values can be inspected on the host, e.g. to raise on NaN parameters.
     """
     return not any(isinstance(v, jax.core.Tracer) for v in values)
-
-
-@jax.jit
-def split_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Split a raw key into ``(key_to_use, next_key)``, in one compiled call."""
-    use, keep = jax.random.split(key)
-    return use, keep
 
 
 def per_group(optimizers: Sequence[optax.GradientTransformation]) -> optax.GradientTransformation:

@@ -131,7 +131,7 @@ class ActorCritic:
 
     # ------------------------------------------------------------------ internals
     def _apply(self, batch: tuple) -> Any:
-        key, self._key = split_key(self._key)
+        self._key, key = split_key(self._key)
         targets = (self.policy._train_state, self.v_func._train_state)
         state = self._train_state._replace(params=self._gather("trainable"),
                                            non_trainable=self._gather("non_trainable"))

@@ -180,7 +180,7 @@ class BaseUpdateablePolicy(BaseFunction):
 
     # ------------------------------------------------------------------ internals
     def _apply(self, batch: tuple) -> Metrics:
-        key, self._key = split_key(self._key)
+        self._key, key = split_key(self._key)
         state, metrics = self._step(self.train_state, batch, key)
         self.train_state = state
         return metrics

@@ -48,7 +48,8 @@ class CategoricalDist(ProbaDist):
         self.logits = as_float_tensor(logits)
         if len(self.logits.shape) != 2:
             raise ValueError(
-                f"logits: expected shape [batch_size, num_categories], got {tuple(self.logits.shape)}"
+                "logits: expected shape [batch_size, num_categories], "
+                f"got {tuple(self.logits.shape)}"
             )
         self.boltzmann_tau = boltzmann_tau
 
