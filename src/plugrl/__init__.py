@@ -17,7 +17,7 @@ from plugrl import (
     utils,
     wrappers,
 )
-from plugrl.actor_critic import ActorCritic
+from plugrl.actor_critic import ActorCritic, SoftActorCritic
 from plugrl.function_approximators import FunctionApproximator
 from plugrl.policies import (
     EpsilonGreedy,
@@ -38,6 +38,7 @@ __all__ = [
     "QTypeI",
     "QTypeII",
     "RandomPolicy",
+    "SoftActorCritic",
     "SoftmaxPolicy",
     "UserInputPolicy",
     "V",

@@ -2,10 +2,20 @@
 
 from plugrl.updaters.td_learning import (
     BaseTDLearning,
+    ClippedDoubleQLearning,
     DoubleQLearning,
     ExpectedSarsa,
     QLearning,
     Sarsa,
+    SoftQLearning,
 )
 
-__all__ = ["BaseTDLearning", "DoubleQLearning", "ExpectedSarsa", "QLearning", "Sarsa"]
+__all__ = [
+    "BaseTDLearning",
+    "ClippedDoubleQLearning",
+    "DoubleQLearning",
+    "ExpectedSarsa",
+    "QLearning",
+    "Sarsa",
+    "SoftQLearning",
+]

@@ -10,8 +10,9 @@ from examples_loader import EXAMPLES, load_example
 
 
 def test_every_example_is_covered():
-    covered = {"cartpole_sarsa", "frozen_lake_q_learning", "cartpole_double_q"}
-    assert {p.stem for p in EXAMPLES.glob("*.py")} == covered
+    covered = {"cartpole_sarsa", "frozen_lake_q_learning", "cartpole_double_q",
+               "frozen_lake_reinforce", "frozen_lake_actor_critic", "frozen_lake_sac", "pendulum_ppo"}
+    assert {p.stem for p in EXAMPLES.glob("[!_]*.py")} == covered
 
 
 def test_cartpole_sarsa_main_job_prints_progress_and_success():
@@ -33,4 +34,11 @@ def test_frozen_lake_example_runs(capsys):
 def test_cartpole_double_q_example_runs(capsys):
     result = load_example("cartpole_double_q").main(num_steps=1500, seed=0, target_sync_steps=200)
     assert len(result["returns"]) > 10
+    assert "Best average return over 10 episodes" in capsys.readouterr().out
+
+
+def test_pendulum_ppo_example_runs(capsys):
+    result = load_example("pendulum_ppo").main(num_steps=1200, seed=0, rollout_length=512,
+                                               num_epochs=2)
+    assert len(result["returns"]) == 6
     assert "Best average return over 10 episodes" in capsys.readouterr().out

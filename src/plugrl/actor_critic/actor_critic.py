@@ -201,9 +201,14 @@ def _check_components(policy: Any, v_func: Any) -> None:
         raise TypeError(f"policy: expected a SoftmaxPolicy or GaussianPolicy, got {type(policy).__name__}")
     if not isinstance(v_func, V):
         raise TypeError(f"v_func: expected a plugrl.V, got {type(v_func).__name__}")
-    pi_func, v_func_ = policy.function_approximator, v_func.function_approximator
+    check_same_env(policy, v_func, "v_func")
+
+
+def check_same_env(policy: Any, other: Any, name: str) -> None:
+    """Raise if ``other`` was built for an env with other spaces than the policy's."""
+    pi_func, other_func = policy.function_approximator, other.function_approximator
     for space in ("observation_space", "action_space"):
-        if getattr(pi_func, space) != getattr(v_func_, space):
+        if getattr(pi_func, space) != getattr(other_func, space):
             raise ValueError(
-                f"v_func: expected a function approximator on the same env as the policy, got "
-                f"{space} {getattr(v_func_, space)} instead of {getattr(pi_func, space)}")
+                f"{name}: expected a function approximator on the same env as the policy, got "
+                f"{space} {getattr(other_func, space)} instead of {getattr(pi_func, space)}")

@@ -79,6 +79,8 @@ class FunctionApproximator:
         self.env = env
         self.observation_space = _check_observation_space(env.observation_space)
         self.action_space = _check_action_space(env.action_space)
+        dtype = np.dtype(self.observation_space.dtype)
+        self._observation_dtype = np.dtype(np.float32) if np.issubdtype(dtype, np.floating) else dtype
         self.optimizer = self._make_optimizer(optimizer, optimizer_kwargs)
         self.random_seed = random_seed
         self._heads: dict[Any, HeadModel] = {}
@@ -149,21 +151,26 @@ class FunctionApproximator:
 
     @property
     def observation_dtype(self) -> np.dtype:
-        dtype = np.dtype(self.observation_space.dtype)
-        return np.dtype(np.float32) if np.issubdtype(dtype, np.floating) else dtype
+        """The dtype observations are fed in: float32 for floating spaces, else the space's."""
+        return self._observation_dtype
 
     # ------------------------------------------------------------------ models and weights
-    def head_model(self, name: str) -> HeadModel:
-        """The Keras model of one head (built on first request), with its store positions."""
+    def head_model(self, name: str, head_id: str | None = None) -> HeadModel:
+        """The Keras model of one head (built on first request), with its store positions.
+
+        Objects that ask for the same head share its weights; a different ``head_id`` gives a
+        separate copy of the head on the same body (e.g. the twin Q-functions of SAC).
+        """
         if name not in HEADS:
             raise ValueError(f"name: expected one of {HEADS}, got {name!r}")
-        if name not in self._heads:
-            model = self._build_head(name)
-            self._heads[name] = HeadModel(
-                name, model, self._register(model.trainable_variables),
+        key = name if head_id is None else f"{name}#{head_id}"
+        if key not in self._heads:
+            model = self._build_head(key)
+            self._heads[key] = HeadModel(
+                key, model, self._register(model.trainable_variables),
                 self._register(model.non_trainable_variables),
             )
-        return self._heads[name]
+        return self._heads[key]
 
     def gather(self, positions: Sequence[int]) -> tuple[jax.Array, ...]:
         """Current values of the variables at ``positions`` of the shared store."""
@@ -217,21 +224,22 @@ class FunctionApproximator:
             self._body_model = keras.Model(S, self.body(S), name="body")
         return self._body_model
 
-    def _build_head(self, name: str) -> keras.Model:
+    def _build_head(self, key: str) -> keras.Model:
+        name = key.split("#")[0]
         with seeded_initialization(self._next_seed()):
             S = keras.Input(self.observation_space.shape, dtype=self.observation_dtype.name, name="S")
             if name == "q1":
                 A = keras.Input(self._action_input_shape(), dtype="float32", name="A")
-                return keras.Model([S, A], self.head_q1(self.body_q1(S, A)), name="q1")
-            return keras.Model(S, self._head_only(name)(self._shared_body()(S)), name=name)
+                return keras.Model([S, A], self.head_q1(self.body_q1(S, A)))
+            return keras.Model(S, self._head_only(key)(self._shared_body()(S)))
 
-    def _head_only(self, name: str) -> keras.Model:
+    def _head_only(self, key: str) -> keras.Model:
         """``X -> output`` for one head, built once, so several models can share the head."""
-        if name not in self._head_only_models:
+        if key not in self._head_only_models:
             X = keras.Input(self._shared_body().output.shape[1:], name="X")
-            self._head_only_models[name] = keras.Model(X, getattr(self, f"head_{name}")(X),
-                                                       name=f"head_{name}")
-        return self._head_only_models[name]
+            head = getattr(self, f"head_{key.split('#')[0]}")
+            self._head_only_models[key] = keras.Model(X, head(X))
+        return self._head_only_models[key]
 
     def joint_head_model(self, names: Sequence[str]) -> HeadModel:
         """One model ``S -> [outputs of each head]`` that evaluates the shared body once.
@@ -240,11 +248,11 @@ class FunctionApproximator:
         """
         key = tuple(names)
         if key not in self._heads:
-            if any(name not in self._heads or name == "q1" for name in names):
+            if any(name not in self._heads or name.startswith("q1") for name in names):
                 raise ValueError(f"names: expected built heads other than 'q1', got {names}")
             S = keras.Input(self.observation_space.shape, dtype=self.observation_dtype.name, name="S")
             X = self._shared_body()(S)
-            model = keras.Model(S, [self._head_only(n)(X) for n in names], name="_".join(names))
+            model = keras.Model(S, [self._head_only(n)(X) for n in names])
             self._heads[key] = HeadModel("+".join(names), model,
                                          self._register(model.trainable_variables),
                                          self._register(model.non_trainable_variables))

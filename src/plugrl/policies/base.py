@@ -27,6 +27,7 @@ UPDATE_STRATEGIES: dict[str, type[policy_objectives.PolicyObjective]] = {
     "vanilla": policy_objectives.VanillaPG,
     "ppo": policy_objectives.PPOClip,
     "cross_entropy": policy_objectives.CrossEntropy,
+    "sac": policy_objectives.SoftPG,
 }
 
 
@@ -37,14 +38,17 @@ class BaseUpdateablePolicy(BaseFunction):
     ----------
     function_approximator : FunctionApproximator
         The main function approximator; its ``head_pi`` gives the distribution parameters.
-    update_strategy : {'vanilla', 'ppo', 'cross_entropy'} or PolicyObjective, optional
-        The policy objective (see :mod:`plugrl.policy_objectives`).
+    update_strategy : {'vanilla', 'ppo', 'cross_entropy', 'sac'} or PolicyObjective, optional
+        The policy objective (see :mod:`plugrl.policy_objectives`); ``'sac'`` is used inside a
+        :class:`~plugrl.SoftActorCritic`.
     ppo_clip_eps : float, optional
         The clipping parameter :math:`\epsilon > 0` of ``'ppo'``.
     entropy_beta : float, optional
         The coefficient :math:`\beta \ge 0` of the entropy bonus, which rewards exploration.
     random_seed : int, optional
-        Seeds action sampling and weight initialisation-independent randomness.
+        Seeds action sampling and the randomness of update steps.
+    head_id : str, optional
+        Give this policy a head of its own on a shared function approximator.
 
     Notes
     -----
@@ -59,14 +63,14 @@ class BaseUpdateablePolicy(BaseFunction):
 
     def __init__(self, function_approximator: FunctionApproximator, update_strategy: Any = "vanilla",
                  ppo_clip_eps: float = 0.2, entropy_beta: float = 0.01,
-                 random_seed: int | None = None) -> None:
+                 random_seed: int | None = None, *, head_id: str | None = None) -> None:
         self._check_action_space(function_approximator)
         ppo_clip_eps, entropy_beta = check_ppo_clip_eps(ppo_clip_eps), check_entropy_beta(entropy_beta)
         self.objective = _make_objective(update_strategy, ppo_clip_eps, entropy_beta)
         self.update_strategy = update_strategy
         self.ppo_clip_eps, self.entropy_beta = ppo_clip_eps, entropy_beta
         self.random_seed = random_seed
-        super().__init__(function_approximator)
+        super().__init__(function_approximator, head_id)
         self._rng = np.random.default_rng(random_seed)
         self._key = prng_key(random_seed)
         self._eval = jit(lambda params, non_trainable, S: self._predict(params, non_trainable, S)[0])
@@ -192,7 +196,7 @@ class BaseUpdateablePolicy(BaseFunction):
     def _checked_params(self, Z: Any) -> Any:
         parts = [np.asarray(z) for z in Z] if isinstance(Z, (tuple, list)) else [np.asarray(Z)]
         for i, z in enumerate(parts):
-            if not np.isfinite(z).all():  # cheap test first: this runs for every action
+            if not np.isfinite(z.sum()):  # the cheapest test first: it runs for every action
                 check_finite(z, f"{type(self).__name__} distribution parameters[{i}]")
         return tuple(parts) if isinstance(Z, (tuple, list)) else parts[0]
 

@@ -19,12 +19,14 @@ class BaseFunction:
 
     It owns the head's train state (optimizer state and target weights); the primary weights
     live in the function approximator's store, so that objects built on the same function
-    approximator share the body's weights.
+    approximator share the body's weights. Objects of the same kind on one function
+    approximator share their head too, unless they are given different ``head_id`` values.
     """
 
     HEAD: ClassVar[str]
 
-    def __init__(self, function_approximator: FunctionApproximator) -> None:
+    def __init__(self, function_approximator: FunctionApproximator,
+                 head_id: str | None = None) -> None:
         if not isinstance(function_approximator, FunctionApproximator):
             raise TypeError(
                 "function_approximator: expected a plugrl.FunctionApproximator, "
@@ -32,7 +34,7 @@ class BaseFunction:
             )
         self.function_approximator = function_approximator
         self.env = function_approximator.env
-        self._head = function_approximator.head_model(self.HEAD)
+        self._head = function_approximator.head_model(self.HEAD, head_id)
         self._train_state = init_train_state(
             function_approximator.gather(self._head.trainable),
             function_approximator.gather(self._head.non_trainable),

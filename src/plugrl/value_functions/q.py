@@ -42,13 +42,16 @@ class BaseQ(BaseFunction):
         Whether to bootstrap with the target model instead of the primary model.
     update_strategy : {'sarsa', 'expected_sarsa', 'q_learning', 'double_q_learning'}, optional
         Which :mod:`plugrl.td_learning` updater backs :meth:`update` and :meth:`batch_update`.
+    head_id : str, optional
+        Give this Q-function a head of its own on a shared function approximator (e.g. the
+        twin Q-functions of SAC); by default Q-functions of one type share their head.
     """
 
     is_q_function: ClassVar[bool] = True
 
     def __init__(self, function_approximator: FunctionApproximator, gamma: float = 0.9,
                  bootstrap_n: int = 1, bootstrap_with_target_model: bool = False,
-                 update_strategy: str = "sarsa") -> None:
+                 update_strategy: str = "sarsa", *, head_id: str | None = None) -> None:
         if update_strategy not in UPDATE_STRATEGIES:
             raise ValueError(f"update_strategy: expected one of {sorted(UPDATE_STRATEGIES)}, "
                              f"got {update_strategy!r}")
@@ -56,7 +59,7 @@ class BaseQ(BaseFunction):
         self.bootstrap_n = check_positive_int(bootstrap_n, "bootstrap_n")
         self.bootstrap_with_target_model = bool(bootstrap_with_target_model)
         self.update_strategy = update_strategy
-        super().__init__(function_approximator)
+        super().__init__(function_approximator, head_id)
         self._eval_q_sa = jit(lambda params, non_trainable, S, A:
                               self._predict(params, non_trainable, S, A)[0])
         self._eval_q_s = jit(lambda params, non_trainable, S: self._q_s(params, non_trainable, S)[0])
@@ -140,12 +143,12 @@ class QTypeII(BaseQ):
 
     def __init__(self, function_approximator: FunctionApproximator, gamma: float = 0.9,
                  bootstrap_n: int = 1, bootstrap_with_target_model: bool = False,
-                 update_strategy: str = "sarsa") -> None:
+                 update_strategy: str = "sarsa", *, head_id: str | None = None) -> None:
         if not getattr(function_approximator, "action_is_discrete", True):
             raise TypeError("function_approximator: QTypeII expected a Discrete action space, got "
                             f"{function_approximator.action_space}; use QTypeI for continuous actions")
         super().__init__(function_approximator, gamma, bootstrap_n, bootstrap_with_target_model,
-                         update_strategy)
+                         update_strategy, head_id=head_id)
 
     def _q_s(self, params: Any, non_trainable: Any, S: Any,
              training: bool = False) -> tuple[Any, Any]:

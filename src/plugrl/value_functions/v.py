@@ -31,17 +31,20 @@ class V(BaseFunction):
         The number of steps over which to delay bootstrapping (1: TD(0); large: Monte Carlo).
     bootstrap_with_target_model : bool, optional
         Whether to bootstrap with the target model instead of the primary model.
+    head_id : str, optional
+        Give this value function a head of its own on a shared function approximator.
     """
 
     HEAD: ClassVar[str] = "v"
     is_q_function: ClassVar[bool] = False
 
     def __init__(self, function_approximator: FunctionApproximator, gamma: float = 0.9,
-                 bootstrap_n: int = 1, bootstrap_with_target_model: bool = False) -> None:
+                 bootstrap_n: int = 1, bootstrap_with_target_model: bool = False, *,
+                 head_id: str | None = None) -> None:
         self.gamma = check_gamma(gamma)
         self.bootstrap_n = check_positive_int(bootstrap_n, "bootstrap_n")
         self.bootstrap_with_target_model = bool(bootstrap_with_target_model)
-        super().__init__(function_approximator)
+        super().__init__(function_approximator, head_id)
         self._eval = jit(lambda params, non_trainable, S: self._predict(params, non_trainable, S)[0])
         self._no_action = _zero_action(function_approximator)
         self.updater = Sarsa(self)

@@ -59,12 +59,21 @@ class BaseTDLearning(abc.ABC):
 
     # ------------------------------------------------------------------ pure functions
     @abc.abstractmethod
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any) -> Any:
-        r"""The bootstrap term :math:`Q_\text{boot}(S_{t+n}, A_{t+n})`, shape [batch_size]."""
+    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
+        r"""The bootstrap term :math:`Q_\text{boot}(S_{t+n}, A_{t+n})`, shape [batch_size].
 
-    def target(self, state: TrainState, Rn: Any, In: Any, S_next: Any, A_next: Any) -> Any:
+        ``extra`` holds the arrays of :meth:`_extra_inputs` (e.g. a second Q-function's
+        weights), passed into the jitted step with the batch.
+        """
+
+    def target(self, state: TrainState, Rn: Any, In: Any, S_next: Any, A_next: Any,
+               *extra: Any) -> Any:
         r"""The bootstrapped target :math:`G^{(n)}_t = R^{(n)}_t + I^{(n)}_t\,Q_\text{boot}`."""
-        return Rn + In * self.bootstrap_value(state, S_next, A_next)
+        return Rn + In * self.bootstrap_value(state, S_next, A_next, *extra)
+
+    def _extra_inputs(self) -> tuple:
+        """Arrays the bootstrap needs besides the value function's own train state."""
+        return ()
 
     def _bootstrap_weights(self, state: TrainState) -> tuple[Any, Any]:
         if self.value_function.bootstrap_with_target_model:
@@ -72,8 +81,8 @@ class BaseTDLearning(abc.ABC):
         return state.params, state.non_trainable
 
     def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
-        S, A, Rn, In, S_next, A_next = batch
-        G = ops.stop_gradient(self.target(state, Rn, In, S_next, A_next))
+        S, A, Rn, In, S_next, A_next, *extra = batch
+        G = ops.stop_gradient(self.target(state, Rn, In, S_next, A_next, *extra))
         pred, non_trainable = self.value_function._predict(
             params, state.non_trainable, S, A, training=True)
         loss = ops.mean(self.loss(G, pred))
@@ -143,12 +152,13 @@ class BaseTDLearning(abc.ABC):
         S_next = vf._check_states(S_next, "S_next")
         Rn, In = self._check_returns(Rn, In, len(S_next))
         A_next = self._check_next_actions(A_next, len(S_next))
-        return np.asarray(self._target(vf.train_state, Rn, In, S_next, A_next))
+        return np.asarray(self._target(vf.train_state, Rn, In, S_next, A_next,
+                                       *self._extra_inputs()))
 
     # ------------------------------------------------------------------ internals
     def _apply(self, batch: tuple) -> Metrics:
         vf = self.value_function
-        state, metrics = self._step(vf.train_state, batch, self._key)
+        state, metrics = self._step(vf.train_state, (*batch, *self._extra_inputs()), self._key)
         vf.train_state = state
         return metrics
 

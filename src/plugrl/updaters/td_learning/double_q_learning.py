@@ -27,7 +27,7 @@ class DoubleQLearning(BaseTDLearning):
 
     requires_q: ClassVar[bool] = True
 
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
         vf = self.value_function
         Q_primary, _ = vf._q_s(state.params, state.non_trainable, S_next)
         Q_target, _ = vf._q_s(state.targets(), state.target_non_trainable, S_next)

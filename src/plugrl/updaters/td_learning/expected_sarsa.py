@@ -29,7 +29,7 @@ class ExpectedSarsa(BaseTDLearning):
     On a state value function this is TD(n).
     """
 
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
         vf = self.value_function
         params, non_trainable = self._bootstrap_weights(state)
         if not vf.is_q_function:

@@ -26,7 +26,7 @@ class QLearning(BaseTDLearning):
 
     requires_q: ClassVar[bool] = True
 
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
         params, non_trainable = self._bootstrap_weights(state)
         Q_s, _ = self.value_function._q_s(params, non_trainable, S_next)
         return ops.max(Q_s, axis=-1)

@@ -28,7 +28,7 @@ class Sarsa(BaseTDLearning):
 
     uses_next_action: ClassVar[bool] = True
 
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
         vf = self.value_function
         params, non_trainable = self._bootstrap_weights(state)
         if not vf.is_q_function or not vf.function_approximator.action_is_discrete:

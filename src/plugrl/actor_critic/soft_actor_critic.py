@@ -1,0 +1,205 @@
+"""Soft actor-critic: entropy-regularised policy, state value and twin Q-functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from plugrl._backend import keras
+from plugrl._backend.jax import TrainState, init_train_state, make_train_step, split_key, unraveler
+from plugrl.actor_critic._groups import ParameterGroups
+from plugrl.actor_critic.actor_critic import check_same_env
+from plugrl.caching import NStepCache
+from plugrl.function_approximators.base import FunctionApproximator
+from plugrl.policies.base import BaseUpdateablePolicy
+from plugrl.policies.gaussian import GaussianPolicy
+from plugrl.policies.softmax import SoftmaxPolicy
+from plugrl.updaters.policy_objectives import SoftPG
+from plugrl.value_functions import V, QTypeI, QTypeII
+
+ops = keras.ops
+
+__all__ = ["SoftActorCritic"]
+
+
+class SoftActorCritic:
+    r"""Soft actor-critic (SAC), with entropy regularisation in the values and the policy.
+
+    One jitted step minimises the sum of
+
+    .. math::
+
+        L_q\ &=\ \sum_{i=1,2}\hat{\mathbb{E}}\,\ell\big(R^{(n)} + I^{(n)} v(S_{t+n}),\
+            q_i(S, A)\big) \\
+        L_v\ &=\ \hat{\mathbb{E}}\,\ell\big(\mathbb{E}_{a\sim\pi}\{\min_i q_i(S, a)
+            - \beta\log\pi(a|S)\},\ v(S)\big) \\
+        L_\pi\ &=\ \hat{\mathbb{E}}\,\mathbb{E}_{a\sim\pi}\{\beta\log\pi(a|S) - \min_i q_i(S, a)\}
+
+    (:class:`~plugrl.policy_objectives.SoftPG`), weighting :math:`L_v + L_q` by
+    ``value_loss_weight``. For discrete actions the expectations over :math:`a` are exact;
+    for continuous actions they use one reparametrised sample.
+
+    Parameters
+    ----------
+    policy : SoftmaxPolicy or GaussianPolicy
+        The actor, with ``update_strategy='sac'``; its ``entropy_beta`` is :math:`\beta`.
+    v_func : V
+        The state value function; its ``gamma``, ``bootstrap_n`` and
+        ``bootstrap_with_target_model`` settings define the Q targets.
+    q_func1, q_func2 : QTypeI or QTypeII
+        The twin Q-functions (type II for discrete actions, type I for continuous ones).
+    value_loss_weight : float, optional
+        The weight of the value losses.
+    """
+
+    def __init__(self, policy: BaseUpdateablePolicy, v_func: V, q_func1: Any, q_func2: Any,
+                 value_loss_weight: float = 1.0) -> None:
+        _check_components(policy, v_func, q_func1, q_func2)
+        self.policy, self.v_func, self.q_func1, self.q_func2 = policy, v_func, q_func1, q_func2
+        self.value_loss_weight = float(value_loss_weight)
+        self.env = policy.env
+        self._groups = ParameterGroups([policy, v_func, q_func1, q_func2])
+        self._train_state = init_train_state(*self._groups.gather(), self._groups.optimizer)
+        self._step = make_train_step(self._loss_fn, self._groups.optimizer, "SoftActorCritic")
+        self._cache = NStepCache(self.env, v_func.bootstrap_n, v_func.gamma)
+        self._key = policy._key
+        self._unravel = (unraveler(policy._train_state.params), unraveler(v_func._train_state.params))
+
+    @classmethod
+    def from_func(cls, function_approximator: FunctionApproximator, gamma: float = 0.9,
+                  bootstrap_n: int = 1, q_type: int | None = None, entropy_beta: float = 0.01,
+                  random_seed: int | None = None, *, bootstrap_with_target_model: bool = True,
+                  value_loss_weight: float = 1.0) -> SoftActorCritic:
+        """Create policy, V and twin Q-functions on one function approximator (shared body).
+
+        ``q_type`` is 2 (type-II Q) for discrete actions and 1 for continuous ones by default.
+        """
+        discrete = function_approximator.action_is_discrete
+        q_type = q_type if q_type is not None else (2 if discrete else 1)
+        if q_type not in (1, 2):
+            raise ValueError(f"q_type: expected None, 1 or 2, got {q_type!r}")
+        policy_class = SoftmaxPolicy if discrete else GaussianPolicy
+        policy = policy_class(function_approximator, update_strategy="sac",
+                              entropy_beta=entropy_beta, random_seed=random_seed)
+        v_func = V(function_approximator, gamma, bootstrap_n, bootstrap_with_target_model)
+        q_class = QTypeII if q_type == 2 else QTypeI
+        q1, q2 = (q_class(function_approximator, gamma, bootstrap_n, head_id=f"sac_q{i}")
+                  for i in (1, 2))
+        return cls(policy, v_func, q1, q2, value_loss_weight)
+
+    # ------------------------------------------------------------------ acting
+    def __call__(self, s: Any) -> Any:
+        """Draw an action :math:`a\\sim\\pi(.|s)`."""
+        return self.policy(s)
+
+    def greedy(self, s: Any) -> Any:
+        """The policy's most likely action."""
+        return self.policy.greedy(s)
+
+    def dist_params(self, s: Any) -> Any:
+        """The distribution parameters of :math:`\\pi(.|s)`."""
+        return self.policy.dist_params(s)
+
+    def batch_eval(self, S: Any, use_target_model: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Sampled actions and state values for a batch: ``(A, V)``."""
+        return (self.policy.batch_eval(S, use_target_model),
+                self.v_func.batch_eval(S, use_target_model))
+
+    def sync_target_model(self, tau: float = 1.0) -> None:
+        """Synchronize the target models of every component."""
+        for function in (self.policy, self.v_func, self.q_func1, self.q_func2):
+            function.sync_target_model(tau)
+
+    # ------------------------------------------------------------------ updating
+    def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
+               s_next: Any = None) -> None:
+        """Update every component on a single transition, through an n-step cache."""
+        s, a = self.v_func._check_state(s), self.policy._check_action(a)
+        if s_next is not None:
+            s_next = self.v_func._check_state(s_next)
+        self._cache.add(s, a, r, done, truncated=truncated, s_next=s_next)
+        while self._cache:
+            S, A, Rn, In, S_next, _ = self._cache.pop()
+            self._apply((S, A, Rn, In, S_next))
+
+    def batch_update(self, S: Any, A: Any, Rn: Any, In: Any, S_next: Any,
+                     A_next: Any = None) -> dict[str, float]:
+        """Update every component on a batch of transitions (``A_next`` is not used)."""
+        S = self.v_func._check_states(S)
+        S_next = self.v_func._check_states(S_next, "S_next")
+        if len(S_next) != len(S):
+            raise ValueError(f"S_next: expected batch size {len(S)} (as S), got {len(S_next)}")
+        A = self.policy._check_actions(A, len(S), "A")
+        Rn, In = self.v_func.updater._check_returns(Rn, In, len(S))
+        return self._apply((S, A, Rn, In, S_next)).to_dict()
+
+    # ------------------------------------------------------------------ internals
+    def _apply(self, batch: tuple) -> Any:
+        self._key, key = split_key(self._key)
+        pi_state, v_state = self.policy._train_state, self.v_func._train_state
+        params, non_trainable = self._groups.gather()
+        state = self._train_state._replace(params=params, non_trainable=non_trainable)
+        targets = (pi_state.target_params, pi_state.target_non_trainable,
+                   v_state.target_params, v_state.target_non_trainable)
+        state, metrics = self._step(state, (*batch, *targets), key)
+        self._groups.scatter(state.params, state.non_trainable)
+        self._train_state = state
+        return metrics
+
+    def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
+        S, A, Rn, In, S_next, pi_targets, pi_target_nt, v_targets, v_target_nt = batch
+        weights = [self._groups.select(params, state.non_trainable, i) for i in range(4)]
+        key_pi, key_v = split_key(key)
+        Z, _ = self.policy._predict(*weights[0], S, training=True)
+        V_pred, _ = self.v_func._predict(*weights[1], S, training=True)
+        v_boot = ((self._unravel[1](v_targets), v_target_nt)
+                  if self.v_func.bootstrap_with_target_model else weights[1])
+        G = ops.stop_gradient(Rn + In * self.v_func._predict(*v_boot, S_next)[0])
+        loss = self.q_func1.updater.loss
+        q_loss = sum(ops.mean(loss(G, q._predict(*w, S, A, training=True)[0]))
+                     for q, w in ((self.q_func1, weights[2]), (self.q_func2, weights[3])))
+        Adv, V_target = self._soft_values(Z, S, weights[2:], key_v)
+        Z_old = self.policy._predict(self._unravel[0](pi_targets), pi_target_nt, S)[0]
+        policy_loss, metrics = self.policy._policy_loss(Z, Z_old, A, Adv, key_pi)
+        v_loss = ops.mean(loss(V_target, V_pred))
+        metrics = {**metrics, "SoftActorCritic/q_loss": q_loss, "SoftActorCritic/v_loss": v_loss,
+                   "SoftActorCritic/policy_loss": policy_loss}
+        total = policy_loss + self.value_loss_weight * (q_loss + v_loss)
+        return total, (state.non_trainable, metrics)
+
+    def _soft_values(self, Z: Any, S: Any, q_weights: list, key: Any) -> tuple[Any, Any]:
+        """What the policy maximises (``Adv`` for SoftPG) and the soft state value target."""
+        beta = self.policy.objective.entropy_beta
+        frozen = [keras.tree.map_structure(ops.stop_gradient, w) for w in q_weights]
+        q1, q2 = self.q_func1, self.q_func2
+        dist = self.policy._make_dist(keras.tree.map_structure(ops.stop_gradient, Z))
+        if self.policy.function_approximator.action_is_discrete:
+            Q_min = ops.minimum(q1._q_s(*frozen[0], S)[0], q2._q_s(*frozen[1], S)[0])
+            V_target = ops.sum(dist.probs * (Q_min - beta * dist.log_probs), axis=-1)
+            return Q_min, ops.stop_gradient(V_target)
+
+        def q_min(A_sampled: Any) -> Any:
+            return ops.minimum(q1._predict(*frozen[0], S, A_sampled)[0],
+                               q2._predict(*frozen[1], S, A_sampled)[0])
+
+        A_sampled = dist.sample(key)
+        V_target = q_min(A_sampled) - beta * dist.log_proba(A_sampled)
+        return q_min, ops.stop_gradient(V_target)
+
+
+def _check_components(policy: Any, v_func: Any, q_func1: Any, q_func2: Any) -> None:
+    if not isinstance(policy, BaseUpdateablePolicy) or not isinstance(policy.objective, SoftPG):
+        raise TypeError("policy: expected a SoftmaxPolicy or GaussianPolicy with "
+                        f"update_strategy='sac', got {type(policy).__name__} with "
+                        f"{type(getattr(policy, 'objective', None)).__name__}")
+    if not isinstance(v_func, V):
+        raise TypeError(f"v_func: expected a plugrl.V, got {type(v_func).__name__}")
+    for name, q in (("q_func1", q_func1), ("q_func2", q_func2)):
+        if not getattr(q, "is_q_function", False):
+            raise TypeError(f"{name}: expected a QTypeI or QTypeII, got {type(q).__name__}")
+        check_same_env(policy, q, name)
+    check_same_env(policy, v_func, "v_func")
+    if q_func1._head is q_func2._head and q_func1.function_approximator is q_func2.function_approximator:
+        raise ValueError("q_func2: expected a Q-function with weights of its own, got one that "
+                         "shares q_func1's head; pass head_id='...' to one of them")
