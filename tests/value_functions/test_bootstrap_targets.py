@@ -136,3 +136,27 @@ def test_sync_target_model_is_polyak(cartpole):
     q.sync_target_model()
     for p, new in zip(primary, q.get_weights(use_target_model=True)):
         np.testing.assert_array_equal(new, p)
+
+
+def test_soft_q_learning_target(cartpole):
+    q, primary, _ = linear_q2(cartpole, "q_learning", False)
+    updater = plugrl.td_learning.SoftQLearning(q, temperature=0.5)
+    Rn, In, S_next, _ = batch()
+    Q = q_values(primary, S_next)
+    soft_max = 0.5 * np.log(np.exp(Q / 0.5).sum(axis=1))
+    np.testing.assert_allclose(updater.bootstrap_target(Rn, In, S_next), Rn + In * soft_max, rtol=1e-5)
+    with pytest.raises(ValueError, match="temperature: expected a float > 0, got 0.0"):
+        plugrl.td_learning.SoftQLearning(q, temperature=0.0)
+
+
+def test_clipped_double_q_learning_target(cartpole):
+    q1, primary1, target1 = linear_q2(cartpole, "sarsa", True, seed=0)
+    q2, primary2, target2 = linear_q2(cartpole, "sarsa", True, seed=1)
+    updater = plugrl.td_learning.ClippedDoubleQLearning(q1, q2)
+    Rn, In, S_next, A_next = batch()
+    Q_min = np.minimum(q_values(target1, S_next), q_values(target2, S_next))
+    expected = Rn + In * Q_min[np.arange(BATCH), A_next]
+    np.testing.assert_allclose(updater.bootstrap_target(Rn, In, S_next, A_next), expected, rtol=1e-5)
+    A_next[:] = -1  # unknown next actions: the greedy action of the clipped estimate
+    np.testing.assert_allclose(updater.bootstrap_target(Rn, In, S_next, A_next),
+                               Rn + In * Q_min.max(axis=1), rtol=1e-5)
