@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import gymnasium as gym
 import numpy as np
 import pytest
 

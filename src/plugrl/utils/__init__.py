@@ -9,15 +9,17 @@ from __future__ import annotations
 from plugrl.utils.arrays import (
     argmax,
     argmin,
-    box_to_reals_np,
-    box_to_unit_interval_np,
-    clipped_logit_np,
     idx,
     log_softmax,
     one_hot,
     project_onto_actions_np,
-    reals_to_box_np,
     softmax,
+)
+from plugrl.utils.box import (
+    box_to_reals_np,
+    box_to_unit_interval_np,
+    clipped_logit_np,
+    reals_to_box_np,
     unit_interval_to_box_np,
 )
 from plugrl.utils.checks import is_policy, is_qfunction, is_vfunction

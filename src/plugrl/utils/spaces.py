@@ -10,6 +10,8 @@ from gymnasium import spaces
 
 from plugrl.utils.arrays import one_hot
 
+__all__ = ["feature_dim", "feature_space", "feature_vector"]
+
 _ONE_HOT_SPACES = (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 _SUPPORTED = "Box, Discrete, MultiDiscrete, MultiBinary, Tuple or Dict"
 

@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from plugrl.utils.arrays import reals_to_box_np
+from plugrl.utils.box import reals_to_box_np
 
 __all__ = ["BoxActionsToReals"]
 
