@@ -74,6 +74,8 @@ class BaseUpdateablePolicy(BaseFunction):
         self._rng = np.random.default_rng(random_seed)
         self._key = prng_key(random_seed)
         self._eval = jit(lambda params, non_trainable, S: self._predict(params, non_trainable, S)[0])
+        self._act = jit(lambda params, non_trainable, S, noise:
+                        self._action_from_noise(self._predict(params, non_trainable, S)[0], noise))
         self._step = make_train_step(self._loss_fn, function_approximator.optimizer,
                                      type(self).__name__)
         self.dist: ProbaDist | None = None
@@ -93,6 +95,19 @@ class BaseUpdateablePolicy(BaseFunction):
     @abc.abstractmethod
     def _sample(self, Z: Any) -> np.ndarray:
         """Sample actions on the host from NumPy parameters ``Z`` of a batch."""
+
+    @abc.abstractmethod
+    def _noise(self) -> np.ndarray:
+        """Host-drawn noise for one action (see :meth:`_action_from_noise`)."""
+
+    @abc.abstractmethod
+    def _action_from_noise(self, Z: Any, noise: Any) -> Any:
+        """The action of the single state in ``Z`` for the given noise (traced); invalid
+        (negative or non-finite) when the parameters are not finite."""
+
+    @abc.abstractmethod
+    def _to_action(self, output: Any) -> Any:
+        """The host action from :meth:`_action_from_noise`'s output, or None if invalid."""
 
     @abc.abstractmethod
     def _mode(self, Z: Any) -> np.ndarray:
@@ -147,8 +162,17 @@ class BaseUpdateablePolicy(BaseFunction):
 
     # ------------------------------------------------------------------ public API
     def __call__(self, s: Any, use_target_model: bool = False) -> Any:
-        r"""Draw an action :math:`a\sim\pi(.|s)` for a single state observation."""
-        return self._sample(self._params_of(s, use_target_model))[0]
+        r"""Draw an action :math:`a\sim\pi(.|s)` for a single state observation.
+
+        The noise is drawn on the host and the action computed in the same jitted call as the
+        distribution parameters, so one action costs one dispatch and one small transfer.
+        """
+        S = self._check_state(s)[None]
+        weights = self._weights(use_target_model)
+        a = self._to_action(self._act(*weights, S, self._noise()))
+        if a is None:  # the parameters are not finite: report them clearly
+            self._checked_params(self._eval(*weights, S))
+        return a
 
     def greedy(self, s: Any, use_target_model: bool = False) -> Any:
         r"""The most likely action :math:`\arg\max_a\pi(a|s)`."""

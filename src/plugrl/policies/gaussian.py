@@ -7,9 +7,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from plugrl._backend import keras
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.proba_dists import NormalDist
+
+ops = keras.ops
 
 __all__ = ["GaussianPolicy"]
 
@@ -58,3 +61,14 @@ class GaussianPolicy(BaseUpdateablePolicy):
 
     def _mode(self, Z: Any) -> np.ndarray:
         return Z[0]
+
+    def _noise(self) -> np.ndarray:
+        return self._rng.standard_normal(self.function_approximator.action_space.shape, np.float32)
+
+    def _action_from_noise(self, Z: Any, noise: Any) -> Any:
+        mu, logvar = Z
+        return mu[0] + ops.exp(0.5 * logvar[0]) * noise
+
+    def _to_action(self, output: Any) -> np.ndarray | None:
+        a = np.asarray(output)
+        return a if np.isfinite(a).all() else None

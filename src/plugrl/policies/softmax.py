@@ -7,10 +7,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from plugrl._backend import keras
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.proba_dists import CategoricalDist
 from plugrl.updaters.policy_objectives import CrossEntropy
+
+ops = keras.ops
 
 __all__ = ["SoftmaxPolicy"]
 
@@ -52,8 +55,16 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
     def _mode(self, Z: np.ndarray) -> np.ndarray:
         return np.argmax(Z, axis=-1)
 
-    def __call__(self, s: Any, use_target_model: bool = False) -> int:
-        return int(super().__call__(s, use_target_model))
+    def _noise(self) -> np.ndarray:
+        return self._rng.gumbel(size=self.function_approximator.num_actions).astype(np.float32)
+
+    def _action_from_noise(self, Z: Any, noise: Any) -> Any:
+        finite = ops.all(ops.isfinite(Z))
+        return ops.where(finite, ops.argmax(Z[0] + noise), -1)
+
+    def _to_action(self, output: Any) -> int | None:
+        a = np.asarray(output).item()  # much faster than int() on a fresh JAX array
+        return a if a >= 0 else None
 
     def greedy(self, s: Any, use_target_model: bool = False) -> int:
         return int(super().greedy(s, use_target_model))

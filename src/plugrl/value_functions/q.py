@@ -76,7 +76,7 @@ class BaseQ(BaseFunction):
         if a is None:
             return np.asarray(self._eval_q_s(*weights, s))[0]
         A = self._check_actions(np.asarray([self._check_action(a)]), 1, "a")
-        return float(self._eval_q_sa(*weights, s, A)[0])
+        return np.asarray(self._eval_q_sa(*weights, s, A))[0].item()
 
     def batch_eval(self, S: Any, A: Any = None, use_target_model: bool = False) -> np.ndarray:
         """``Q_sa`` of shape [batch_size], or ``Q_s`` [batch_size, num_actions] if ``A`` is None."""

@@ -59,7 +59,7 @@ class V(BaseFunction):
     def __call__(self, s: Any, use_target_model: bool = False) -> float:
         """The estimated value :math:`v(s)` of a single state."""
         s = self._check_state(s)
-        return float(self._eval(*self._weights(use_target_model), s[None])[0])
+        return np.asarray(self._eval(*self._weights(use_target_model), s[None]))[0].item()
 
     def batch_eval(self, S: Any, use_target_model: bool = False) -> np.ndarray:
         """State values :math:`v(S)`, shape [batch_size]."""
