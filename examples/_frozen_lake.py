@@ -23,3 +23,32 @@ def greedy_return(env: gym.Env, policy: Any, seed: int = 0) -> float:
         G += r
         done = terminated or truncated
     return G
+
+
+class Progress:
+    """Checks the greedy policy every ``every`` episodes and prints how training goes."""
+
+    def __init__(self, env: gym.Env, policy: Any, seed: int, verbose: bool, every: int = 20) -> None:
+        self.env, self.policy, self.seed, self.verbose, self.every = env, policy, seed, verbose, every
+        self.returns: list[float] = []
+        self.greedy_return = 0.0
+
+    def episode_done(self, G: float) -> bool:
+        """Record an episode's return; True once the greedy policy reaches the goal."""
+        self.returns.append(G)
+        episodes = len(self.returns)
+        if episodes % self.every:
+            return False
+        self.greedy_return = greedy_return(self.env, self.policy, self.seed)
+        if self.verbose:
+            rate = sum(self.returns[-self.every:]) / self.every
+            print(f"episode {episodes:4d}: success rate of last {self.every} {rate:.2f}, "
+                  f"greedy return {self.greedy_return:.0f}")
+        return self.greedy_return == 1.0
+
+    def summary(self) -> dict:
+        """Print the outcome; return ``{'returns': [...], 'greedy_return': float}``."""
+        if self.verbose:
+            print("Solved: the greedy policy reaches the goal." if self.greedy_return == 1.0
+                  else f"Not solved within {len(self.returns)} episodes.")
+        return {"returns": self.returns, "greedy_return": self.greedy_return}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 import plugrl
-from _frozen_lake import greedy_return, make_env
+from _frozen_lake import Progress, make_env
 
 
 def main(num_episodes: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
@@ -24,7 +24,7 @@ def main(num_episodes: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
                  gamma=0.9, bootstrap_n=1)
     actor_critic = plugrl.ActorCritic(pi, v)
 
-    returns, greedy_G = [], 0.0
+    progress = Progress(env, pi, seed, verbose)
     for ep in range(num_episodes):
         s, _ = env.reset(seed=seed + ep)
         done = False
@@ -35,18 +35,9 @@ def main(num_episodes: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
             done = terminated or truncated
             s = s_next
         actor_critic.sync_target_model(tau=1.0)
-        returns.append(r)
-        if ep % 20 == 19:
-            greedy_G = greedy_return(env, pi, seed)
-            if verbose:
-                print(f"episode {ep + 1:4d}: success rate of last 20 {sum(returns[-20:]) / 20:.2f}, "
-                      f"greedy return {greedy_G:.0f}")
-            if greedy_G == 1.0:
-                break
-    if verbose:
-        print("Solved: the greedy policy reaches the goal." if greedy_G == 1.0
-              else f"Not solved within {num_episodes} episodes.")
-    return {"returns": returns, "greedy_return": greedy_G, "actor_critic": actor_critic}
+        if progress.episode_done(r):
+            break
+    return {**progress.summary(), "actor_critic": actor_critic}
 
 
 if __name__ == "__main__":

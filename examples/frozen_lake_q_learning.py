@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 import plugrl
-from _frozen_lake import greedy_return, make_env
+from _frozen_lake import Progress, make_env
 
 
 def main(num_episodes: int = 500, seed: int = 0, verbose: bool = True) -> dict:
@@ -21,28 +21,19 @@ def main(num_episodes: int = 500, seed: int = 0, verbose: bool = True) -> dict:
     q = plugrl.QTypeII(func, gamma=0.9, update_strategy="q_learning")
     policy = plugrl.EpsilonGreedy(q, epsilon=0.1, random_seed=seed)
 
-    returns, greedy_G = [], 0.0
+    progress = Progress(env, policy, seed, verbose)
     for ep in range(num_episodes):
         s, _ = env.reset(seed=seed + ep)
-        G, done = 0.0, False
+        done = False
         while not done:
             a = policy(s)
             s_next, r, terminated, truncated, _ = env.step(a)
             q.update(s, a, r, terminated, truncated=truncated, s_next=s_next)
-            G += r
             done = terminated or truncated
             s = s_next
-        returns.append(G)
-        if G > 0:
-            greedy_G = greedy_return(env, policy, seed)
-            if verbose:
-                print(f"episode {ep + 1:4d}: return {G:.0f}, greedy return {greedy_G:.0f}")
-            if greedy_G == 1.0:
-                break
-    if verbose:
-        print("Solved: the greedy policy reaches the goal." if greedy_G == 1.0
-              else f"Not solved within {num_episodes} episodes.")
-    return {"returns": returns, "greedy_return": greedy_G, "q": q}
+        if progress.episode_done(r):
+            break
+    return {**progress.summary(), "q": q}
 
 
 if __name__ == "__main__":

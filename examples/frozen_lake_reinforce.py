@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 import plugrl
-from _frozen_lake import greedy_return, make_env
+from _frozen_lake import Progress, make_env
 
 
 def main(num_episodes: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
@@ -22,7 +22,7 @@ def main(num_episodes: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
                               random_seed=seed)
     cache = plugrl.caching.MonteCarloCache(env, gamma=0.99)
 
-    returns, greedy_G = [], 0.0
+    progress = Progress(env, pi, seed, verbose)
     for ep in range(num_episodes):
         s, _ = env.reset(seed=seed + ep)
         done = False
@@ -32,20 +32,11 @@ def main(num_episodes: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
             cache.add(s, a, r, terminated, truncated=truncated)
             done = terminated or truncated
             s = s_next
-        returns.append(r)
         while cache:  # one update per step, from the last step backwards
             pi.batch_update(*cache.pop())
-        if ep % 20 == 19:
-            greedy_G = greedy_return(env, pi, seed)
-            if verbose:
-                print(f"episode {ep + 1:4d}: success rate of last 20 {sum(returns[-20:]) / 20:.2f}, "
-                      f"greedy return {greedy_G:.0f}")
-            if greedy_G == 1.0:
-                break
-    if verbose:
-        print("Solved: the greedy policy reaches the goal." if greedy_G == 1.0
-              else f"Not solved within {num_episodes} episodes.")
-    return {"returns": returns, "greedy_return": greedy_G, "pi": pi}
+        if progress.episode_done(r):
+            break
+    return {**progress.summary(), "pi": pi}
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 import plugrl
-from _frozen_lake import greedy_return, make_env
+from _frozen_lake import Progress, make_env
 
 
 def main(num_episodes: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
@@ -20,7 +20,7 @@ def main(num_episodes: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
     func = plugrl.predefined.LinearFunctionApproximator(env, lr=0.5, random_seed=seed)
     sac = plugrl.SoftActorCritic.from_func(func, gamma=0.9, entropy_beta=0.001, random_seed=seed)
 
-    returns, greedy_G = [], 0.0
+    progress = Progress(env, sac.policy, seed, verbose)
     for ep in range(num_episodes):
         s, _ = env.reset(seed=seed + ep)
         done = False
@@ -31,18 +31,9 @@ def main(num_episodes: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
             sac.sync_target_model(tau=1.0)
             done = terminated or truncated
             s = s_next
-        returns.append(r)
-        if ep % 20 == 19:
-            greedy_G = greedy_return(env, sac.policy, seed)
-            if verbose:
-                print(f"episode {ep + 1:4d}: success rate of last 20 {sum(returns[-20:]) / 20:.2f}, "
-                      f"greedy return {greedy_G:.0f}")
-            if greedy_G == 1.0:
-                break
-    if verbose:
-        print("Solved: the greedy policy reaches the goal." if greedy_G == 1.0
-              else f"Not solved within {num_episodes} episodes.")
-    return {"returns": returns, "greedy_return": greedy_G, "sac": sac}
+        if progress.episode_done(r):
+            break
+    return {**progress.summary(), "sac": sac}
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 
 from plugrl._backend import keras
 from plugrl._backend.jax import (
@@ -15,7 +14,7 @@ from plugrl._backend.jax import (
     split_key,
     unraveler,
 )
-from plugrl.caching import NStepCache
+from plugrl.actor_critic.base import BaseActorCritic
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.policies.gaussian import GaussianPolicy
@@ -27,7 +26,7 @@ ops = keras.ops
 __all__ = ["ActorCritic"]
 
 
-class ActorCritic:
+class ActorCritic(BaseActorCritic):
     r"""A generic actor-critic, combining an updateable policy with a state value function.
 
     One jitted step updates both, minimising
@@ -55,7 +54,8 @@ class ActorCritic:
         _check_components(policy, v_func)
         self.policy, self.v_func = policy, v_func
         self.value_loss_weight = float(value_loss_weight)
-        self.env = policy.env
+        self._components = (policy, v_func)
+        super().__init__()
         self._shared = policy.function_approximator is v_func.function_approximator
         self._groups = self._parameter_groups()
         self._train_state = init_train_state(
@@ -63,7 +63,6 @@ class ActorCritic:
             per_group([func.optimizer for func, _ in self._groups]))
         self._step = make_train_step(self._loss_fn, per_group([f.optimizer for f, _ in self._groups]),
                                      "ActorCritic")
-        self._cache = NStepCache(self.env, v_func.bootstrap_n, v_func.gamma)
         self._key = policy._key
         self._unravel_targets = (unraveler(policy._train_state.params),
                                  unraveler(v_func._train_state.params))
@@ -88,46 +87,9 @@ class ActorCritic:
         """Draw an action :math:`a\\sim\\pi(.|s)` and estimate :math:`v(s)`: returns ``(a, v)``."""
         return self.policy(s), self.v_func(s)
 
-    def greedy(self, s: Any) -> Any:
-        """The policy's most likely action."""
-        return self.policy.greedy(s)
-
     def dist_params(self, s: Any) -> tuple[Any, float]:
         """The distribution parameters of :math:`\\pi(.|s)` and :math:`v(s)`."""
         return self.policy.dist_params(s), self.v_func(s)
-
-    def batch_eval(self, S: Any, use_target_model: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Sampled actions and state values for a batch: ``(A, V)``."""
-        return (self.policy.batch_eval(S, use_target_model),
-                self.v_func.batch_eval(S, use_target_model))
-
-    def sync_target_model(self, tau: float = 1.0) -> None:
-        """Synchronize the target models of both policy and value function."""
-        self.policy.sync_target_model(tau)
-        self.v_func.sync_target_model(tau)
-
-    # ------------------------------------------------------------------ updating
-    def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
-               s_next: Any = None) -> None:
-        """Update actor and critic on a single transition, through an n-step cache."""
-        s, a = self.v_func._check_state(s), self.policy._check_action(a)
-        if s_next is not None:
-            s_next = self.v_func._check_state(s_next)
-        self._cache.add(s, a, r, done, truncated=truncated, s_next=s_next)
-        while self._cache:
-            S, A, Rn, In, S_next, _ = self._cache.pop()
-            self._apply((S, A, Rn, In, S_next))
-
-    def batch_update(self, S: Any, A: Any, Rn: Any, In: Any, S_next: Any,
-                     A_next: Any = None) -> dict[str, float]:
-        """Update both actor and critic on a batch of transitions (``A_next`` is not used)."""
-        S = self.v_func._check_states(S)
-        S_next = self.v_func._check_states(S_next, "S_next")
-        if len(S_next) != len(S):
-            raise ValueError(f"S_next: expected batch size {len(S)} (as S), got {len(S_next)}")
-        A = self.policy._check_actions(A, len(S), "A")
-        Rn, In = self.v_func.updater._check_returns(Rn, In, len(S))
-        return self._apply((S, A, Rn, In, S_next)).to_dict()
 
     # ------------------------------------------------------------------ internals
     def _apply(self, batch: tuple) -> Any:

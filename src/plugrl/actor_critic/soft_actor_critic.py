@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 
 from plugrl._backend import keras
 from plugrl._backend.jax import TrainState, init_train_state, make_train_step, split_key, unraveler
 from plugrl.actor_critic._groups import ParameterGroups
 from plugrl.actor_critic.actor_critic import check_same_env
-from plugrl.caching import NStepCache
+from plugrl.actor_critic.base import BaseActorCritic
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.policies.gaussian import GaussianPolicy
@@ -23,7 +22,7 @@ ops = keras.ops
 __all__ = ["SoftActorCritic"]
 
 
-class SoftActorCritic:
+class SoftActorCritic(BaseActorCritic):
     r"""Soft actor-critic (SAC), with entropy regularisation in the values and the policy.
 
     One jitted step minimises the sum of
@@ -58,11 +57,11 @@ class SoftActorCritic:
         _check_components(policy, v_func, q_func1, q_func2)
         self.policy, self.v_func, self.q_func1, self.q_func2 = policy, v_func, q_func1, q_func2
         self.value_loss_weight = float(value_loss_weight)
-        self.env = policy.env
+        self._components = (policy, v_func, q_func1, q_func2)
+        super().__init__()
         self._groups = ParameterGroups([policy, v_func, q_func1, q_func2])
         self._train_state = init_train_state(*self._groups.gather(), self._groups.optimizer)
         self._step = make_train_step(self._loss_fn, self._groups.optimizer, "SoftActorCritic")
-        self._cache = NStepCache(self.env, v_func.bootstrap_n, v_func.gamma)
         self._key = policy._key
         self._unravel = (unraveler(policy._train_state.params), unraveler(v_func._train_state.params))
 
@@ -93,46 +92,9 @@ class SoftActorCritic:
         """Draw an action :math:`a\\sim\\pi(.|s)`."""
         return self.policy(s)
 
-    def greedy(self, s: Any) -> Any:
-        """The policy's most likely action."""
-        return self.policy.greedy(s)
-
     def dist_params(self, s: Any) -> Any:
         """The distribution parameters of :math:`\\pi(.|s)`."""
         return self.policy.dist_params(s)
-
-    def batch_eval(self, S: Any, use_target_model: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Sampled actions and state values for a batch: ``(A, V)``."""
-        return (self.policy.batch_eval(S, use_target_model),
-                self.v_func.batch_eval(S, use_target_model))
-
-    def sync_target_model(self, tau: float = 1.0) -> None:
-        """Synchronize the target models of every component."""
-        for function in (self.policy, self.v_func, self.q_func1, self.q_func2):
-            function.sync_target_model(tau)
-
-    # ------------------------------------------------------------------ updating
-    def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
-               s_next: Any = None) -> None:
-        """Update every component on a single transition, through an n-step cache."""
-        s, a = self.v_func._check_state(s), self.policy._check_action(a)
-        if s_next is not None:
-            s_next = self.v_func._check_state(s_next)
-        self._cache.add(s, a, r, done, truncated=truncated, s_next=s_next)
-        while self._cache:
-            S, A, Rn, In, S_next, _ = self._cache.pop()
-            self._apply((S, A, Rn, In, S_next))
-
-    def batch_update(self, S: Any, A: Any, Rn: Any, In: Any, S_next: Any,
-                     A_next: Any = None) -> dict[str, float]:
-        """Update every component on a batch of transitions (``A_next`` is not used)."""
-        S = self.v_func._check_states(S)
-        S_next = self.v_func._check_states(S_next, "S_next")
-        if len(S_next) != len(S):
-            raise ValueError(f"S_next: expected batch size {len(S)} (as S), got {len(S_next)}")
-        A = self.policy._check_actions(A, len(S), "A")
-        Rn, In = self.v_func.updater._check_returns(Rn, In, len(S))
-        return self._apply((S, A, Rn, In, S_next)).to_dict()
 
     # ------------------------------------------------------------------ internals
     def _apply(self, batch: tuple) -> Any:
