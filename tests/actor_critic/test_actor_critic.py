@@ -42,9 +42,9 @@ def test_shared_body_is_evaluated_once_for_both_heads(cartpole, mlp_class):
     original = body.call
     body.call = lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs)
     actor_critic.batch_update(*batch())
-    # the joint forward pass on S, the bootstrap v(S_next) and the old policy on S: three
-    # body evaluations, not the four that separate policy and value passes would need
-    assert len(calls) == 3
+    # one joint pass over S and S_next for both heads (the bootstrap rides along) and one for
+    # the old policy: two body evaluations, where separate policy and value passes need four
+    assert len(calls) == 2
 
 
 def test_actor_critic_learns_with_shared_body_and_update(cartpole, mlp_class):

@@ -66,6 +66,10 @@ class ActorCritic(BaseActorCritic):
         self._key = policy._key
         self._unravel_targets = (unraveler(policy._train_state.params),
                                  unraveler(v_func._train_state.params))
+        # Bootstrapping from the primary model can share the forward pass of S, unless
+        # non-trainable state (batch statistics) would then see S_next too.
+        self._fold_bootstrap = not v_func.bootstrap_with_target_model and not any(
+            head.non_trainable for _, head in self._groups)
 
     @classmethod
     def from_func(cls, function_approximator: FunctionApproximator, gamma: float = 0.9,
@@ -108,12 +112,17 @@ class ActorCritic(BaseActorCritic):
     def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
         S, A, Rn, In, S_next, pi_targets, pi_target_nt, v_targets, v_target_nt = batch
         pi_targets, v_targets = (f(t) for f, t in zip(self._unravel_targets, (pi_targets, v_targets)))
-        (Z, V_pred), non_trainable = self._forward(params, state.non_trainable, S)
         v_func, policy = self.v_func, self.policy
-        if v_func.bootstrap_with_target_model:
-            V_next = v_func._predict(v_targets, v_target_nt, S_next)[0]
+        if self._fold_bootstrap:
+            # v(S_next) from the primary model rides along in the same forward pass as S
+            batch_size = S.shape[0]
+            (Z, V_all), non_trainable = self._forward(params, state.non_trainable,
+                                                      ops.concatenate([S, S_next], axis=0))
+            Z = keras.tree.map_structure(lambda z: z[:batch_size], Z)
+            V_pred, V_next = V_all[:batch_size], V_all[batch_size:]
         else:
-            V_next = v_func._predict(*self._v_weights(params, state.non_trainable), S_next)[0]
+            (Z, V_pred), non_trainable = self._forward(params, state.non_trainable, S)
+            V_next = v_func._predict(v_targets, v_target_nt, S_next)[0]
         G = ops.stop_gradient(Rn + In * V_next)
         Adv = G - ops.stop_gradient(V_pred)
         Z_old = policy._predict(pi_targets, pi_target_nt, S)[0]
@@ -132,15 +141,6 @@ class ActorCritic(BaseActorCritic):
         Z, nt_pi = self.policy._predict(params[0], non_trainable[0], S, training=True)
         V_pred, nt_v = self.v_func._predict(params[1], non_trainable[1], S, training=True)
         return (Z, V_pred), (tuple(nt_pi), tuple(nt_v))
-
-    def _v_weights(self, params: Any, non_trainable: Any) -> tuple[tuple, tuple]:
-        if not self._shared:
-            return params[1], non_trainable[1]
-        (_, head), v_head = self._groups[0], self.v_func._head
-        trainable = {pos: i for i, pos in enumerate(head.trainable)}
-        others = {pos: i for i, pos in enumerate(head.non_trainable)}
-        return (tuple(params[0][trainable[p]] for p in v_head.trainable),
-                tuple(non_trainable[0][others[p]] for p in v_head.non_trainable))
 
     def _parameter_groups(self) -> list[tuple[FunctionApproximator, Any]]:
         if self._shared:
