@@ -40,6 +40,7 @@ __all__ = [
     "is_concrete",
     "jit",
     "make_train_step",
+    "minibatch_epochs",
     "normal_noise",
     "polyak",
     "prng_key",
@@ -48,7 +49,9 @@ __all__ = [
     "seeded_initialization",
     "split_key",
     "sync_target",
+    "train_step",
     "unraveler",
+    "with_learning_rate",
 ]
 
 
@@ -150,10 +153,10 @@ class Metrics:
 jax.tree_util.register_pytree_node_class(Metrics)
 
 
-def make_train_step(
+def train_step(
     loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str
 ) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]:
-    r"""Turn a loss written in ``keras.ops`` into one jitted update step.
+    r"""Turn a loss written in ``keras.ops`` into one pure update step (not yet jitted).
 
     Parameters
     ----------
@@ -169,8 +172,7 @@ def make_train_step(
     Returns
     -------
     step : callable
-        ``step(state, batch, key) -> (state, metrics)``, compiled once per input shape;
-        ``metrics`` is a :class:`Metrics`.
+        ``step(state, batch, key) -> (state, metrics)``; ``metrics`` is a :class:`Metrics`.
     """
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
@@ -183,7 +185,46 @@ def make_train_step(
         new_state = state._replace(params=params, non_trainable=non_trainable, opt_state=opt_state)
         return new_state, metrics
 
-    return jax.jit(step)
+    return step
+
+
+def make_train_step(
+    loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str
+) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]:
+    """:func:`train_step`, compiled with :func:`jax.jit` (once per input shape)."""
+    return jax.jit(train_step(loss_fn, optimizer, name))
+
+
+def minibatch_epochs(step: Callable, state: TrainState, batch: Batch, key: jax.Array,
+                     num_epoch: int, batch_size: int) -> tuple[TrainState, Metrics]:
+    """Run ``step`` over shuffled minibatches for ``num_epoch`` epochs, inside one trace.
+
+    Each epoch draws a permutation of the batch (leftover samples beyond a whole number of
+    minibatches are skipped for that epoch) and scans ``step(state, minibatch, key)`` over the
+    minibatches; the returned metrics are averaged over all steps.
+    """
+    size = jax.tree_util.tree_leaves(batch)[0].shape[0]
+    num_minibatches = size // batch_size
+
+    def epoch(state: TrainState, key: jax.Array) -> tuple[TrainState, Metrics]:
+        key_perm, key_steps = jax.random.split(key)
+        order = jax.random.permutation(key_perm, size)[: num_minibatches * batch_size]
+        indices = order.reshape(num_minibatches, batch_size)
+        keys = jax.random.split(key_steps, num_minibatches)
+
+        def minibatch(state: TrainState, xs: tuple) -> tuple[TrainState, Metrics]:
+            idx, step_key = xs
+            return step(state, jax.tree_util.tree_map(lambda x: x[idx], batch), step_key)
+
+        return jax.lax.scan(minibatch, state, (indices, keys))
+
+    state, metrics = jax.lax.scan(epoch, state, jax.random.split(key, num_epoch))
+    return state, jax.tree_util.tree_map(lambda m: m.mean(axis=(0, 1)), metrics)
+
+
+def with_learning_rate(opt_state: Any, learning_rate: Any) -> Any:
+    """An ``optax.inject_hyperparams`` state with its ``learning_rate`` replaced."""
+    return opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": learning_rate})
 
 
 def polyak(target: Params, source: Params, tau: float | jax.Array) -> Params:

@@ -3,11 +3,14 @@
 :class:`NStepCache` gives ``(S, A, Rn, In, S_next, A_next)`` for n-step bootstrapping and
 :class:`MonteCarloCache` gives ``(S, A, G)`` once an episode has ended. Both depend only on NumPy
 and Gymnasium.
+:class:`GAE` and :func:`gae_advantages` turn time-major rollouts into advantages and TD(lambda)
+returns.
 """
 
 from __future__ import annotations
 
+from plugrl.caching.gae import GAE, gae_advantages
 from plugrl.caching.monte_carlo import MonteCarloCache
 from plugrl.caching.n_step import NStepCache
 
-__all__ = ["MonteCarloCache", "NStepCache"]
+__all__ = ["GAE", "MonteCarloCache", "NStepCache", "gae_advantages"]

@@ -1,0 +1,137 @@
+"""Saving, loading and checkpointing agents in the safe checkpoint format.
+
+An agent is stored as a checkpoint directory (:mod:`plugrl.agents.checkpoints`): every array
+of the learner's state (weights, optimizer state), the observation normaliser's statistics and
+the JAX key in ``arrays.npz``; the configuration, counters, training history and the NumPy
+generator's state in JSON; and the actor and critic as Keras model files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any
+
+import numpy as np
+
+from plugrl._backend import keras
+from plugrl.agents.checkpoints import (
+    CheckpointError,
+    checkpoint_name,
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    rng_from_json,
+    rng_state_to_json,
+    save_checkpoint,
+)
+
+__all__ = ["latest_agent_checkpoint", "load_agent", "restore_agent", "save_agent", "save_agent_to"]
+
+_HISTORY_KEPT = 10_000
+_EPISODES_KEPT = 100
+
+
+def save_agent_to(agent: Any, path: str | pathlib.Path) -> pathlib.Path:
+    """Save ``agent`` as the checkpoint directory ``path`` (replaced atomically if it exists)."""
+    path = pathlib.Path(path)
+    return save_checkpoint(path.parent, path.name, agent_type=agent.AGENT_TYPE,
+                           config=_config_json(agent), state=_state_json(agent),
+                           arrays=_arrays(agent), write_extra=lambda tmp: _write_models(agent, tmp))
+
+
+def save_agent(agent: Any, directory: str | pathlib.Path, keep_last: int = 3) -> pathlib.Path:
+    """Write a checkpoint named after the agent's step count; keep the newest ``keep_last``."""
+    path = save_agent_to(agent, pathlib.Path(directory) / checkpoint_name(agent.num_steps))
+    prune_checkpoints(directory, keep_last)
+    return path
+
+
+def latest_agent_checkpoint(directory: str | pathlib.Path) -> pathlib.Path | None:
+    """The newest checkpoint in ``directory``, or None (also when the directory is missing)."""
+    return latest_checkpoint(directory) if pathlib.Path(directory).is_dir() else None
+
+
+def load_agent(agent_class: type, path: str | pathlib.Path, **overrides: Any) -> Any:
+    """Rebuild an agent from a checkpoint: same env id, seed and configuration, restored state.
+
+    ``overrides`` may change settings that do not alter the learner (e.g. ``vectorization``).
+    """
+    from plugrl.agents import AGENTS
+
+    expected = None if agent_class.AGENT_TYPE not in AGENTS else agent_class.AGENT_TYPE
+    checkpoint = load_checkpoint(path, expected_agent_type=expected)
+    agent_class = AGENTS[checkpoint.agent_type]
+    env_id = checkpoint.state.get("env_id")
+    if env_id is None:
+        raise CheckpointError(f"{path}: the agent was saved without a Gymnasium env id, "
+                              "so its environment cannot be rebuilt")
+    agent = agent_class(env_id, seed=checkpoint.state["seed"], **{**checkpoint.config, **overrides})
+    _restore(agent, checkpoint)
+    return agent
+
+
+def restore_agent(agent: Any, path: str | pathlib.Path) -> None:
+    """Restore the state of a checkpoint into an agent of the same type and configuration."""
+    checkpoint = load_checkpoint(path, expected_agent_type=agent.AGENT_TYPE)
+    if checkpoint.config != _config_json(agent):
+        changed = sorted(k for k in checkpoint.config if checkpoint.config[k] != _config_json(agent).get(k))
+        raise CheckpointError(f"{path}: expected a checkpoint with the agent's configuration, "
+                              f"got different values for {changed}")
+    _restore(agent, checkpoint)
+
+
+def _restore(agent: Any, checkpoint: Any) -> None:
+    arrays, state = checkpoint.arrays, checkpoint.state
+    template = keras.tree.flatten(agent.learner.state)
+    leaves = [arrays[f"learner/{i}"] for i in range(len(template))]
+    for i, (old, new) in enumerate(zip(template, leaves)):
+        if tuple(np.shape(old)) != tuple(new.shape):
+            raise CheckpointError(f"{checkpoint.path}: learner/{i}: expected shape {np.shape(old)}, "
+                                  f"got {new.shape}")
+    agent.learner.load_state(keras.tree.pack_sequence_as(agent.learner.state, leaves))
+    if agent.normalizer is not None:
+        agent.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in ("mean", "var", "count")})
+    agent._key = arrays["key"]
+    agent._rng = rng_from_json(state["rng"])
+    agent.num_steps = int(state["num_steps"])
+    agent.history = list(state["history"])
+    agent.sampler.episode_returns[:] = state["episode_returns"]
+    agent.sampler.episode_lengths[:] = state["episode_lengths"]
+
+
+def _arrays(agent: Any) -> dict[str, np.ndarray]:
+    arrays = {f"learner/{i}": np.asarray(x) for i, x in enumerate(keras.tree.flatten(agent.learner.state))}
+    if agent.normalizer is not None:
+        arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in agent.normalizer.state().items()})
+    arrays["key"] = np.asarray(agent._key)
+    return arrays
+
+
+def _state_json(agent: Any) -> dict[str, Any]:
+    return {
+        "env_id": agent.env_id,
+        "seed": agent.seed,
+        "num_steps": agent.num_steps,
+        "history": agent.history[-_HISTORY_KEPT:],
+        "episode_returns": [float(x) for x in agent.sampler.episode_returns[-_EPISODES_KEPT:]],
+        "episode_lengths": [int(x) for x in agent.sampler.episode_lengths[-_EPISODES_KEPT:]],
+        "rng": rng_state_to_json(agent._rng),
+    }
+
+
+def _config_json(agent: Any) -> dict[str, Any]:
+    config = dataclasses.asdict(agent.config)
+    for name, value in config.items():
+        if callable(value):
+            raise CheckpointError(f"{name}: a callable schedule cannot be saved; use a float or "
+                                  f"'lin_<float>', got {value!r}")
+    config["hidden_sizes"] = list(config["hidden_sizes"])
+    return config
+
+
+def _write_models(agent: Any, directory: pathlib.Path) -> None:
+    """The actor and critic as Keras model files, for use outside plugrl."""
+    for name, function in (("actor", agent.learner.policy), ("critic", agent.learner.v_func)):
+        function.function_approximator.sync_keras_variables()
+        function._head.model.save(directory / f"{name}.keras")

@@ -1,0 +1,13 @@
+"""Samplers: step environments with a policy and hand back time-major batches.
+
+:func:`make_vector_env` builds a Gymnasium vector env with same-step autoreset from an id, an
+env or an env factory; :class:`RolloutSampler` collects fixed-length :class:`Rollout` batches
+from it, keeping episode statistics. Samplers depend only on NumPy and Gymnasium.
+"""
+
+from __future__ import annotations
+
+from plugrl.samplers.envs import VECTORIZATIONS, make_vector_env
+from plugrl.samplers.rollout import Act, Rollout, RolloutSampler
+
+__all__ = ["VECTORIZATIONS", "Act", "Rollout", "RolloutSampler", "make_vector_env"]

@@ -1,0 +1,179 @@
+"""Vector environments with same-step autoreset, the form every plugrl sampler steps.
+
+With :attr:`gymnasium.vector.AutoresetMode.SAME_STEP`, a sub-environment whose episode ends is
+reset within the same ``step`` call: ``step`` returns the reset observation, and
+``info["final_obs"]`` (where ``info["_final_obs"]`` is true) holds the episode's last
+observation. Every step is then a real transition, which keeps rollouts dense and lets a
+truncated episode bootstrap from its final observation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium
+from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
+
+__all__ = ["VECTORIZATIONS", "make_vector_env"]
+
+VECTORIZATIONS = ("sync", "async")
+"""The valid values of ``vectorization``: one process, or one subprocess per env."""
+
+EnvLike = str | gymnasium.Env | VectorEnv | Callable[[], gymnasium.Env]
+
+
+def make_vector_env(
+    env: EnvLike, num_envs: int = 1, vectorization: str = "sync", seed: int | None = None
+) -> VectorEnv:
+    r"""Create a vector environment with same-step autoreset.
+
+    Parameters
+    ----------
+    env : str, gymnasium.Env, gymnasium.vector.VectorEnv or callable
+        What to vectorize:
+
+        - a Gymnasium id such as ``"CartPole-v1"`` (see ``gymnasium.pprint_registry()``);
+        - an env instance: with ``num_envs=1`` it is used as is (pickled into the subprocess
+          when ``vectorization="async"``); with more, the others are re-made from ``env.spec``,
+          which must be able to recreate the env with its wrappers;
+        - a zero-argument callable returning a new env, called once per sub-environment;
+        - a vector env, returned as is after checking that it autoresets in the same step
+          (``num_envs`` must then be 1 or its own number of envs; ``vectorization`` is ignored).
+    num_envs : int
+        The number of sub-environments :math:`N \ge 1`.
+    vectorization : {"sync", "async"}
+        Step the sub-environments one after another in this process (``"sync"``, best for cheap
+        envs) or in parallel subprocesses (``"async"``, for envs whose step is slow).
+    seed : int, optional
+        If given, the vector env is reset once with ``seed`` (sub-env :math:`i` gets
+        ``seed + i``) and its action and observation spaces are seeded, so the env is
+        reproducible even if the first reset by a sampler passes no seed.
+
+    Returns
+    -------
+    gymnasium.vector.VectorEnv
+        With ``metadata["autoreset_mode"] == AutoresetMode.SAME_STEP``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown Gymnasium id (listing close matches), an invalid ``num_envs`` or
+        ``vectorization``, a vector env with another autoreset mode, or an env instance that
+        cannot be re-made for ``num_envs > 1``.
+    TypeError
+        If ``env`` or ``num_envs`` has the wrong type.
+    """
+    num_envs = check_positive_int("num_envs", num_envs)
+    if isinstance(env, VectorEnv):
+        return _check_vector_env(env, num_envs)
+    if vectorization not in VECTORIZATIONS:
+        raise ValueError(
+            f"vectorization: expected one of {list(VECTORIZATIONS)}, got {vectorization!r}"
+        )
+    env_fns = _env_fns(env, num_envs, vectorization)
+    cls = SyncVectorEnv if vectorization == "sync" else AsyncVectorEnv
+    vector_env = cls(env_fns, autoreset_mode=AutoresetMode.SAME_STEP)
+    if seed is not None:
+        vector_env.reset(seed=seed)
+        vector_env.action_space.seed(seed)
+        vector_env.observation_space.seed(seed)
+    return vector_env
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int, or raise if it is not an int >= 1 (bools are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int >= 1, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+    return int(value)
+
+
+def _check_vector_env(vector_env: VectorEnv, num_envs: int) -> VectorEnv:
+    mode = vector_env.metadata.get("autoreset_mode")
+    if mode != AutoresetMode.SAME_STEP:
+        raise ValueError(
+            f"env: expected a vector env with autoreset_mode={AutoresetMode.SAME_STEP}, got "
+            f"autoreset_mode={mode!r}; create it with autoreset_mode=AutoresetMode.SAME_STEP "
+            "or pass a Gymnasium id or env instead"
+        )
+    if num_envs not in (1, vector_env.num_envs):
+        raise ValueError(
+            f"num_envs: expected 1 or the vector env's num_envs={vector_env.num_envs}, got {num_envs}"
+        )
+    return vector_env
+
+
+def _env_fns(env: Any, num_envs: int, vectorization: str) -> list[Callable[[], gymnasium.Env]]:
+    """One constructor per sub-environment."""
+    if isinstance(env, str):
+        probe = _make_from_id(env)
+        makers = [_Maker(probe.spec) for _ in range(num_envs - 1)]
+        if vectorization == "sync":
+            return [_Given(probe)] + makers  # the probe is a ready sub-env; don't make it twice
+        probe.close()  # some envs cannot be pickled into a subprocess, so each one makes its own
+        return [_Maker(probe.spec)] + makers
+    if isinstance(env, gymnasium.Env):
+        if num_envs == 1:
+            return [_Given(env)]
+        if env.spec is None:
+            raise ValueError(
+                f"env: expected a Gymnasium id, an env with a spec, or an env factory for "
+                f"num_envs={num_envs}, got {type(env).__name__} instance without a spec (it "
+                "cannot be copied); pass a callable that makes a new env, or num_envs=1"
+            )
+        try:  # fails early, here, if a wrapper of the instance cannot be recreated
+            gymnasium.make(env.spec).close()
+        except ValueError as error:
+            raise ValueError(f"env: cannot re-make {env} from its spec: {error}") from error
+        return [_Given(env)] + [_Maker(env.spec) for _ in range(num_envs - 1)]
+    if callable(env):
+        return [env] * num_envs
+    raise TypeError(
+        "env: expected a Gymnasium id, a gymnasium.Env, a gymnasium.vector.VectorEnv or a "
+        f"callable returning an env, got {type(env).__name__}"
+    )
+
+
+def _make_from_id(env_id: str) -> gymnasium.Env:
+    """``gymnasium.make(env_id)``, which resolves versions and ``module:`` prefixes for us."""
+    try:
+        return gymnasium.make(env_id)
+    except (gymnasium.error.UnregisteredEnv, gymnasium.error.DeprecatedEnv) as error:
+        raise _unknown_id_error(env_id, error) from error
+    except gymnasium.error.Error as error:
+        if type(error) is not gymnasium.error.Error:  # e.g. DependencyNotInstalled: keep it
+            raise
+        raise _unknown_id_error(env_id, error) from error
+
+
+def _unknown_id_error(env_id: str, error: Exception) -> ValueError:
+    matches = difflib.get_close_matches(env_id, list(gymnasium.envs.registry), n=3, cutoff=0.6)
+    hint = f"close matches: {matches}" if matches else "no close matches"
+    return ValueError(
+        f"env: expected a registered Gymnasium id, got {env_id!r} ({error}); {hint}. "
+        "List the ids with gymnasium.pprint_registry() or gymnasium.envs.registry.keys()."
+    )
+
+
+class _Maker:
+    """A picklable constructor from a spec (a lambda would not survive ``spawn``)."""
+
+    def __init__(self, spec: gymnasium.envs.registration.EnvSpec) -> None:
+        self.spec = spec
+
+    def __call__(self) -> gymnasium.Env:
+        return gymnasium.make(self.spec)
+
+
+class _Given:
+    """A constructor that hands out one existing env instance."""
+
+    def __init__(self, env: gymnasium.Env) -> None:
+        self.env = env
+
+    def __call__(self) -> gymnasium.Env:
+        return self.env

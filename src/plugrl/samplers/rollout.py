@@ -1,0 +1,236 @@
+"""Fixed-length, time-major rollouts from a same-step-autoreset vector environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+from plugrl.samplers.envs import check_positive_int
+
+__all__ = ["Act", "Rollout", "RolloutSampler"]
+
+Act = Callable[[np.ndarray], tuple[Any, dict[str, Any]]]
+"""``act(S) -> (A, info)``: actions ``[N, ...]`` and policy info ``{name: [N, ...]}``."""
+
+
+class Rollout(NamedTuple):
+    """A time-major batch of ``T`` vector steps over ``N`` environments (NumPy arrays).
+
+    Attributes
+    ----------
+    S : ndarray, float32, shape ``[T, N, *obs_shape]``
+        The observations :math:`s_t` at which the actions were taken.
+    A : ndarray, shape ``[T, N, *action_shape]``
+        The actions :math:`a_t`, in the dtype ``act`` returned them.
+    R : ndarray, float32, shape ``[T, N]``
+        The rewards :math:`r_t`.
+    terminated : ndarray, bool, shape ``[T, N]``
+        Whether the episode terminated at step :math:`t` (do not bootstrap).
+    truncated : ndarray, bool, shape ``[T, N]``
+        Whether the episode was cut short at step :math:`t` (bootstrap from ``S_next``).
+    S_next : ndarray, float32, shape ``[T, N, *obs_shape]``
+        The observation that followed each step; after an episode end it is the episode's
+        *final* observation, not the reset one (which is ``S[t + 1]``).
+    info : dict of ndarray, shape ``[T, N, ...]`` each
+        The policy info returned by ``act`` at each step, stacked (e.g. ``"logP"``, ``"V"``).
+    S_last : ndarray, float32, shape ``[N, *obs_shape]``
+        The observations after the last step, where the next rollout starts.
+    """
+
+    S: np.ndarray
+    A: np.ndarray
+    R: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    S_next: np.ndarray
+    info: dict[str, np.ndarray]
+    S_last: np.ndarray
+
+
+class RolloutSampler:
+    r"""Collect fixed-length rollouts from a vector environment.
+
+    The sampler keeps the current observations between calls to :meth:`collect`, so successive
+    rollouts continue the same episodes; the first call resets the env with ``seed``.
+
+    Parameters
+    ----------
+    vector_env : gymnasium.vector.VectorEnv
+        A vector env with same-step autoreset, e.g. from :func:`make_vector_env`; its
+        observations must be arrays (no ``Dict`` or ``Tuple`` spaces).
+    num_steps : int
+        The number of vector steps :math:`T \ge 1` per rollout; each collects
+        :math:`T N` transitions.
+    seed : int, optional
+        The seed of the first reset (sub-env :math:`i` gets ``seed + i``).
+
+    Attributes
+    ----------
+    episode_returns : list of float
+        The undiscounted returns of finished episodes, in order of completion (episodes that end
+        at the same step in order of env index).
+    episode_lengths : list of int
+        The lengths of the same episodes.
+    total_steps : int
+        The number of env steps so far, over all sub-environments.
+
+    Examples
+    --------
+    >>> sampler = RolloutSampler(make_vector_env("CartPole-v1", num_envs=4), 128, seed=0)  # doctest: +SKIP
+    >>> rollout = sampler.collect(lambda S: (policy(S), {}))  # doctest: +SKIP
+    """
+
+    def __init__(self, vector_env: VectorEnv, num_steps: int, seed: int | None = None) -> None:
+        _check_vector_env(vector_env)
+        self.vector_env = vector_env
+        self.num_steps = check_positive_int("num_steps", num_steps)
+        self.seed = seed
+        self.num_envs = int(vector_env.num_envs)
+        self.obs_shape = tuple(vector_env.single_observation_space.shape)
+        self.episode_returns: list[float] = []
+        self.episode_lengths: list[int] = []
+        self.total_steps = 0
+        self._S: np.ndarray | None = None  # the current observations, [N, *obs_shape]
+        self._returns = np.zeros(self.num_envs, np.float64)  # of the ongoing episodes
+        self._lengths = np.zeros(self.num_envs, np.int64)
+
+    def __repr__(self) -> str:
+        return (
+            f"RolloutSampler(num_envs={self.num_envs}, num_steps={self.num_steps}, "
+            f"total_steps={self.total_steps})"
+        )
+
+    def collect(self, act: Act) -> Rollout:
+        """Run ``num_steps`` vector steps with the policy ``act``.
+
+        Parameters
+        ----------
+        act : callable
+            ``act(S) -> (A, info)`` with ``S`` the current observations, float32 of shape
+            ``[N, *obs_shape]`` (read-only: it is a view into the rollout), ``A`` the actions
+            ``[N, ...]`` and ``info`` a dict of arrays ``[N, ...]`` recorded at collection time.
+
+        Returns
+        -------
+        Rollout
+            The batch, time-major; see :class:`Rollout`.
+
+        Raises
+        ------
+        ValueError
+            If ``act`` returns actions or info without a leading axis of size ``N``, or the env
+            returns a NaN reward (the message names the env index and the step).
+        """
+        T, N = self.num_steps, self.num_envs
+        S = np.empty((T + 1, N, *self.obs_shape), np.float32)  # row T becomes S_last
+        S[0] = self._current_obs()
+        S_next = np.empty((T, N, *self.obs_shape), np.float32)
+        R = np.empty((T, N), np.float32)
+        terminated = np.empty((T, N), bool)
+        truncated = np.empty((T, N), bool)
+        A: np.ndarray | None = None
+        info: dict[str, np.ndarray] = {}
+        for t in range(T):
+            a, step_info = _call_act(act, S[t], N)
+            if A is None:
+                A = np.empty((T, *a.shape), a.dtype)
+                info = {k: np.empty((T, *v.shape), v.dtype) for k, v in step_info.items()}
+            _store_info(info, step_info, t)
+            A[t] = a
+            obs, r, terminated[t], truncated[t], env_info = self.vector_env.step(a)
+            R[t] = self._record_rewards(r, terminated[t] | truncated[t], t)
+            S[t + 1] = obs
+            S_next[t] = obs
+            _patch_final_obs(S_next[t], env_info)
+        assert A is not None
+        self._S = S[T]
+        return Rollout(S[:T], A, R, terminated, truncated, S_next, info, S[T])
+
+    def close(self) -> None:
+        """Close the vector env (and its subprocesses, if any)."""
+        self.vector_env.close()
+
+    def _current_obs(self) -> np.ndarray:
+        if self._S is None:
+            obs, _ = self.vector_env.reset(seed=self.seed)
+            self._S = np.asarray(obs, np.float32)
+        return self._S
+
+    def _record_rewards(self, r: Any, ended: np.ndarray, t: int) -> np.ndarray:
+        """Check the rewards of one vector step and update the episode statistics."""
+        r = np.asarray(r, np.float64)
+        if not np.isfinite(r).all():
+            i = int(np.flatnonzero(~np.isfinite(r))[0])
+            raise ValueError(
+                f"reward: expected finite rewards, got {r[i]} from env {i} at step {t} of the "
+                f"rollout (vector step {self.total_steps // self.num_envs + 1} since the start)"
+            )
+        self._returns += r
+        self._lengths += 1
+        self.total_steps += self.num_envs
+        for i in np.flatnonzero(ended):
+            self.episode_returns.append(float(self._returns[i]))
+            self.episode_lengths.append(int(self._lengths[i]))
+        self._returns[ended] = 0.0
+        self._lengths[ended] = 0
+        return r
+
+
+def _check_vector_env(vector_env: Any) -> None:
+    if not isinstance(vector_env, VectorEnv):
+        raise TypeError(
+            "vector_env: expected a gymnasium.vector.VectorEnv (see plugrl.samplers."
+            f"make_vector_env), got {type(vector_env).__name__}"
+        )
+    mode = vector_env.metadata.get("autoreset_mode")
+    if mode != AutoresetMode.SAME_STEP:
+        raise ValueError(
+            f"vector_env: expected autoreset_mode={AutoresetMode.SAME_STEP}, got {mode!r}; "
+            "create it with plugrl.samplers.make_vector_env"
+        )
+    space = vector_env.single_observation_space
+    if isinstance(space, (spaces.Dict, spaces.Tuple)) or space.shape is None:
+        raise TypeError(
+            f"vector_env: expected an observation space with array observations, got {space}"
+        )
+
+
+def _call_act(act: Act, S_t: np.ndarray, N: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Call the policy and check that its outputs are batches of ``N``."""
+    out = act(S_t)
+    if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
+        raise TypeError(
+            f"act: expected to return a pair (A, info) with info a dict, got {type(out).__name__}"
+        )
+    a = np.asarray(out[0])
+    info = {k: np.asarray(v) for k, v in out[1].items()}
+    for name, x in (("A", a), *((f"info[{k!r}]", v) for k, v in info.items())):
+        if x.ndim == 0 or x.shape[0] != N:
+            raise ValueError(
+                f"act: expected {name} with a leading axis of size num_envs={N}, got shape {x.shape}"
+            )
+    return a, info
+
+
+def _store_info(info: dict[str, np.ndarray], step_info: dict[str, np.ndarray], t: int) -> None:
+    if step_info.keys() != info.keys():
+        raise ValueError(
+            f"act: expected the same info keys at every step, {sorted(info)}, got "
+            f"{sorted(step_info)} at step {t}"
+        )
+    for k, v in step_info.items():
+        info[k][t] = v
+
+
+def _patch_final_obs(S_next_t: np.ndarray, env_info: dict[str, Any]) -> None:
+    """Replace reset observations by the final ones where an episode ended (same-step autoreset)."""
+    mask = env_info.get("_final_obs")
+    if mask is None:
+        return
+    final_obs = env_info["final_obs"]
+    for i in np.flatnonzero(mask):  # an object array of per-env observations: no vector form
+        S_next_t[i] = final_obs[i]
