@@ -228,6 +228,28 @@ class OnPolicyAgent:
 
         return load_agent(cls, path, **env_overrides)
 
+    @classmethod
+    def from_preset(cls, name_or_env: str, **overrides: Any) -> OnPolicyAgent:
+        """An agent on the env ``name_or_env`` with this agent's preset for it (``plugrl.presets``).
+
+        Parameters
+        ----------
+        name_or_env : str
+            The Gymnasium id the preset is named after, e.g. ``"CartPole-v1"``.
+        **overrides
+            ``seed``, ``function_approximator`` or hyperparameters; they win over the preset.
+
+        Examples
+        --------
+        >>> agent = PPO.from_preset("CartPole-v1", seed=0)  # doctest: +SKIP
+        >>> _, total_steps = plugrl.presets.load_preset("PPO", "CartPole-v1")  # doctest: +SKIP
+        >>> agent.fit(total_steps)  # doctest: +SKIP
+        """
+        from plugrl.presets import load_preset
+
+        config, _ = load_preset(cls.AGENT_TYPE, name_or_env)
+        return cls(name_or_env, **{**config, **overrides})
+
     def config_dict(self) -> dict[str, Any]:
         """The hyperparameters as plain data."""
         return dataclasses.asdict(self.config)

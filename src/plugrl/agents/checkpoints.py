@@ -109,7 +109,9 @@ def save_checkpoint(directory: PathLike, name: str, *, agent_type: str, config: 
     pathlib.Path
         ``directory/name``. On any exception it is untouched and no temporary directory remains.
     """
-    from plugrl import __version__  # here, not at the top: the package imports this module
+    # plugrl/__init__.py defines __version__ after importing its submodules: at the top of
+    # this module the import would be circular once the package imports the agents.
+    from plugrl import __version__
 
     _check_name(name)
     if not isinstance(agent_type, str) or not agent_type:
@@ -124,19 +126,7 @@ def save_checkpoint(directory: PathLike, name: str, *, agent_type: str, config: 
     directory.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{name}-", dir=directory))
     try:
-        if write_extra is not None:
-            write_extra(tmp)
-        for reserved in (_ARRAYS_FILE, _JSON_FILE):
-            if os.path.lexists(tmp / reserved):
-                raise ValueError(f"write_extra wrote {reserved!r}; that file name is reserved")
-        with open(tmp / _ARRAYS_FILE, "xb") as file:
-            np.savez(file, **{f"a{i}": array for i, (_, array) in enumerate(named)})
-            _flush(file)
-        meta["checksums"] = _hash_tree(tmp)
-        with open(tmp / _JSON_FILE, "x", encoding="utf-8") as file:
-            json.dump(meta, file, indent=1)
-            _flush(file)
-        _fsync_dir(tmp)
+        _write_files(tmp, meta, named, write_extra)
         _swap_into_place(tmp, directory / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -390,6 +380,25 @@ def _check_arrays(arrays: Mapping[str, Any]) -> list[tuple[str, np.ndarray]]:
                             f"string or datetime dtype (others would need pickle)")
         named.append((name, array))
     return named
+
+
+def _write_files(tmp: pathlib.Path, meta: dict[str, Any], named: list[tuple[str, np.ndarray]],
+                 write_extra: Callable[[pathlib.Path], None] | None) -> None:
+    """Fill ``tmp`` with the extra files, ``arrays.npz`` and ``checkpoint.json``, all fsynced."""
+    if write_extra is not None:
+        write_extra(tmp)
+    for reserved in (_ARRAYS_FILE, _JSON_FILE):
+        if os.path.lexists(tmp / reserved):
+            raise ValueError(f"write_extra wrote {reserved!r}; that file name is reserved")
+    with open(tmp / _ARRAYS_FILE, "xb") as file:
+        # Positional keys: npz member names are file names inside a zip, array names need not be.
+        np.savez(file, **{f"a{i}": array for i, (_, array) in enumerate(named)})
+        _flush(file)
+    meta = {**meta, "checksums": _hash_tree(tmp)}
+    with open(tmp / _JSON_FILE, "x", encoding="utf-8") as file:
+        json.dump(meta, file, indent=1)
+        _flush(file)
+    _fsync_dir(tmp)
 
 
 def _flush(file: Any) -> None:

@@ -1,0 +1,125 @@
+"""What a training run leaves behind: TensorBoard scalars, the learning curve and a GIF.
+
+matplotlib, tensorboardX, imageio and Pillow are imported inside the functions that use them.
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from plugrl.cli.rundir import write_atomically
+
+__all__ = ["TensorBoardLogger", "record_episode_gif", "save_learning_curve"]
+
+
+class TensorBoardLogger:
+    """Write every finite numeric metric of a record as a scalar at global step ``steps``.
+
+    Parameters
+    ----------
+    logdir : pathlib.Path
+        The directory of the event files (``<run-dir>/tensorboard``).
+    """
+
+    def __init__(self, logdir: pathlib.Path) -> None:
+        from tensorboardX import SummaryWriter  # lazy: only training runs write event files
+
+        self.writer = SummaryWriter(str(logdir))
+
+    def log(self, record: Mapping[str, Any], steps: int, prefix: str = "") -> None:
+        """Log ``record``'s metrics (not its ``steps`` counter) under ``prefix + name``.
+
+        Non-finite values (the NaN mean return before the first episode ends) are skipped:
+        TensorBoard would draw them as gaps at best.
+        """
+        for name, value in record.items():
+            if name == "steps" or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if math.isfinite(value):
+                self.writer.add_scalar(prefix + name, float(value), global_step=int(steps))
+
+    def close(self) -> None:
+        """Flush the event files and close the writer."""
+        self.writer.close()
+
+
+def save_learning_curve(path: pathlib.Path, history: Sequence[Mapping[str, Any]],
+                        evaluations: Sequence[Mapping[str, Any]] = (), title: str = "") -> pathlib.Path:
+    """Plot the mean training return (and evaluation returns, if any) against env steps.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The PNG to write (atomically).
+    history : sequence of dict
+        The training records, with ``"steps"`` and ``"mean_return"`` (NaN before the first
+        finished episode; such points are left out).
+    evaluations : sequence of dict, optional
+        Evaluation results with ``"steps"``, ``"mean_return"`` and ``"std_return"``.
+    title : str, optional
+        The figure's title.
+    """
+    # Figure + FigureCanvasAgg instead of pyplot: no global figure state, no GUI backend
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4.2), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    points = [(r["steps"], r["mean_return"]) for r in history if _finite(r.get("mean_return"))]
+    if points:
+        axes.plot(*zip(*points), color="tab:blue", label="training (mean of last 10 episodes)")
+    if evaluations:
+        axes.errorbar([e["steps"] for e in evaluations], [e["mean_return"] for e in evaluations],
+                      yerr=[e.get("std_return", 0.0) for e in evaluations], fmt="o",
+                      color="tab:orange", capsize=3, label="evaluation (mean ± std)")
+    axes.set_xlabel("environment steps")
+    axes.set_ylabel("return")
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    if points or evaluations:
+        axes.legend(loc="best")
+    figure.tight_layout()
+    return write_atomically(path, lambda tmp: figure.savefig(tmp, format="png"))
+
+
+def record_episode_gif(agent: Any, path: pathlib.Path, deterministic: bool = True,
+                       max_steps: int = 1000, max_width: int = 400) -> pathlib.Path:
+    """Record one episode of ``agent`` as a GIF with :func:`plugrl.utils.generate_gif`.
+
+    Parameters
+    ----------
+    agent : OnPolicyAgent
+        A trained agent with a Gymnasium ``env_id``.
+    path : pathlib.Path
+        The GIF to write (atomically).
+    deterministic : bool, optional
+        Act greedily (the default) or sample actions.
+    max_steps : int, optional
+        Stop the episode after this many steps.
+    max_width : int, optional
+        Frames wider than this are scaled down, keeping the aspect ratio: a CartPole episode
+        of 500 full-size frames would take ~360 MB before encoding.
+    """
+    import gymnasium as gym
+
+    from plugrl.utils import generate_gif
+
+    env = gym.make(agent.env_id, render_mode="rgb_array")
+    try:
+        env.reset(seed=agent.seed)
+        height, width = env.render().shape[:2]
+        scale = min(1.0, max_width / width)
+        resize_to = None if scale == 1.0 else (int(width * scale), int(height * scale))
+        policy = agent.policy.greedy if deterministic else agent.policy
+        generate_gif(env, policy, path, resize_to=resize_to, max_steps=max_steps)
+    finally:
+        env.close()
+    return path
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)

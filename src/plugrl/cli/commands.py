@@ -1,0 +1,158 @@
+"""``plugrl eval``, ``plugrl play`` and ``plugrl presets``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+from typing import Any
+
+from plugrl.cli.console import EXIT_OK, UsageError
+
+__all__ = ["add_eval_parser", "add_play_parser", "add_presets_parser", "load_run_agent"]
+
+
+def add_eval_parser(subparsers: Any) -> None:
+    """Add ``eval RUN_DIR [--episodes N] [--stochastic]``."""
+    parser = subparsers.add_parser("eval", help="evaluate a trained agent",
+                                   description="Evaluate the agent of a run directory.")
+    parser.add_argument("run_dir", type=pathlib.Path, metavar="RUN_DIR",
+                        help="a run directory of 'plugrl train' (or an agent checkpoint directory)")
+    parser.add_argument("--episodes", type=int, metavar="N",
+                        help="episodes to run (default: the agent's eval_episodes)")
+    parser.add_argument("--stochastic", action="store_true",
+                        help="sample actions instead of taking the most likely one")
+    parser.set_defaults(handler=run_eval)
+
+
+def add_play_parser(subparsers: Any) -> None:
+    """Add ``play RUN_DIR [--gif PATH] [--render] [--stochastic] [--max-steps N]``."""
+    parser = subparsers.add_parser("play", help="watch one episode of a trained agent",
+                                   description="Run one episode: record a GIF or render it.")
+    parser.add_argument("run_dir", type=pathlib.Path, metavar="RUN_DIR",
+                        help="a run directory of 'plugrl train' (or an agent checkpoint directory)")
+    parser.add_argument("--gif", type=pathlib.Path, metavar="PATH",
+                        help="where to write the GIF (default: <run-dir>/play.gif)")
+    parser.add_argument("--render", action="store_true",
+                        help="show the episode in a window (render_mode='human') instead of a GIF")
+    parser.add_argument("--stochastic", action="store_true",
+                        help="sample actions instead of taking the most likely one")
+    parser.add_argument("--max-steps", type=int, default=1000, metavar="N",
+                        help="stop the episode after N steps (default: 1000)")
+    parser.set_defaults(handler=run_play)
+
+
+def add_presets_parser(subparsers: Any) -> None:
+    """Add ``presets``: a table of the agents' presets."""
+    parser = subparsers.add_parser("presets", help="list the hyperparameter presets",
+                                   description="List the presets: agents by environments.")
+    parser.set_defaults(handler=run_presets)
+
+
+def load_run_agent(run_dir: pathlib.Path) -> Any:
+    """The agent saved in ``run_dir/agent`` (or in ``run_dir`` itself, if it is a checkpoint).
+
+    Raises
+    ------
+    UsageError
+        If there is no readable agent there.
+    """
+    from plugrl.agents import OnPolicyAgent
+    from plugrl.agents.checkpoints import CheckpointError
+    from plugrl.agents.persistence import load_agent
+
+    path = run_dir / "agent" if (run_dir / "agent").is_dir() else run_dir
+    if not path.is_dir():
+        raise UsageError(f"RUN_DIR: expected a run directory of 'plugrl train', got {run_dir} "
+                         "(not a directory)")
+    try:
+        # OnPolicyAgent is no registered type, so the checkpoint says which agent to build
+        return load_agent(OnPolicyAgent, path)
+    except (CheckpointError, OSError, ValueError) as error:
+        raise UsageError(f"RUN_DIR: expected a saved agent in {path}: {error}") from error
+
+
+def run_eval(args: argparse.Namespace, console: Any) -> int:
+    """Evaluate the run's agent and print the mean ± std of the return."""
+    from rich.text import Text
+
+    from plugrl.cli.monitor import evaluate_agent
+
+    agent = load_run_agent(args.run_dir)
+    episodes = agent.config.eval_episodes if args.episodes is None else args.episodes
+    if episodes < 1:
+        raise UsageError(f"--episodes: expected an int >= 1, got {episodes}")
+    with console.status(f"evaluating {agent.AGENT_TYPE} on {agent.env_id} ({episodes} episodes)"):
+        result = evaluate_agent(agent, episodes, deterministic=not args.stochastic)
+    console.print(Text.assemble(
+        f"{agent.AGENT_TYPE} on {agent.env_id} ({agent.num_steps:,} training steps): return ",
+        (f"{result['mean_return']:.2f} ± {result['std_return']:.2f}", "bold"),
+        f" over {episodes} episodes"), soft_wrap=True)
+    return EXIT_OK
+
+
+def run_play(args: argparse.Namespace, console: Any) -> int:
+    """Run one episode of the run's agent: render it on screen, or record a GIF."""
+    from plugrl.cli.artifacts import record_episode_gif
+
+    if args.max_steps < 1:
+        raise UsageError(f"--max-steps: expected an int >= 1, got {args.max_steps}")
+    agent = load_run_agent(args.run_dir)
+    if args.render:
+        G = _render(agent, not args.stochastic, args.max_steps)
+        console.print(f"{agent.AGENT_TYPE} on {agent.env_id}: return {G:.2f}", soft_wrap=True)
+        return EXIT_OK
+    path = args.gif or args.run_dir / "play.gif"
+    with console.status(f"recording {path}"):
+        record_episode_gif(agent, path, deterministic=not args.stochastic, max_steps=args.max_steps)
+    console.print(f"wrote {path}", soft_wrap=True, markup=False)
+    return EXIT_OK
+
+
+def _render(agent: Any, deterministic: bool, max_steps: int) -> float:
+    """Show one episode in a window; the return."""
+    import gymnasium as gym
+
+    from plugrl.utils import render_episode
+
+    if not _has_display():
+        raise UsageError("--render: expected a display, but neither DISPLAY nor WAYLAND_DISPLAY "
+                         "is set; record a GIF instead (--gif PATH)")
+    env = gym.make(agent.env_id, render_mode="human")
+    try:
+        env.reset(seed=agent.seed)
+        policy = agent.policy.greedy if deterministic else agent.policy
+        return render_episode(env, policy, max_steps=max_steps)
+    finally:
+        env.close()
+
+
+def _has_display() -> bool:
+    """False on a Linux machine without X11 or Wayland, where pygame cannot open a window."""
+    if not sys.platform.startswith("linux") or os.environ.get("SDL_VIDEODRIVER"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_presets(args: argparse.Namespace, console: Any) -> int:
+    """Print a table: one row per env id, one column per agent, the preset's budget in cells."""
+    from rich.table import Table
+
+    from plugrl.presets.loader import list_presets, load_preset
+
+    presets = list_presets()
+    envs = sorted({env for env_ids in presets.values() for env in env_ids})
+    table = Table(title="plugrl presets (plugrl train AGENT --env ID)",
+                  caption="cells: training budget in env steps; '-': no preset")
+    table.add_column("env id", style="bold")
+    for agent in presets:
+        table.add_column(agent, justify="right")
+    for env in envs:
+        cells = []
+        for agent, env_ids in presets.items():
+            steps = load_preset(agent, env)[1] if env in env_ids else None
+            cells.append("-" if env not in env_ids else f"{steps:,}" if steps else "yes")
+        table.add_row(env, *cells)
+    console.print(table)
+    return EXIT_OK

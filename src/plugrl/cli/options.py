@@ -1,0 +1,129 @@
+"""Command-line options generated from the configuration dataclass.
+
+Every field of :class:`~plugrl.agents.config.OnPolicyConfig` becomes an option
+``--<field-with-dashes>`` whose help is the field's docstring and whose values are parsed by
+the field's type (:func:`plugrl.presets.loader.coerce_field`); ``--set key=value`` does the
+same for any field or alias. Nothing here names a field, so a new field is a new option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import functools
+import inspect
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from plugrl.cli.console import UsageError
+
+__all__ = ["add_hyperparameter_options", "field_docs", "hyperparameter_overrides"]
+
+#: Namespace prefix of the generated options, so they never collide with the CLI's own.
+_DEST_PREFIX = "hyperparameter__"
+
+
+@functools.cache
+def field_docs(config_class: type) -> dict[str, str]:
+    """The docstring after each field of a dataclass (the string literal below its annotation).
+
+    Parameters
+    ----------
+    config_class : type
+        A dataclass whose source is available to :func:`inspect.getsource`.
+
+    Returns
+    -------
+    dict[str, str]
+        Field name to its docstring, one line; fields without a docstring are left out.
+    """
+    tree = ast.parse(textwrap.dedent(inspect.getsource(config_class)))
+    body = tree.body[0].body  # the class's statements, in order
+    docs = {}
+    for statement, following in zip(body, body[1:]):
+        is_field = isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+        is_doc = (isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                  and isinstance(following.value.value, str))
+        if is_field and is_doc:
+            docs[statement.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def add_hyperparameter_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--<field>`` for every configuration field and ``--set key=value`` to ``parser``."""
+    from plugrl.agents.config import OnPolicyConfig
+    from plugrl.presets.loader import field_types, type_name
+
+    group = parser.add_argument_group(
+        "hyperparameters", "Fields of OnPolicyConfig; they override the preset, which overrides "
+        "the agent's defaults. Strings are parsed by the field's type ('none' for None, '64,64' "
+        "for a tuple).")
+    docs, types = field_docs(OnPolicyConfig), field_types()
+    for field in dataclasses.fields(OnPolicyConfig):
+        flag = "--" + field.name.replace("_", "-")
+        # '%' would be read as an argparse format directive
+        help_text = f"{docs.get(field.name, '')} [{type_name(types[field.name])}]".replace("%", "%%")
+        dest = _DEST_PREFIX + field.name
+        if types[field.name] is bool:
+            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=help_text)
+        else:
+            group.add_argument(flag, dest=dest, type=_field_parser(field.name),
+                               default=argparse.SUPPRESS, metavar=_metavar(types[field.name]),
+                               help=help_text)
+    group.add_argument("--set", dest="set_values", action="append", default=[],
+                       metavar="KEY=VALUE", help="Set any hyperparameter, aliases included "
+                       "(repeatable; applied after the --<field> options).")
+
+
+def hyperparameter_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The hyperparameters given on the command line: ``--<field>`` options, then ``--set``.
+
+    Raises
+    ------
+    UsageError
+        On a ``--set`` without ``=`` or with a value that does not fit the field's type.
+    """
+    from plugrl.presets.loader import coerce_field
+
+    overrides = {name[len(_DEST_PREFIX):]: value for name, value in vars(args).items()
+                 if name.startswith(_DEST_PREFIX)}
+    for item in getattr(args, "set_values", []):
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set: expected KEY=VALUE, e.g. --set n_steps=64, got {item!r}")
+        try:
+            overrides[key.strip()] = coerce_field(key.strip(), text)
+        except TypeError as error:
+            raise UsageError(f"--set {item}: {error}") from error
+    return overrides
+
+
+def _field_parser(name: str) -> Callable[[str], Any]:
+    """An argparse ``type`` that parses one field's value, with the field named in errors."""
+    from plugrl.presets.loader import coerce_field
+
+    def parse(text: str) -> Any:
+        try:
+            return coerce_field(name, text)
+        except TypeError as error:
+            raise argparse.ArgumentTypeError(str(error)) from error
+
+    parse.__name__ = name
+    return parse
+
+
+def _metavar(annotation: Any) -> str:
+    from plugrl.presets.loader import type_name
+
+    words = [w for w in type_name(annotation).split(" | ") if not w.startswith("callable")]
+    return "|".join(w.replace("tuple of ", "").upper() + ("[,...]" if w.startswith("tuple") else "")
+                    if w != "None" else "none" for w in words)
+
+
+def format_overrides(overrides: dict[str, Any], keys: Sequence[str] | None = None) -> str:
+    """``key=value`` pairs for display, in the given key order."""
+    keys = list(overrides) if keys is None else keys
+    return ", ".join(f"{k}={overrides[k]!r}" for k in keys if k in overrides)

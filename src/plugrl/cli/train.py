@@ -1,0 +1,209 @@
+"""``plugrl train AGENT --env ID``: train an agent and write a run directory.
+
+Everything the user typed is checked before anything is written: the agent, the preset, the
+hyperparameters (by building the configuration), the run directory and the environment (by
+constructing the agent). Only then is an old run replaced (with ``--force``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import pathlib
+import time
+from typing import Any
+
+from plugrl.cli.console import EXIT_INTERRUPTED, EXIT_OK, UsageError
+from plugrl.cli.finish import finish_run
+from plugrl.cli.options import add_hyperparameter_options, hyperparameter_overrides
+from plugrl.cli.rundir import check_run_dir, clear_run_dir, write_json
+
+__all__ = ["DEFAULT_TOTAL_STEPS", "TrainPlan", "add_train_parser", "plan_training", "run_train"]
+
+#: The budget when neither ``--steps`` nor a preset gives one.
+DEFAULT_TOTAL_STEPS = 100_000
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainPlan:
+    """What ``plugrl train`` will do, resolved from the command line and the presets."""
+
+    agent_class: type
+    """The agent class (``plugrl.agents.PPO``, ...)."""
+    env_id: str
+    """The Gymnasium id."""
+    seed: int
+    """Seeds networks, environments and every random draw."""
+    preset: str
+    """The preset used: an env id, a YAML path, or ``'none'``."""
+    config: dict[str, Any]
+    """Hyperparameters passed to the agent: the preset's, then the command line's."""
+    total_steps: int
+    """The training budget in env steps."""
+    run_dir: pathlib.Path
+    """Where the run's artefacts go."""
+
+
+def add_train_parser(subparsers: Any) -> None:
+    """Add the ``train`` sub-command to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "train", help="train an agent and save it with its learning curve, GIF and TensorBoard logs",
+        description="Train an agent on a Gymnasium environment and write a run directory.")
+    parser.add_argument("agent", metavar="AGENT", help="REINFORCE, A2C, PPO or PPO2 (any case)")
+    parser.add_argument("--env", required=True, metavar="ID", help="a Gymnasium id, e.g. CartPole-v1")
+    parser.add_argument("--preset", metavar="NAME", default="default",
+                        help="'default' (the preset for --env, if there is one), 'none' (the "
+                        "agent's defaults), another env id's preset, or a YAML file")
+    parser.add_argument("--steps", type=_positive_int, metavar="N",
+                        help=f"env steps to train for (default: the preset's, else {DEFAULT_TOTAL_STEPS:,})")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    parser.add_argument("--run-dir", type=pathlib.Path, metavar="DIR",
+                        help="output directory (default: runs/<agent>-<env>-seed<S>)")
+    parser.add_argument("--force", action="store_true", help="replace a run already in --run-dir")
+    parser.add_argument("--eval-interval", type=_positive_int, metavar="N",
+                        help="also evaluate every N env steps (default: only at the end)")
+    parser.add_argument("--checkpoint-interval", type=_positive_int, metavar="N",
+                        help="write a checkpoint into <run-dir>/checkpoints every N env steps")
+    parser.add_argument("--no-gif", action="store_true", help="do not record episode.gif")
+    add_hyperparameter_options(parser)
+    parser.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace, console: Any) -> int:
+    """Run ``plugrl train``; return the exit code (UsageError for bad input)."""
+    plan = plan_training(args)
+    check_run_dir(plan.run_dir, args.force)
+    agent = _build_agent(plan)
+    if args.force:
+        clear_run_dir(plan.run_dir)
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    run_info = _run_info(plan, agent, args)
+    write_json(plan.run_dir / "run.json", run_info)
+    _print_plan(console, plan)
+    monitor, train_time, interrupted = _train(agent, plan, args, console)
+    summary = finish_run(agent, plan, monitor, run_info, train_time, interrupted, not args.no_gif,
+                         console)
+    _print_summary(console, summary)
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def plan_training(args: argparse.Namespace) -> TrainPlan:
+    """Resolve the agent, preset, hyperparameters and run directory; validate the configuration.
+
+    Raises
+    ------
+    UsageError
+        On an unknown agent, preset or hyperparameter, or an invalid value.
+    """
+    from plugrl.agents import AGENTS
+    from plugrl.agents.config import OnPolicyConfig, build_config
+    from plugrl.presets.loader import canonical_agent_name
+
+    try:
+        agent_name = canonical_agent_name(args.agent)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    preset_config, preset_steps, preset = _resolve_preset(agent_name, args.env, args.preset)
+    config = {**preset_config, **hyperparameter_overrides(args)}
+    try:
+        build_config(OnPolicyConfig, AGENTS[agent_name].DEFAULTS, config)
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from error
+    total_steps = args.steps or preset_steps or DEFAULT_TOTAL_STEPS
+    safe_env = args.env.replace("/", "_")  # namespaced ids (ALE/Pong-v5) are one path component
+    run_dir = args.run_dir or pathlib.Path("runs") / f"{agent_name.lower()}-{safe_env}-seed{args.seed}"
+    return TrainPlan(AGENTS[agent_name], args.env, args.seed, preset, config, total_steps, run_dir)
+
+
+def _resolve_preset(agent_name: str, env_id: str, name: str) -> tuple[dict[str, Any], int | None, str]:
+    """The preset's configuration and budget, and its label for ``run.json``."""
+    from plugrl.presets.loader import list_presets, load_preset, load_preset_file
+
+    try:
+        if name.lower() == "none":
+            return {}, None, "none"
+        if name.lower() == "default":
+            if env_id not in list_presets()[agent_name]:
+                return {}, None, "none"
+            return (*load_preset(agent_name, env_id), env_id)
+        if name.endswith((".yaml", ".yml")) or pathlib.Path(name).is_file():
+            return (*load_preset_file(name, env_id, agent_name), str(name))
+        return (*load_preset(agent_name, name), name)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--preset {name}: {error}") from error
+
+
+def _build_agent(plan: TrainPlan) -> Any:
+    """The agent; an unknown or broken environment is bad input, not a crash."""
+    import gymnasium
+
+    try:
+        return plan.agent_class(plan.env_id, seed=plan.seed, **plan.config)
+    except (ValueError, gymnasium.error.Error) as error:
+        raise UsageError(str(error)) from error
+
+
+def _train(agent: Any, plan: TrainPlan, args: argparse.Namespace,
+           console: Any) -> tuple[Any, float, bool]:
+    """Fit with a progress bar and TensorBoard; Ctrl-C stops training but keeps the results."""
+    from plugrl.cli.artifacts import TensorBoardLogger
+    from plugrl.cli.monitor import TrainingMonitor, make_progress
+
+    tensorboard = TensorBoardLogger(plan.run_dir / "tensorboard")
+    interrupted = False
+    start = time.perf_counter()
+    try:
+        with make_progress(console) as progress:
+            monitor = TrainingMonitor(progress, plan.total_steps, tensorboard, args.eval_interval,
+                                      agent.config.eval_episodes)
+            try:
+                agent.fit(plan.total_steps, callback=monitor,
+                          checkpoint_interval=args.checkpoint_interval,
+                          checkpoint_dir=str(plan.run_dir / "checkpoints"))
+            except KeyboardInterrupt:
+                interrupted = True
+    finally:
+        tensorboard.close()
+    monitor.tensorboard = None  # closed; later evaluations go to run.json only
+    return monitor, time.perf_counter() - start, interrupted
+
+
+def _run_info(plan: TrainPlan, agent: Any, args: argparse.Namespace) -> dict[str, Any]:
+    import plugrl
+
+    return {"status": "running", "agent": agent.AGENT_TYPE, "env": plan.env_id, "seed": plan.seed,
+            "preset": plan.preset, "total_steps": plan.total_steps, "config": agent.config_dict(),
+            "command": ["plugrl", *getattr(args, "argv", [])], "plugrl_version": plugrl.__version__,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def _print_plan(console: Any, plan: TrainPlan) -> None:
+    from rich.text import Text
+
+    settings = ", ".join(f"{k}={v}" for k, v in plan.config.items()) or "the agent's defaults"
+    console.print(Text.assemble(
+        ("Training ", ""), (plan.agent_class.AGENT_TYPE, "bold"), " on ", (plan.env_id, "bold"),
+        f" for {plan.total_steps:,} steps (seed {plan.seed}, preset {plan.preset})\n",
+        f"hyperparameters: {settings}\n", f"run directory: {plan.run_dir}"), soft_wrap=True)
+
+
+def _print_summary(console: Any, summary: dict[str, str]) -> None:
+    from rich.table import Table
+
+    table = Table(title="plugrl train", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in summary.items():
+        table.add_row(key, value)
+    console.print(table)
+
+
+def _positive_int(text: str) -> int:
+    """An int >= 1; ``1e6`` is accepted, as budgets are often written so."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value >= 1 and value.is_integer()):
+        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}")
+    return int(value)
