@@ -92,3 +92,32 @@ def test_gaussian_ppo_on_pendulum():
     agent = PPO("Pendulum-v1", seed=0, num_envs=4, n_steps=1024, gae_lambda=0.95, gamma=0.9,
                 num_epoch=10, lr=1e-3, clip=0.2, batch_size=64).fit(100_000)
     assert agent.evaluate(10) >= -250
+
+
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
+    config = dict(TINY, normalize_observations=True, lr="lin_0.01")
+    uninterrupted = PPO("CartPole-v1", seed=5, **config).fit(640)
+    PPO("CartPole-v1", seed=5, **config).fit(640, checkpoint_interval=320, checkpoint_dir=tmp_path,
+                                             callback=lambda agent, record: agent.num_steps < 320)
+    resumed = PPO("CartPole-v1", seed=5, **config).fit(640, restore=True, checkpoint_dir=tmp_path)
+    assert resumed.num_steps == 640
+    for a, b in zip(uninterrupted.learner.get_weights(), resumed.learner.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert uninterrupted.history == resumed.history
+    assert uninterrupted.sampler.episode_returns == resumed.sampler.episode_returns
+
+
+def test_checkpoint_errors_leave_files_untouched(tmp_path):
+    agent = PPO("CartPole-v1", seed=0, **TINY).fit(64, checkpoint_interval=32, checkpoint_dir=tmp_path)
+    (latest,) = sorted(tmp_path.glob("ckpt-*"))[-1:]
+    before = {p: p.read_bytes() for p in latest.iterdir()}
+    with pytest.raises(CheckpointError, match="expected A2C"):
+        A2C.load(latest)
+    arrays = latest / "arrays.npz"
+    arrays.write_bytes(arrays.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="corrupted or truncated"):
+        PPO.load(latest)
+    assert {p: p.read_bytes() for p in latest.iterdir() if p.name != "arrays.npz"} == \
+        {p: b for p, b in before.items() if p.name != "arrays.npz"}
+    assert len(list(tmp_path.glob("ckpt-*"))) == 2  # keep_checkpoints=3, two written
+    assert agent.num_steps == 64

@@ -38,9 +38,9 @@ def test_async_gives_same_step_autoreset() -> None:
 def test_from_instance() -> None:
     env = gym.make("CartPole-v1", max_episode_steps=5)
     envs = make_vector_env(env)
-    assert envs.envs[0] is env  # used as is
+    assert envs.envs[0].env is env  # used as is, inside the episode recorder
     envs = make_vector_env(env, num_envs=3)  # the others are re-made from env.spec
-    assert envs.envs[0] is env
+    assert envs.envs[0].env is env
     assert [e.spec.max_episode_steps for e in envs.envs] == [5, 5, 5]
     envs.close()
 

@@ -1,9 +1,12 @@
 """Saving, loading and checkpointing agents in the safe checkpoint format.
 
 An agent is stored as a checkpoint directory (:mod:`plugrl.agents.checkpoints`): every array
-of the learner's state (weights, optimizer state), the observation normaliser's statistics and
-the JAX key in ``arrays.npz``; the configuration, counters, training history and the NumPy
-generator's state in JSON; and the actor and critic as Keras model files.
+of the learner's state (weights, optimizer state), the observation normaliser's statistics,
+the JAX key and the actions of each environment's current episode in ``arrays.npz``; the
+configuration, counters, training history, the NumPy generators' states and how each current
+episode began in JSON; and the actor and critic as Keras model files. Replaying the current
+episodes (:mod:`plugrl.samplers.replay`) makes a resumed run continue exactly where the saved
+one stopped.
 """
 
 from __future__ import annotations
@@ -25,16 +28,18 @@ from plugrl.agents.checkpoints import (
     rng_state_to_json,
     save_checkpoint,
 )
+from plugrl.samplers import episode_logs, replay_episodes
 
 __all__ = ["latest_agent_checkpoint", "load_agent", "restore_agent", "save_agent", "save_agent_to"]
 
 _HISTORY_KEPT = 10_000
-_EPISODES_KEPT = 100
+_EPISODES_KEPT = 1000
 
 
 def save_agent_to(agent: Any, path: str | pathlib.Path) -> pathlib.Path:
     """Save ``agent`` as the checkpoint directory ``path`` (replaced atomically if it exists)."""
     path = pathlib.Path(path)
+    agent._episode_logs = episode_logs(agent.envs)
     return save_checkpoint(path.parent, path.name, agent_type=agent.AGENT_TYPE,
                            config=_config_json(agent), state=_state_json(agent),
                            arrays=_arrays(agent), write_extra=lambda tmp: _write_models(agent, tmp))
@@ -96,8 +101,9 @@ def _restore(agent: Any, checkpoint: Any) -> None:
     agent._rng = rng_from_json(state["rng"])
     agent.num_steps = int(state["num_steps"])
     agent.history = list(state["history"])
-    agent.sampler.episode_returns[:] = state["episode_returns"]
-    agent.sampler.episode_lengths[:] = state["episode_lengths"]
+    logs = [{"seed": env["seed"], "rng": None if env["rng"] is None else rng_from_json(env["rng"]),
+             "actions": arrays[f"env/{i}/actions"]} for i, env in enumerate(state["envs"])]
+    agent.sampler.load_state(state["sampler"], replay_episodes(agent.envs, logs))
 
 
 def _arrays(agent: Any) -> dict[str, np.ndarray]:
@@ -105,6 +111,8 @@ def _arrays(agent: Any) -> dict[str, np.ndarray]:
     if agent.normalizer is not None:
         arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in agent.normalizer.state().items()})
     arrays["key"] = np.asarray(agent._key)
+    for i, log in enumerate(agent._episode_logs):
+        arrays[f"env/{i}/actions"] = np.asarray(log["actions"])
     return arrays
 
 
@@ -114,10 +122,18 @@ def _state_json(agent: Any) -> dict[str, Any]:
         "seed": agent.seed,
         "num_steps": agent.num_steps,
         "history": agent.history[-_HISTORY_KEPT:],
-        "episode_returns": [float(x) for x in agent.sampler.episode_returns[-_EPISODES_KEPT:]],
-        "episode_lengths": [int(x) for x in agent.sampler.episode_lengths[-_EPISODES_KEPT:]],
         "rng": rng_state_to_json(agent._rng),
+        "sampler": _sampler_state(agent.sampler),
+        "envs": [{"seed": log["seed"], "rng": None if log["rng"] is None else rng_state_to_json(log["rng"])}
+                 for log in agent._episode_logs],
     }
+
+
+def _sampler_state(sampler: Any) -> dict[str, Any]:
+    state = sampler.state()
+    for key in ("episode_returns", "episode_lengths"):
+        state[key] = state[key][-_EPISODES_KEPT:]
+    return state
 
 
 def _config_json(agent: Any) -> dict[str, Any]:

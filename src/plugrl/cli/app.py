@@ -1,15 +1,4 @@
-"""The ``plugrl`` command line: the parser and :func:`main`.
-
-Examples
---------
-.. code-block:: console
-
-    $ plugrl presets
-    $ plugrl train ppo --env CartPole-v1                 # RL-Zoo's preset, 100k steps
-    $ plugrl train a2c --env Acrobot-v1 --steps 2e5 --lr 1e-3 --set num_envs=8
-    $ plugrl eval runs/ppo-CartPole-v1-seed0 --episodes 20
-    $ plugrl play runs/ppo-CartPole-v1-seed0 --gif cartpole.gif
-"""
+"""The ``plugrl`` command line: the parser and :func:`main` (see :mod:`plugrl.cli.main`)."""
 
 from __future__ import annotations
 

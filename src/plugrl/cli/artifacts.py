@@ -6,13 +6,15 @@ matplotlib, tensorboardX, imageio and Pillow are imported inside the functions t
 from __future__ import annotations
 
 import math
+import os
 import pathlib
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from plugrl.cli.rundir import write_atomically
 
-__all__ = ["TensorBoardLogger", "record_episode_gif", "save_learning_curve"]
+__all__ = ["TensorBoardLogger", "has_display", "record_episode_gif", "save_learning_curve"]
 
 
 class TensorBoardLogger:
@@ -108,6 +110,10 @@ def record_episode_gif(agent: Any, path: pathlib.Path, deterministic: bool = Tru
 
     from plugrl.utils import generate_gif
 
+    if not has_display():
+        # rgb_array needs no window, but pygame.init() still probes for one and prints
+        # "XDG_RUNTIME_DIR is invalid" on a headless machine; SDL's dummy driver is silent
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     env = gym.make(agent.env_id, render_mode="rgb_array")
     try:
         env.reset(seed=agent.seed)
@@ -119,6 +125,13 @@ def record_episode_gif(agent: Any, path: pathlib.Path, deterministic: bool = Tru
     finally:
         env.close()
     return path
+
+
+def has_display() -> bool:
+    """False on a Linux machine without X11 or Wayland, where pygame cannot open a window."""
+    if not sys.platform.startswith("linux") or os.environ.get("SDL_VIDEODRIVER"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _finite(value: Any) -> bool:

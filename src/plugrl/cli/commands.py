@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
-import sys
 from typing import Any
 
 from plugrl.cli.console import EXIT_OK, UsageError
@@ -114,9 +112,10 @@ def _render(agent: Any, deterministic: bool, max_steps: int) -> float:
     """Show one episode in a window; the return."""
     import gymnasium as gym
 
+    from plugrl.cli.artifacts import has_display
     from plugrl.utils import render_episode
 
-    if not _has_display():
+    if not has_display():
         raise UsageError("--render: expected a display, but neither DISPLAY nor WAYLAND_DISPLAY "
                          "is set; record a GIF instead (--gif PATH)")
     env = gym.make(agent.env_id, render_mode="human")
@@ -126,13 +125,6 @@ def _render(agent: Any, deterministic: bool, max_steps: int) -> float:
         return render_episode(env, policy, max_steps=max_steps)
     finally:
         env.close()
-
-
-def _has_display() -> bool:
-    """False on a Linux machine without X11 or Wayland, where pygame cannot open a window."""
-    if not sys.platform.startswith("linux") or os.environ.get("SDL_VIDEODRIVER"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def run_presets(args: argparse.Namespace, console: Any) -> int:

@@ -80,9 +80,16 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     run_info = _run_info(plan, agent, args)
     write_json(plan.run_dir / "run.json", run_info)
     _print_plan(console, plan)
-    monitor, train_time, interrupted = _train(agent, plan, args, console)
-    summary = finish_run(agent, plan, monitor, run_info, train_time, interrupted, not args.no_gif,
-                         console)
+    from plugrl.cli.artifacts import TensorBoardLogger
+
+    tensorboard = TensorBoardLogger(plan.run_dir / "tensorboard")
+    try:
+        monitor, train_time, interrupted = _train(agent, plan, args, console, tensorboard)
+        # still open: the final evaluation goes to TensorBoard too
+        summary = finish_run(agent, plan, monitor, run_info, train_time, interrupted,
+                             not args.no_gif, console)
+    finally:
+        tensorboard.close()
     _print_summary(console, summary)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
 
@@ -143,28 +150,22 @@ def _build_agent(plan: TrainPlan) -> Any:
         raise UsageError(str(error)) from error
 
 
-def _train(agent: Any, plan: TrainPlan, args: argparse.Namespace,
-           console: Any) -> tuple[Any, float, bool]:
-    """Fit with a progress bar and TensorBoard; Ctrl-C stops training but keeps the results."""
-    from plugrl.cli.artifacts import TensorBoardLogger
+def _train(agent: Any, plan: TrainPlan, args: argparse.Namespace, console: Any,
+           tensorboard: Any) -> tuple[Any, float, bool]:
+    """Fit with a progress bar; Ctrl-C stops training but keeps what was learned."""
     from plugrl.cli.monitor import TrainingMonitor, make_progress
 
-    tensorboard = TensorBoardLogger(plan.run_dir / "tensorboard")
     interrupted = False
     start = time.perf_counter()
-    try:
-        with make_progress(console) as progress:
-            monitor = TrainingMonitor(progress, plan.total_steps, tensorboard, args.eval_interval,
-                                      agent.config.eval_episodes)
-            try:
-                agent.fit(plan.total_steps, callback=monitor,
-                          checkpoint_interval=args.checkpoint_interval,
-                          checkpoint_dir=str(plan.run_dir / "checkpoints"))
-            except KeyboardInterrupt:
-                interrupted = True
-    finally:
-        tensorboard.close()
-    monitor.tensorboard = None  # closed; later evaluations go to run.json only
+    with make_progress(console) as progress:
+        monitor = TrainingMonitor(progress, plan.total_steps, tensorboard, args.eval_interval,
+                                  agent.config.eval_episodes)
+        try:
+            agent.fit(plan.total_steps, callback=monitor,
+                      checkpoint_interval=args.checkpoint_interval,
+                      checkpoint_dir=str(plan.run_dir / "checkpoints"))
+        except KeyboardInterrupt:
+            interrupted = True
     return monitor, time.perf_counter() - start, interrupted
 
 

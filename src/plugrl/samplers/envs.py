@@ -17,6 +17,8 @@ from typing import Any
 import gymnasium
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
 
+from plugrl.samplers.replay import EpisodeRecorder
+
 __all__ = ["VECTORIZATIONS", "make_vector_env"]
 
 VECTORIZATIONS = ("sync", "async")
@@ -73,7 +75,8 @@ def make_vector_env(
         raise ValueError(
             f"vectorization: expected one of {list(VECTORIZATIONS)}, got {vectorization!r}"
         )
-    env_fns = _env_fns(env, num_envs, vectorization)
+    # Recorders let checkpoints rebuild the current episodes exactly (see samplers.replay).
+    env_fns = [_recorded(fn) for fn in _env_fns(env, num_envs, vectorization)]
     cls = SyncVectorEnv if vectorization == "sync" else AsyncVectorEnv
     vector_env = cls(env_fns, autoreset_mode=AutoresetMode.SAME_STEP)
     if seed is not None:
@@ -81,6 +84,10 @@ def make_vector_env(
         vector_env.action_space.seed(seed)
         vector_env.observation_space.seed(seed)
     return vector_env
+
+
+def _recorded(env_fn: Callable[[], gymnasium.Env]) -> Callable[[], gymnasium.Env]:
+    return lambda: EpisodeRecorder(env_fn())
 
 
 def check_positive_int(name: str, value: Any) -> int:

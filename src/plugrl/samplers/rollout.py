@@ -150,6 +150,21 @@ class RolloutSampler:
         self._S = S[T]
         return Rollout(S[:T], A, R, terminated, truncated, S_next, info, S[T])
 
+    def state(self) -> dict[str, Any]:
+        """Counters and the statistics of the ongoing episodes (for checkpoints)."""
+        return {"total_steps": self.total_steps, "returns": self._returns.tolist(),
+                "lengths": self._lengths.tolist(), "episode_returns": list(self.episode_returns),
+                "episode_lengths": list(self.episode_lengths)}
+
+    def load_state(self, state: dict[str, Any], S: np.ndarray) -> None:
+        """Restore :meth:`state` and the current observations ``S`` [N, *obs_shape]."""
+        self.total_steps = int(state["total_steps"])
+        self._returns = np.asarray(state["returns"], np.float64)
+        self._lengths = np.asarray(state["lengths"], np.int64)
+        self.episode_returns[:] = state["episode_returns"]
+        self.episode_lengths[:] = state["episode_lengths"]
+        self._S = np.asarray(S, np.float32)
+
     def close(self) -> None:
         """Close the vector env (and its subprocesses, if any)."""
         self.vector_env.close()
