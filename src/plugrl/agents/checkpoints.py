@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from plugrl.utils.rng import rng_from_json, rng_state_to_json
+
 __all__ = ["FORMAT_VERSION", "Checkpoint", "CheckpointError", "checkpoint_name",
            "latest_checkpoint", "list_checkpoints", "load_checkpoint", "prune_checkpoints",
            "rng_from_json", "rng_state_to_json", "save_checkpoint"]
@@ -48,7 +50,6 @@ _KEY_TYPES = {"agent_type": str, "plugrl_version": str, "config": dict, "state":
 # 'O' would need pickle to load, and structured 'V' dtypes do not round trip through dtype.str.
 _ARRAY_KINDS = "biufcSUmM"
 # The name comes from a file, so it may only pick one of these classes from np.random.
-_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 
 class CheckpointError(ValueError):
@@ -215,31 +216,6 @@ def prune_checkpoints(directory: PathLike, keep_last: int) -> list[pathlib.Path]
     return doomed
 
 
-def rng_state_to_json(rng: np.random.Generator) -> dict[str, Any]:
-    """Return the state of ``rng`` as JSON data; ints and arrays become tagged decimal strings.
-
-    Strings keep 64- and 128-bit integers exact in any JSON reader, not only Python's.
-    """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return _encode_rng(rng.bit_generator.state)
-
-
-def rng_from_json(state: Mapping[str, Any]) -> np.random.Generator:
-    """Return a new Generator in the state stored by `rng_state_to_json`."""
-    try:
-        decoded = _decode_rng(state)
-        name = decoded["bit_generator"]
-        if name not in _BIT_GENERATORS:
-            raise ValueError(f"bit_generator is {name!r}, expected one of {_BIT_GENERATORS}")
-        bit_generator = getattr(np.random, name)(0)
-        bit_generator.state = decoded
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"state is not a NumPy Generator state from rng_state_to_json: "
-                              f"{error!r}") from None
-    return np.random.Generator(bit_generator)
-
-
 def _read_meta(path: pathlib.Path) -> dict[str, Any]:
     """Parse ``checkpoint.json`` and check its format version and the types of its keys."""
     json_path = path / _JSON_FILE
@@ -315,28 +291,6 @@ def _read_arrays(path: pathlib.Path, index: list[Any]) -> dict[str, np.ndarray]:
                                   f"shape {shape} and dtype {dtype} (names must be unique)")
         arrays[name] = array
     return arrays
-
-
-def _encode_rng(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _encode_rng(item) for key, item in value.items()}
-    if isinstance(value, np.ndarray):
-        return {"__ndarray__": value.dtype.str, "shape": list(value.shape),
-                "values": [str(int(v)) for v in value.ravel()]}
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return {"__int__": str(int(value))}
-    return value
-
-
-def _decode_rng(value: Any) -> Any:
-    if isinstance(value, Mapping) and "__int__" in value:
-        return int(value["__int__"])
-    if isinstance(value, Mapping) and "__ndarray__" in value:
-        values = [int(v) for v in value["values"]]
-        return np.array(values, dtype=np.dtype(value["__ndarray__"])).reshape(value["shape"])
-    if isinstance(value, Mapping):
-        return {key: _decode_rng(item) for key, item in value.items()}
-    return value
 
 
 def _check_name(name: str) -> None:

@@ -73,7 +73,8 @@ def save_learning_curve(path: pathlib.Path, history: Sequence[Mapping[str, Any]]
     axes = figure.add_subplot()
     points = [(r["steps"], r["mean_return"]) for r in history if _finite(r.get("mean_return"))]
     if points:
-        axes.plot(*zip(*points), color="tab:blue", label="training (mean of last 10 episodes)")
+        axes.plot([x for x, _ in points], [y for _, y in points], color="tab:blue",
+                  label="training (mean of last 10 episodes)")
     if evaluations:
         axes.errorbar([e["steps"] for e in evaluations], [e["mean_return"] for e in evaluations],
                       yerr=[e.get("std_return", 0.0) for e in evaluations], fmt="o",

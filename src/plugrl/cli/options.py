@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import inspect
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from plugrl.cli.console import UsageError
@@ -42,7 +42,7 @@ def field_docs(config_class: type) -> dict[str, str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(config_class)))
     body = tree.body[0].body  # the class's statements, in order
     docs = {}
-    for statement, following in zip(body, body[1:]):
+    for statement, following in zip(body[:-1], body[1:], strict=True):
         is_field = isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
         is_doc = (isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
                   and isinstance(following.value.value, str))
@@ -121,9 +121,3 @@ def _metavar(annotation: Any) -> str:
     words = [w for w in type_name(annotation).split(" | ") if not w.startswith("callable")]
     return "|".join(w.replace("tuple of ", "").upper() + ("[,...]" if w.startswith("tuple") else "")
                     if w != "None" else "none" for w in words)
-
-
-def format_overrides(overrides: dict[str, Any], keys: Sequence[str] | None = None) -> str:
-    """``key=value`` pairs for display, in the given key order."""
-    keys = list(overrides) if keys is None else keys
-    return ", ".join(f"{k}={overrides[k]!r}" for k in keys if k in overrides)
