@@ -52,6 +52,7 @@ class TrainingMonitor:
         self.progress = progress
         self.task = progress.add_task("training", total=total_steps, mean_return=math.nan,
                                       steps_per_second=0.0)
+        self.total_steps = total_steps
         self.tensorboard = tensorboard
         self.eval_interval = eval_interval
         self.eval_episodes = eval_episodes
@@ -68,8 +69,10 @@ class TrainingMonitor:
         if self.eval_interval and steps >= self._next_eval:
             self.evaluate(agent)
             self._next_eval = (steps // self.eval_interval + 1) * self.eval_interval
-        self.progress.update(self.task, completed=steps, mean_return=record["mean_return"],
-                             steps_per_second=rate)
+        # a rollout can end past the budget (fit stops after the update that reaches it)
+        self.total_steps = max(self.total_steps, steps)
+        self.progress.update(self.task, completed=steps, total=self.total_steps,
+                             mean_return=record["mean_return"], steps_per_second=rate)
 
     def evaluate(self, agent: Any) -> dict[str, float]:
         """Evaluate now; record the result and write it to TensorBoard."""
