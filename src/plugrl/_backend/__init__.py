@@ -10,7 +10,13 @@ computations, for which handing each one to a worker thread costs more than it s
 on a 2-core CPU (``benchmarks/value_loop.py``), synchronous dispatch made the seed's
 single-transition loop about 15% faster and a batch update about 40% faster.
 
-These are plugrl's only import-time effects; both only fill in defaults.
+plugrl also turns on JAX's persistent compilation cache, so that a second run of the same
+program skips compilation (measured: building a PPO agent and its first update took 12.8 s
+cold and 1.6 s warm). The cache lives in ``$PLUGRL_COMPILATION_CACHE``, by default
+``~/.cache/plugrl/jax``; set the variable to ``off`` to turn it off. A cache directory chosen
+for JAX itself (``JAX_COMPILATION_CACHE_DIR``) is left alone.
+
+These are plugrl's only import-time effects; each only fills in a default.
 """
 
 from __future__ import annotations
@@ -34,5 +40,19 @@ if keras.backend.backend() != _BACKEND:
 
 if "JAX_CPU_ENABLE_ASYNC_DISPATCH" not in os.environ:
     jax.config.update("jax_cpu_enable_async_dispatch", False)
+
+
+def _compilation_cache_dir() -> str | None:
+    default = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+                           "plugrl", "jax")
+    directory = os.environ.get("PLUGRL_COMPILATION_CACHE", default)
+    return None if directory.strip().lower() in ("", "0", "off", "false", "no") else directory
+
+
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ and (_cache_dir := _compilation_cache_dir()):
+    jax.config.update("jax_compilation_cache_dir", _cache_dir)
+    # Small programs too: an agent compiles many of them, and together they take seconds.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 __all__ = ["keras"]
