@@ -86,11 +86,34 @@ def test_train_with_force_replaces_the_run(run_dir, tmp_path):
     shutil.copytree(run_dir, copy)
     (copy / "notes.txt").write_text("mine")
     old_events = set((copy / "tensorboard").iterdir())
-    assert main(train_args(copy, "--force", "--no-gif", "--set", "gamma=0.9")) == 0
-    assert json.loads((copy / "run.json").read_text())["config"]["gamma"] == 0.9
+    assert main(train_args(copy, "--force", "--no-gif", "--set", "gamma=0.9",
+                           "--eval-interval", "256", "--checkpoint-interval", "256")) == 0
+    run = json.loads((copy / "run.json").read_text())
+    assert run["config"]["gamma"] == 0.9
+    assert [e["steps"] for e in run["evaluations"]] == [256, 512]  # the last is the final one
+    assert len(list((copy / "checkpoints").iterdir())) == 2
     assert not (copy / "episode.gif").exists()  # the old one is gone, no new one asked for
     assert not old_events & set((copy / "tensorboard").iterdir())
     assert (copy / "notes.txt").read_text() == "mine"  # only the run's own files are replaced
+
+
+def test_ctrl_c_keeps_the_agent_and_exits_130(tmp_path, monkeypatch):
+    fit = PPO.fit
+
+    def fit_until_ctrl_c(self, total_steps, callback=None, **kwargs):
+        def interrupt(agent, record):
+            callback(agent, record)
+            raise KeyboardInterrupt
+
+        return fit(self, total_steps, callback=interrupt, **kwargs)
+
+    monkeypatch.setattr(PPO, "fit", fit_until_ctrl_c)
+    run_dir = tmp_path / "run"
+    assert main(train_args(run_dir)) == 130
+    run = json.loads((run_dir / "run.json").read_text())
+    assert (run["status"], run["steps"], run["eval_mean_return"]) == ("interrupted", 128, None)
+    assert PPO.load(str(run_dir / "agent")).num_steps == 128
+    assert (run_dir / "learning_curve.png").exists() and not (run_dir / "episode.gif").exists()
 
 
 def test_eval_prints_mean_and_std(run_dir, capsys):

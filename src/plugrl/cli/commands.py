@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 from plugrl.cli.console import EXIT_OK, UsageError
 
-__all__ = ["add_eval_parser", "add_play_parser", "add_presets_parser", "load_run_agent"]
+__all__ = ["add_eval_parser", "add_play_parser", "add_presets_parser", "load_run_agent",
+           "opened_run_agent"]
 
 
 def add_eval_parser(subparsers: Any) -> None:
@@ -71,18 +74,28 @@ def load_run_agent(run_dir: pathlib.Path) -> Any:
         raise UsageError(f"RUN_DIR: expected a saved agent in {path}: {error}") from error
 
 
+@contextlib.contextmanager
+def opened_run_agent(run_dir: pathlib.Path) -> Iterator[Any]:
+    """:func:`load_run_agent`, closing the agent's training environments afterwards."""
+    agent = load_run_agent(run_dir)
+    try:
+        yield agent
+    finally:
+        agent.envs.close()
+
+
 def run_eval(args: argparse.Namespace, console: Any) -> int:
     """Evaluate the run's agent and print the mean ± std of the return."""
     from rich.text import Text
 
     from plugrl.cli.monitor import evaluate_agent
 
-    agent = load_run_agent(args.run_dir)
-    episodes = agent.config.eval_episodes if args.episodes is None else args.episodes
-    if episodes < 1:
-        raise UsageError(f"--episodes: expected an int >= 1, got {episodes}")
-    with console.status(f"evaluating {agent.AGENT_TYPE} on {agent.env_id} ({episodes} episodes)"):
-        result = evaluate_agent(agent, episodes, deterministic=not args.stochastic)
+    if args.episodes is not None and args.episodes < 1:
+        raise UsageError(f"--episodes: expected an int >= 1, got {args.episodes}")
+    with opened_run_agent(args.run_dir) as agent:
+        episodes = args.episodes or agent.config.eval_episodes
+        with console.status(f"evaluating {agent.AGENT_TYPE} on {agent.env_id} ({episodes} episodes)"):
+            result = evaluate_agent(agent, episodes, deterministic=not args.stochastic)
     console.print(Text.assemble(
         f"{agent.AGENT_TYPE} on {agent.env_id} ({agent.num_steps:,} training steps): return ",
         (f"{result['mean_return']:.2f} ± {result['std_return']:.2f}", "bold"),
@@ -96,14 +109,15 @@ def run_play(args: argparse.Namespace, console: Any) -> int:
 
     if args.max_steps < 1:
         raise UsageError(f"--max-steps: expected an int >= 1, got {args.max_steps}")
-    agent = load_run_agent(args.run_dir)
-    if args.render:
-        G = _render(agent, not args.stochastic, args.max_steps)
-        console.print(f"{agent.AGENT_TYPE} on {agent.env_id}: return {G:.2f}", soft_wrap=True)
-        return EXIT_OK
     path = args.gif or args.run_dir / "play.gif"
-    with console.status(f"recording {path}"):
-        record_episode_gif(agent, path, deterministic=not args.stochastic, max_steps=args.max_steps)
+    with opened_run_agent(args.run_dir) as agent:
+        if args.render:
+            G = _render(agent, not args.stochastic, args.max_steps)
+            console.print(f"{agent.AGENT_TYPE} on {agent.env_id}: return {G:.2f}", soft_wrap=True)
+            return EXIT_OK
+        with console.status(f"recording {path}"):
+            record_episode_gif(agent, path, deterministic=not args.stochastic,
+                               max_steps=args.max_steps)
     console.print(f"wrote {path}", soft_wrap=True, markup=False)
     return EXIT_OK
 

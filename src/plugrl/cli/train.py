@@ -13,6 +13,7 @@ import pathlib
 import time
 from typing import Any
 
+from plugrl.cli.artifacts import TensorBoardLogger
 from plugrl.cli.console import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from plugrl.cli.finish import finish_run
 from plugrl.cli.options import add_hyperparameter_options, hyperparameter_overrides
@@ -74,14 +75,20 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     plan = plan_training(args)
     check_run_dir(plan.run_dir, args.force)
     agent = _build_agent(plan)
+    try:
+        return _train_and_finish(agent, plan, args, console)
+    finally:
+        agent.envs.close()  # async vectorization runs subprocesses
+
+
+def _train_and_finish(agent: Any, plan: TrainPlan, args: argparse.Namespace, console: Any) -> int:
+    """Replace an old run (checked and allowed), train, write the artefacts, print a summary."""
     if args.force:
         clear_run_dir(plan.run_dir)
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     run_info = _run_info(plan, agent, args)
     write_json(plan.run_dir / "run.json", run_info)
     _print_plan(console, plan)
-    from plugrl.cli.artifacts import TensorBoardLogger
-
     tensorboard = TensorBoardLogger(plan.run_dir / "tensorboard")
     try:
         monitor, train_time, interrupted = _train(agent, plan, args, console, tensorboard)
@@ -151,7 +158,7 @@ def _build_agent(plan: TrainPlan) -> Any:
 
 
 def _train(agent: Any, plan: TrainPlan, args: argparse.Namespace, console: Any,
-           tensorboard: Any) -> tuple[Any, float, bool]:
+           tensorboard: TensorBoardLogger) -> tuple[Any, float, bool]:
     """Fit with a progress bar; Ctrl-C stops training but keeps what was learned."""
     from plugrl.cli.monitor import TrainingMonitor, make_progress
 
