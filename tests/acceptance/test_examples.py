@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,20 @@ def test_every_example_is_covered():
     assert {p.stem for p in EXAMPLES.glob("[!_]*.py")} == covered
 
 
-def test_cartpole_sarsa_main_job_prints_progress_and_success():
-    """The README's main job, as a user runs it."""
+def test_readme_main_job_trains_ppo_on_cartpole(tmp_path):
+    """The README's main job, as a user runs it (into a temporary run directory)."""
+    proc = subprocess.run(["plugrl", "train", "ppo", "--env", "CartPole-v1", "--run-dir",
+                           str(tmp_path / "run")], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert summary["status"] == "finished" and summary["steps"] >= 100_000
+    assert summary["eval_mean_return"] >= 475
+    for name in ("agent", "tensorboard", "learning_curve.png", "episode.gif", "history.json"):
+        assert (tmp_path / "run" / name).exists()
+
+
+def test_cartpole_sarsa_example_prints_progress_and_success():
+    """The seed's CartPole SARSA example, as a user runs it."""
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "examples/cartpole_sarsa.py"], cwd=root,
                           capture_output=True, text=True, timeout=600)
