@@ -21,7 +21,7 @@ def test_ppo_solves_cartpole_within_rl_zoo_budget():
 
 @pytest.mark.parametrize("agent_class, steps, config", [
     (A2C, 100_000, {}),
-    (PPO2, 50_000, ZOO_CARTPOLE),
+    (PPO2, 100_000, ZOO_CARTPOLE),
 ])
 def test_a2c_and_ppo2_solve_cartpole(agent_class, steps, config):
     agent = agent_class("CartPole-v1", seed=0, **config).fit(steps)

@@ -100,7 +100,9 @@ def copy_arrays(values: Sequence[Any]) -> Params:
     Keras hands out its variables' own buffers; copying them means that neither a compiled step
     nor a later write-back into the model can invalidate the other's memory.
     """
-    return tuple(jax.tree_util.tree_map(lambda v: jnp.array(v, copy=True), tuple(values)))
+    # Through host memory: a device-side copy would compile one kernel per shape, and building
+    # an agent copies dozens of arrays once.
+    return tuple(jax.tree_util.tree_map(lambda v: jnp.asarray(np.array(v, copy=True)), tuple(values)))
 
 
 def init_train_state(
@@ -108,13 +110,16 @@ def init_train_state(
 ) -> TrainState:
     """Create a train state whose target starts as an exact copy of the primary weights."""
     params, non_trainable = copy_arrays(params), copy_arrays(non_trainable)
-    return TrainState(
-        params=params,
-        non_trainable=non_trainable,
-        target_params=ravel_pytree(params)[0],
-        target_non_trainable=copy_arrays(non_trainable),
-        opt_state=optimizer.init(params),
-    )
+
+    # One compiled function instead of a small compiled kernel per array shape.
+    @jax.jit
+    def derived(params: Params, non_trainable: Params) -> tuple[Any, Params, Any]:
+        return ravel_pytree(params)[0], jax.tree_util.tree_map(jnp.copy, non_trainable), \
+            optimizer.init(params)
+
+    target_params, target_non_trainable, opt_state = derived(params, non_trainable)
+    return TrainState(params=params, non_trainable=non_trainable, target_params=target_params,
+                      target_non_trainable=target_non_trainable, opt_state=opt_state)
 
 
 class Metrics:
@@ -195,30 +200,26 @@ def make_train_step(
     return jax.jit(train_step(loss_fn, optimizer, name))
 
 
-def minibatch_epochs(step: Callable, state: TrainState, batch: Batch, key: jax.Array,
-                     num_epoch: int, batch_size: int) -> tuple[TrainState, Metrics]:
-    """Run ``step`` over shuffled minibatches for ``num_epoch`` epochs, inside one trace.
+def minibatch_epochs(step: Callable, state: TrainState, batch: Batch, indices: jax.Array,
+                     key: jax.Array) -> tuple[TrainState, Metrics]:
+    """Run ``step(state, minibatch, key)`` over the minibatches ``batch[indices[e, m]]`` of every
+    epoch ``e``, inside one trace; the returned metrics are averaged over all steps.
 
-    Each epoch draws a permutation of the batch (leftover samples beyond a whole number of
-    minibatches are skipped for that epoch) and scans ``step(state, minibatch, key)`` over the
-    minibatches; the returned metrics are averaged over all steps.
+    ``indices`` [num_epoch, num_minibatches, batch_size] holds the shuffles, drawn on the host:
+    a permutation inside the compiled program (a sort on the CPU) took longer to compile than
+    the whole update.
     """
-    size = jax.tree_util.tree_leaves(batch)[0].shape[0]
-    num_minibatches = size // batch_size
+    num_epoch, num_minibatches = indices.shape[:2]
+    keys = jax.random.split(key, num_epoch * num_minibatches).reshape(num_epoch, num_minibatches, -1)
 
-    def epoch(state: TrainState, key: jax.Array) -> tuple[TrainState, Metrics]:
-        key_perm, key_steps = jax.random.split(key)
-        order = jax.random.permutation(key_perm, size)[: num_minibatches * batch_size]
-        indices = order.reshape(num_minibatches, batch_size)
-        keys = jax.random.split(key_steps, num_minibatches)
-
-        def minibatch(state: TrainState, xs: tuple) -> tuple[TrainState, Metrics]:
-            idx, step_key = xs
+    def epoch(state: TrainState, xs: tuple) -> tuple[TrainState, Metrics]:
+        def minibatch(state: TrainState, ys: tuple) -> tuple[TrainState, Metrics]:
+            idx, step_key = ys
             return step(state, jax.tree_util.tree_map(lambda x: x[idx], batch), step_key)
 
-        return jax.lax.scan(minibatch, state, (indices, keys))
+        return jax.lax.scan(minibatch, state, xs)
 
-    state, metrics = jax.lax.scan(epoch, state, jax.random.split(key, num_epoch))
+    state, metrics = jax.lax.scan(epoch, state, (indices, keys))
     return state, jax.tree_util.tree_map(lambda m: m.mean(axis=(0, 1)), metrics)
 
 
@@ -252,7 +253,11 @@ def prng_key(seed: int | None) -> jax.Array:
     """A raw JAX key from an integer seed; ``None`` draws a seed from the operating system."""
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    return jax.random.PRNGKey(seed)
+    if seed < 0:
+        return jax.random.PRNGKey(seed)
+    # Threefry's key for a seed, [0, seed mod 2**32] without 64-bit mode, built on the host so
+    # that no kernel is compiled for it.
+    return jnp.asarray(np.array([0, seed & 0xFFFFFFFF], np.uint32))
 
 
 def export_weights(values: Sequence[jax.Array]) -> list[np.ndarray]:

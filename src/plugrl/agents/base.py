@@ -123,7 +123,7 @@ class OnPolicyAgent:
         progress = min(1.0, self.num_steps / total_steps)
         self._key, key = split_key(self._key)
         metrics = self.learner.update(batch, schedule_value(self.config.lr, progress),
-                                      schedule_value(self.config.clip, progress), key)
+                                      schedule_value(self.config.clip, progress), key, self._rng)
         if self.normalizer is not None:
             self.normalizer.update(rollout.S.reshape(T * N, *self.observation_space.shape))
         returns = self.sampler.episode_returns[-10:]

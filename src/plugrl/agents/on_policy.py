@@ -62,10 +62,9 @@ class OnPolicyLearner:
             learning_rate=schedule_value(config.lr, 0.0))
         self.state = init_train_state(*self._groups.gather(), self.optimizer)
         step = train_step(self._loss_fn, self.optimizer, type(self).__name__)
-        self._update = jit(lambda state, batch, lr, clip, key: minibatch_epochs(
+        self._update = jit(lambda state, batch, indices, lr, clip, key: minibatch_epochs(
             lambda st, minibatch, k: step(st, {**minibatch, "clip": clip}, k),
-            state._replace(opt_state=with_learning_rate(state.opt_state, lr)), batch, key,
-            config.num_epoch, config.batch_size))
+            state._replace(opt_state=with_learning_rate(state.opt_state, lr)), batch, indices, key))
         self._act = jit(self._act_fn)
         self._gae = GAE(config.gamma, config.gae_lambda)
         self._values = jit(lambda params, non_trainable, S: self._forward(params, non_trainable, S)[1])
@@ -152,10 +151,17 @@ class OnPolicyLearner:
         Adv, Rlambda = self._gae(R, V_old, V_next, terminated, truncated)
         return np.asarray(Adv), np.asarray(Rlambda)
 
-    def update(self, batch: dict[str, np.ndarray], lr: float, clip: float,
-               key: Any) -> dict[str, float]:
-        """All epochs of minibatch updates on one rollout, in one jitted call."""
-        self.state, metrics = self._update(self.state, batch, np.float32(lr), np.float32(clip), key)
+    def update(self, batch: dict[str, np.ndarray], lr: float, clip: float, key: Any,
+               rng: np.random.Generator) -> dict[str, float]:
+        """All epochs of minibatch updates on one rollout, in one jitted call; ``rng`` shuffles
+        the samples for every epoch (samples beyond whole minibatches sit that epoch out)."""
+        size, cfg = len(batch["S"]), self.config
+        num_minibatches = size // cfg.batch_size
+        indices = np.stack([rng.permutation(size)[: num_minibatches * cfg.batch_size]
+                            for _ in range(cfg.num_epoch)]).reshape(cfg.num_epoch, num_minibatches,
+                                                                    cfg.batch_size)
+        self.state, metrics = self._update(self.state, batch, indices.astype(np.int32),
+                                           np.float32(lr), np.float32(clip), key)
         self._groups.scatter(self.state.params, self.state.non_trainable)
         return metrics.to_dict()
 

@@ -35,11 +35,21 @@ class BaseFunction:
         self.function_approximator = function_approximator
         self.env = function_approximator.env
         self._head = function_approximator.head_model(self.HEAD, head_id)
-        self._train_state = init_train_state(
-            function_approximator.gather(self._head.trainable),
-            function_approximator.gather(self._head.non_trainable),
-            function_approximator.optimizer,
-        )
+        self._state: TrainState | None = None
+
+    @property
+    def _train_state(self) -> TrainState:
+        # Created on first use: agents use the forward functions only, and a train state costs
+        # compilation time.
+        if self._state is None:
+            func = self.function_approximator
+            self._state = init_train_state(func.gather(self._head.trainable),
+                                           func.gather(self._head.non_trainable), func.optimizer)
+        return self._state
+
+    @_train_state.setter
+    def _train_state(self, state: TrainState) -> None:
+        self._state = state
 
     # ------------------------------------------------------------------ train state
     @property
