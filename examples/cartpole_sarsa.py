@@ -17,7 +17,6 @@ import optax
 import plugrl
 from plugrl._backend import keras
 
-
 GAMMA = 0.9
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-import plugrl
 from _frozen_lake import Progress, make_env
+
+import plugrl
 
 
 def main(num_episodes: int = 500, seed: int = 0, verbose: bool = True) -> dict:

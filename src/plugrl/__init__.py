@@ -5,8 +5,8 @@ The seed's concept-level API lives at the top level (``plugrl.FunctionApproximat
 (``plugrl.td_learning``, ``plugrl.caching``, ``plugrl.wrappers``, ``plugrl.utils``, ...).
 """
 
-from plugrl import _backend  # noqa: F401  (selects the JAX backend before Keras loads)
 from plugrl import (
+    _backend,  # noqa: F401  (selects the JAX backend before Keras loads)
     caching,
     losses,
     policies,
@@ -26,7 +26,7 @@ from plugrl.policies import (
     SoftmaxPolicy,
     UserInputPolicy,
 )
-from plugrl.value_functions import V, QTypeI, QTypeII
+from plugrl.value_functions import QTypeI, QTypeII, V
 
 __version__ = "0.1.0.dev0"
 

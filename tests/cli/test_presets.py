@@ -9,7 +9,13 @@ import pytest
 import plugrl  # noqa: F401  (selects the JAX backend before Keras loads)
 from plugrl.agents import AGENTS, PPO
 from plugrl.agents.config import OnPolicyConfig, build_config
-from plugrl.presets import NON_CONFIG_KEYS, coerce_field, list_presets, load_preset, load_preset_file
+from plugrl.presets import (
+    NON_CONFIG_KEYS,
+    coerce_field,
+    list_presets,
+    load_preset,
+    load_preset_file,
+)
 
 ALL_PRESETS = [(agent, env) for agent, envs in list_presets().items() for env in envs]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from examples_loader import load_example
 
 import plugrl
-from examples_loader import load_example
 
 
 class TrackTarget(gym.Env):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
 
 import plugrl  # noqa: F401  (selects the JAX backend before Keras loads)
-import jax
-import jax.numpy as jnp
-
 from plugrl._backend.jax import gumbel_noise, prng_key
 from plugrl.proba_dists import CategoricalDist, NormalDist
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from plugrl._backend import keras
 from plugrl._backend.jax import (
     TrainState,

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from plugrl._backend import keras
-from plugrl._backend.jax import TrainState, init_train_state, make_train_step, split_key, unraveler
+from plugrl._backend.jax import (
+    TrainState,
+    init_train_state,
+    make_train_step,
+    split_key,
+    unraveler,
+)
 from plugrl.actor_critic._groups import ParameterGroups
 from plugrl.actor_critic.actor_critic import check_same_env
 from plugrl.actor_critic.base import BaseActorCritic
@@ -15,7 +20,7 @@ from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.softmax import SoftmaxPolicy
 from plugrl.updaters.policy_objectives import SoftPG
-from plugrl.value_functions import V, QTypeI, QTypeII
+from plugrl.value_functions import QTypeI, QTypeII, V
 
 ops = keras.ops
 

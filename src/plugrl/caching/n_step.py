@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from itertools import islice
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np

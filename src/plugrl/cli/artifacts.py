@@ -27,7 +27,9 @@ class TensorBoardLogger:
     """
 
     def __init__(self, logdir: pathlib.Path) -> None:
-        from tensorboardX import SummaryWriter  # lazy: only training runs write event files
+        from tensorboardX import (
+            SummaryWriter,  # lazy: only training runs write event files
+        )
 
         self.writer = SummaryWriter(str(logdir))
 

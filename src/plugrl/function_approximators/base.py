@@ -11,7 +11,13 @@ import numpy as np
 import optax
 
 from plugrl._backend import keras
-from plugrl._backend.jax import as_optax, copy_arrays, export_weights, import_weights, seeded_initialization
+from plugrl._backend.jax import (
+    as_optax,
+    copy_arrays,
+    export_weights,
+    import_weights,
+    seeded_initialization,
+)
 from plugrl.function_approximators.layers import StateActionKronecker
 
 __all__ = ["FunctionApproximator", "HeadModel"]

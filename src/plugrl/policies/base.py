@@ -10,11 +10,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import Metrics, TrainState, jit, make_train_step, prng_key, split_key
+from plugrl._backend.jax import (
+    Metrics,
+    TrainState,
+    jit,
+    make_train_step,
+    prng_key,
+    split_key,
+)
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.proba_dists import ProbaDist
 from plugrl.updaters import policy_objectives
-from plugrl.updaters.policy_objectives.base import check_entropy_beta, check_ppo_clip_eps
+from plugrl.updaters.policy_objectives.base import (
+    check_entropy_beta,
+    check_ppo_clip_eps,
+)
 from plugrl.utils.validation import check_finite
 from plugrl.value_functions.base import BaseFunction
 

@@ -8,7 +8,13 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend.jax import TrainState, export_weights, import_weights, init_train_state, sync_target
+from plugrl._backend.jax import (
+    TrainState,
+    export_weights,
+    import_weights,
+    init_train_state,
+    sync_target,
+)
 from plugrl.function_approximators.base import FunctionApproximator
 
 __all__ = ["BaseFunction"]
