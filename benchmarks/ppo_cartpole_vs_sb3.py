@@ -278,6 +278,8 @@ def spawn(library: str, seed: int, args: argparse.Namespace,
         cmd += ["--jax-cache", jax_cache]
     env = dict(os.environ)
     env.pop("JAX_COMPILATION_CACHE_DIR", None)  # a user's cache would make the cold run warm
+    # plugrl's own default cache too: the worker's cache is the only one it may use.
+    env["PLUGRL_COMPILATION_CACHE"] = jax_cache or "off"
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"worker {library} seed {seed} failed:\n{proc.stderr[-4000:]}")

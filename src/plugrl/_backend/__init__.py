@@ -14,7 +14,7 @@ plugrl also turns on JAX's persistent compilation cache, so that a second run of
 program skips compilation (measured: building a PPO agent and its first update took 12.8 s
 cold and 1.6 s warm). The cache lives in ``$PLUGRL_COMPILATION_CACHE``, by default
 ``~/.cache/plugrl/jax``; set the variable to ``off`` to turn it off. A cache directory chosen
-for JAX itself (``JAX_COMPILATION_CACHE_DIR``) is left alone.
+for JAX itself (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``) is left alone.
 
 These are plugrl's only import-time effects; each only fills in a default.
 """
@@ -49,7 +49,9 @@ def _compilation_cache_dir() -> str | None:
     return None if directory.strip().lower() in ("", "0", "off", "false", "no") else directory
 
 
-if "JAX_COMPILATION_CACHE_DIR" not in os.environ and (_cache_dir := _compilation_cache_dir()):
+_jax_cache_chosen = ("JAX_COMPILATION_CACHE_DIR" in os.environ
+                     or jax.config.jax_compilation_cache_dir is not None)
+if not _jax_cache_chosen and (_cache_dir := _compilation_cache_dir()):
     jax.config.update("jax_compilation_cache_dir", _cache_dir)
     # Small programs too: an agent compiles many of them, and together they take seconds.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
