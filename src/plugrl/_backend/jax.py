@@ -113,11 +113,18 @@ def init_train_state(
 
     # One compiled function instead of a small compiled kernel per array shape.
     @jax.jit
-    def derived(params: Params, non_trainable: Params) -> tuple[Any, Params, Any]:
-        return ravel_pytree(params)[0], jax.tree_util.tree_map(jnp.copy, non_trainable), \
-            optimizer.init(params)
+    def derived(params: Params, non_trainable: Params) -> tuple[Any, Params]:
+        return ravel_pytree(params)[0], jax.tree_util.tree_map(jnp.copy, non_trainable)
 
-    target_params, target_non_trainable, opt_state = derived(params, non_trainable)
+    @jax.jit
+    def optimizer_state(params: Params) -> Any:
+        return optimizer.init(params)
+
+    target_params, target_non_trainable = derived(params, non_trainable)
+    try:
+        opt_state = optimizer_state(params)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+        opt_state = optimizer.init(params)  # a Keras optimizer builds its variables eagerly
     return TrainState(params=params, non_trainable=non_trainable, target_params=target_params,
                       target_non_trainable=target_non_trainable, opt_state=opt_state)
 
