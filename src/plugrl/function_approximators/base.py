@@ -95,6 +95,8 @@ class FunctionApproximator:
         self._variables: list[keras.Variable] = []
         self._position: dict[int, int] = {}
         self._values: list[jax.Array] = []
+        #: Counts changes of the stored weights, so that users can cache what they gather.
+        self.version = 0
 
     # ------------------------------------------------------------------ overridable graph parts
     def body(self, S: Any) -> Any:
@@ -191,6 +193,7 @@ class FunctionApproximator:
         store = self._values
         for i, value in zip(positions, values, strict=True):
             store[i] = value
+        self.version += 1
 
     def get_weights(self) -> list[np.ndarray]:
         """All weights of every head built so far, as NumPy copies, in store order."""
@@ -199,6 +202,7 @@ class FunctionApproximator:
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Replace all weights (same order and shapes as :meth:`get_weights`)."""
         self._values = list(import_weights(self._values, weights, name="weights"))
+        self.version += 1
 
     def sync_keras_variables(self) -> None:
         """Copy the store into the Keras variables, e.g. before saving a Keras model file."""

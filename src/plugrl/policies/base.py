@@ -82,6 +82,8 @@ class BaseUpdateablePolicy(BaseFunction):
         self.random_seed = random_seed
         super().__init__(function_approximator, head_id)
         self._rng = np.random.default_rng(random_seed)
+        self._noise_buffer: np.ndarray = np.zeros((0,))
+        self._noise_index = 0
         self._key = prng_key(random_seed)
         self._eval = jit(lambda params, non_trainable, S: self._predict(params, non_trainable, S)[0])
         self._act = jit(lambda params, non_trainable, S, noise:
@@ -107,8 +109,16 @@ class BaseUpdateablePolicy(BaseFunction):
         """Sample actions on the host from NumPy parameters ``Z`` of a batch."""
 
     @abc.abstractmethod
+    def _noise_block(self, size: int) -> np.ndarray:
+        """Host-drawn noise for ``size`` actions (see :meth:`_action_from_noise`)."""
+
     def _noise(self) -> np.ndarray:
-        """Host-drawn noise for one action (see :meth:`_action_from_noise`)."""
+        """Noise for one action, taken from a block drawn in advance (one draw per call costs
+        more than the rest of the host work of sampling an action)."""
+        if self._noise_index >= len(self._noise_buffer):
+            self._noise_buffer, self._noise_index = self._noise_block(256), 0
+        self._noise_index += 1
+        return self._noise_buffer[self._noise_index - 1]
 
     @abc.abstractmethod
     def _action_from_noise(self, Z: Any, noise: Any) -> Any:

@@ -55,8 +55,9 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
     def _mode(self, Z: np.ndarray) -> np.ndarray:
         return np.argmax(Z, axis=-1)
 
-    def _noise(self) -> np.ndarray:
-        return self._rng.gumbel(size=self.function_approximator.num_actions).astype(np.float32)
+    def _noise_block(self, size: int) -> np.ndarray:
+        n = self.function_approximator.num_actions
+        return self._rng.gumbel(size=(size, n)).astype(np.float32)
 
     def _action_from_noise(self, Z: Any, noise: Any) -> Any:
         finite = ops.all(ops.isfinite(Z))

@@ -42,6 +42,8 @@ class BaseFunction:
         self.env = function_approximator.env
         self._head = function_approximator.head_model(self.HEAD, head_id)
         self._state: TrainState | None = None
+        self._gathered: tuple[Any, Any] = ((), ())
+        self._gathered_version = -1
 
     @property
     def _train_state(self) -> TrainState:
@@ -77,7 +79,10 @@ class BaseFunction:
         if use_target_model:
             return self._train_state.targets(), self._train_state.target_non_trainable
         func, head = self.function_approximator, self._head
-        return func.gather(head.trainable), func.gather(head.non_trainable)
+        if self._gathered_version != func.version:  # acting calls this every step
+            self._gathered = func.gather(head.trainable), func.gather(head.non_trainable)
+            self._gathered_version = func.version
+        return self._gathered
 
     def sync_target_model(self, tau: float = 1.0) -> None:
         r"""Synchronize the target model with the primary model.
