@@ -226,7 +226,7 @@ def test_len_and_bool_while_ongoing() -> None:
     [(0, ValueError), (-2, ValueError), (2.0, TypeError), (True, TypeError), ("3", TypeError)],
 )
 def test_bad_n(n: Any, error: type) -> None:
-    with pytest.raises(error, match=r"^n: expected a positive int, got"):
+    with pytest.raises(error, match=r"^n: expected an int >= 1, got"):
         NStepCache(DummyEnv(gym.spaces.Discrete(2)), n=n, gamma=0.9)
 
 

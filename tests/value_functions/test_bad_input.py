@@ -46,7 +46,7 @@ def test_action_outside_space(q):
 
 @pytest.mark.parametrize("n", [0, -1, 1.5, True])
 def test_bootstrap_n_below_one(cartpole, n):
-    with pytest.raises(ValueError, match=f"bootstrap_n: expected an int >= 1, got {n!r}"):
+    with pytest.raises((ValueError, TypeError), match=f"bootstrap_n: expected an int >= 1, got .*{n!r}"):
         plugrl.QTypeII(LinearFunctionApproximator(cartpole), bootstrap_n=n)
 
 

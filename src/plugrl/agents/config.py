@@ -11,6 +11,8 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+from plugrl.utils.validation import check_positive_int
+
 __all__ = ["ALIASES", "OnPolicyConfig", "build_config"]
 
 #: Aliases from the seeds (pyrado, DeepChem) to plugrl's field names.
@@ -76,7 +78,7 @@ class OnPolicyConfig:
         _check_unit("gamma", self.gamma)
         _check_unit("gae_lambda", self.gae_lambda)
         for name in ("n_steps", "num_envs", "batch_size", "num_epoch", "eval_episodes"):
-            _check_positive_int(name, getattr(self, name))
+            check_positive_int(getattr(self, name), name)
         if self.batch_size > self.n_steps * self.num_envs:
             raise ValueError(f"batch_size: expected at most n_steps * num_envs = "
                              f"{self.n_steps * self.num_envs} samples per rollout, got {self.batch_size}")
@@ -115,11 +117,6 @@ def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[s
 def _check_unit(name: str, value: Any) -> None:
     if not 0.0 <= float(value) <= 1.0:
         raise ValueError(f"{name}: expected a float in [0, 1], got {value}")
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from plugrl.utils.validation import check_gamma, check_positive_int  # noqa: F401
+
 __all__ = [
     "NothingToPopError",
     "check_action_space",
@@ -32,26 +34,6 @@ class NothingToPopError(IndexError, RuntimeError):
     It subclasses both ``IndexError`` (like ``list.pop`` on an empty list) and ``RuntimeError``
     (popping too early is a misuse of the cache's protocol), so either ``except`` clause works.
     """
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` as an int, or raise if it is not an int >= 1 (bools are rejected)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return int(value)
-
-
-def check_gamma(value: Any) -> float:
-    """Return the discount factor as a float, or raise if it is not a real number in [0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"gamma: expected a float in [0, 1], got {type(value).__name__} {value!r}")
-    gamma = float(value)
-    # NaN fails both comparisons, so it is rejected here as well.
-    if not 0.0 <= gamma <= 1.0:
-        raise ValueError(f"gamma: expected a float in [0, 1], got {value!r}")
-    return gamma
 
 
 def check_reward(r: Any) -> float:

@@ -74,7 +74,7 @@ class NStepCache:
 
     def __init__(self, env: Any, n: int, gamma: float) -> None:
         self.env = env
-        self.n = check_positive_int("n", n)
+        self.n = check_positive_int(n, "n")
         self.gamma = check_gamma(gamma)
         self._space = check_action_space(env)
         # gamma**k for k = 0..n, in float64 so that float32 is only the output's rounding.

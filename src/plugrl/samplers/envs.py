@@ -10,7 +10,6 @@ truncated episode bootstrap from its final observation.
 from __future__ import annotations
 
 import difflib
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ import gymnasium
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
 
 from plugrl.samplers.replay import EpisodeRecorder
+from plugrl.utils.validation import check_positive_int
 
 __all__ = ["VECTORIZATIONS", "make_vector_env"]
 
@@ -68,7 +68,7 @@ def make_vector_env(
     TypeError
         If ``env`` or ``num_envs`` has the wrong type.
     """
-    num_envs = check_positive_int("num_envs", num_envs)
+    num_envs = check_positive_int(num_envs, "num_envs")
     if isinstance(env, VectorEnv):
         return _check_vector_env(env, num_envs)
     if vectorization not in VECTORIZATIONS:
@@ -88,15 +88,6 @@ def make_vector_env(
 
 def _recorded(env_fn: Callable[[], gymnasium.Env]) -> Callable[[], gymnasium.Env]:
     return lambda: EpisodeRecorder(env_fn())
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` as an int, or raise if it is not an int >= 1 (bools are rejected)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int >= 1, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
-    return int(value)
 
 
 def _check_vector_env(vector_env: VectorEnv, num_envs: int) -> VectorEnv:

@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from plugrl.samplers.envs import check_positive_int
+from plugrl.utils.validation import check_positive_int
 
 __all__ = ["Act", "Rollout", "RolloutSampler"]
 
@@ -87,7 +87,7 @@ class RolloutSampler:
     def __init__(self, vector_env: VectorEnv, num_steps: int, seed: int | None = None) -> None:
         _check_vector_env(vector_env)
         self.vector_env = vector_env
-        self.num_steps = check_positive_int("num_steps", num_steps)
+        self.num_steps = check_positive_int(num_steps, "num_steps")
         self.seed = seed
         self.num_envs = int(vector_env.num_envs)
         self.obs_shape = tuple(vector_env.single_observation_space.shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -10,14 +11,12 @@ __all__ = ["check_finite", "check_gamma", "check_positive_int", "check_unit_inte
 
 
 def check_unit_interval(value: Any, name: str) -> float:
-    """Validate a float in [0, 1]."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected a float in [0, 1], got {value!r}") from None
-    if not 0.0 <= value <= 1.0:
+    """Validate a real number in [0, 1] (bools are rejected, NaN fails the range test)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a float in [0, 1], got {type(value).__name__} {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
         raise ValueError(f"{name}: expected a float in [0, 1], got {value}")
-    return value
+    return float(value)
 
 
 def check_gamma(gamma: Any) -> float:
@@ -26,8 +25,10 @@ def check_gamma(gamma: Any) -> float:
 
 
 def check_positive_int(value: Any, name: str) -> int:
-    """Validate an integer >= 1 (bools are rejected)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    """Validate an integer >= 1: a TypeError for other types (bools too), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int >= 1, got {type(value).__name__} {value!r}")
+    if value < 1:
         raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
     return int(value)
 
