@@ -13,6 +13,7 @@ import argparse
 
 import gymnasium as gym
 import numpy as np
+from _returns import best_average
 
 import plugrl
 from plugrl._backend import keras
@@ -55,14 +56,8 @@ def main(num_steps: int = 30_000, seed: int = 0, target_sync_steps: int = 500,
             G = 0.0
             s, _ = env.reset()
     if verbose:
-        print(f"Best average return over 10 episodes: {_best_average(returns):.1f}")
+        print(f"Best average return over 10 episodes: {best_average(returns):.1f}")
     return {"returns": returns, "q": q}
-
-
-def _best_average(returns: list[float], window: int = 10) -> float:
-    if len(returns) < window:
-        return float(np.mean(returns)) if returns else 0.0
-    return float(np.max(np.convolve(returns, np.ones(window) / window, mode="valid")))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import argparse
 
 import gymnasium as gym
 import numpy as np
+from _returns import best_average
 
 import plugrl
 from plugrl._backend import keras
@@ -58,7 +59,7 @@ def main(num_steps: int = 100_000, seed: int = 0, rollout_length: int = 1024, nu
             _learn(actor_critic, rollout, num_epochs, batch_size, rng)
             rollout = []
     if verbose:
-        print(f"Best average return over 10 episodes: {_best_average(returns):.1f}")
+        print(f"Best average return over 10 episodes: {best_average(returns):.1f}")
     return {"returns": returns, "actor_critic": actor_critic}
 
 
@@ -71,12 +72,6 @@ def _learn(actor_critic: plugrl.ActorCritic, rollout: list, num_epochs: int, bat
             idx = order[start:start + batch_size]
             actor_critic.batch_update(S[idx], A[idx], Rn[idx], In[idx], S_next[idx])
     actor_critic.sync_target_model(tau=1.0)
-
-
-def _best_average(returns: list[float], window: int = 10) -> float:
-    if len(returns) < window:
-        return float(np.mean(returns)) if returns else float("nan")
-    return float(np.max(np.convolve(returns, np.ones(window) / window, mode="valid")))
 
 
 if __name__ == "__main__":
