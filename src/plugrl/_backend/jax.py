@@ -10,8 +10,6 @@ and ``non_trainable_variables``; that order is also the order in which weights a
 
 from __future__ import annotations
 
-import contextlib
-import random as python_random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -22,6 +20,15 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from plugrl._backend import keras
+from plugrl._backend.jax_random import (  # noqa: F401  (part of the core's interface)
+    gumbel_noise,
+    is_concrete,
+    normal_noise,
+    prng_key,
+    random_argmax,
+    seeded_initialization,
+    split_key,
+)
 
 Params = tuple[jax.Array, ...]
 Batch = Any
@@ -256,17 +263,6 @@ def sync_target(state: TrainState, tau: float | jax.Array = 1.0) -> TrainState:
     )
 
 
-def prng_key(seed: int | None) -> jax.Array:
-    """A raw JAX key from an integer seed; ``None`` draws a seed from the operating system."""
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
-    if seed < 0:
-        return jax.random.PRNGKey(seed)
-    # Threefry's key for a seed, [0, seed mod 2**32] without 64-bit mode, built on the host so
-    # that no kernel is compiled for it.
-    return jnp.asarray(np.array([0, seed & 0xFFFFFFFF], np.uint32))
-
-
 def export_weights(values: Sequence[jax.Array]) -> list[np.ndarray]:
     """Weights as NumPy arrays (copies), in the order given."""
     return [np.array(v, copy=True) for v in values]
@@ -292,34 +288,6 @@ def import_weights(template: Sequence[jax.Array], values: Sequence[Any], *, name
             raise ValueError(f"{name}[{i}]: expected dtype {t.dtype}, got {v.dtype}")
         out.append(jnp.asarray(v, dtype=t.dtype))
     return tuple(out)
-
-
-@contextlib.contextmanager
-def seeded_initialization(seed: int | None) -> Iterator[None]:
-    """Make Keras weight initialisation inside the block depend on ``seed`` alone.
-
-    Keras initialisers created without a seed draw one from Python's global ``random`` module,
-    and unseeded random ops use a global seed generator. Inside this block both are seeded from
-    ``seed``; afterwards they are restored, so no global state changes. With ``seed=None`` the
-    block does nothing and initialisation follows ``keras.utils.set_random_seed``.
-    """
-    if seed is None:
-        yield
-        return
-    from keras.src.backend.common import global_state
-    from keras.src.random import seed_generator
-
-    saved_python_state = python_random.getstate()
-    saved_generator = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
-    python_random.seed(seed)
-    global_state.set_global_attribute(
-        seed_generator.GLOBAL_SEED_GENERATOR, keras.random.SeedGenerator(seed)
-    )
-    try:
-        yield
-    finally:
-        python_random.setstate(saved_python_state)
-        global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, saved_generator)
 
 
 class _KerasOptimizerState(NamedTuple):
@@ -366,37 +334,6 @@ def _as_optax(optimizer: Any) -> optax.GradientTransformation:
 
 
 jit = jax.jit
-
-
-def random_argmax(key: jax.Array, values: jax.Array) -> jax.Array:
-    """``argmax`` over the last axis with ties broken uniformly at random."""
-    is_max = values == jnp.max(values, axis=-1, keepdims=True)
-    return jax.random.categorical(key, jnp.where(is_max, 0.0, -jnp.inf), axis=-1)
-
-
-@jax.jit
-def split_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Split a raw JAX key into ``(next_key, subkey)``: keep the first, consume the second."""
-    next_key, subkey = jax.random.split(key)
-    return next_key, subkey
-
-
-def gumbel_noise(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
-    r"""Standard Gumbel noise, :math:`g = -\log(-\log u)` with :math:`u\sim\mathcal{U}(0, 1)`."""
-    return jax.random.gumbel(key, tuple(shape), dtype=dtype)
-
-
-def normal_noise(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
-    r"""Standard normal noise, :math:`\epsilon\sim\mathcal{N}(0, 1)`."""
-    return jax.random.normal(key, tuple(shape), dtype=dtype)
-
-
-def is_concrete(*values: Any) -> bool:
-    """Whether all values are concrete (not abstract tracers of ``jit``, ``grad`` or ``vmap``).
-
-    Only concrete values can be inspected on the host, e.g. to raise on NaN parameters.
-    """
-    return not any(isinstance(v, jax.core.Tracer) for v in values)
 
 
 def per_group(optimizers: Sequence[optax.GradientTransformation]) -> optax.GradientTransformation:
