@@ -2,17 +2,20 @@
 
 The seed's concept-level API lives at the top level (``plugrl.FunctionApproximator``,
 ``plugrl.QTypeII``, ``plugrl.EpsilonGreedy``, ...); the building blocks live in submodules
-(``plugrl.td_learning``, ``plugrl.caching``, ``plugrl.wrappers``, ``plugrl.utils``, ...).
+(``plugrl.td_learning``, ``plugrl.caching``, ``plugrl.wrappers``, ``plugrl.utils``, ...); the
+ready-made agents in ``plugrl.agents``.
 """
 
 from plugrl import (
     _backend,  # noqa: F401  (selects the JAX backend before Keras loads)
+    agents,
     caching,
     losses,
     policies,
     policy_objectives,
     predefined,
     proba_dists,
+    samplers,
     td_learning,
     utils,
     wrappers,
@@ -42,12 +45,14 @@ __all__ = [
     "SoftmaxPolicy",
     "UserInputPolicy",
     "V",
+    "agents",
     "caching",
     "losses",
     "policies",
     "policy_objectives",
     "predefined",
     "proba_dists",
+    "samplers",
     "td_learning",
     "utils",
     "wrappers",
