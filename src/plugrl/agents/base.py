@@ -218,6 +218,10 @@ class OnPolicyAgent:
                              "construct it from an id or a registered env")
         return gym.make(self.env_id)
 
+    def close(self) -> None:
+        """Close the training environments (and their subprocesses, with async vectorization)."""
+        self.sampler.close()
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str) -> str:
         """Save the agent (weights, optimizer, normaliser, config, counters) to ``path``."""

@@ -81,7 +81,7 @@ def opened_run_agent(run_dir: pathlib.Path) -> Iterator[Any]:
     try:
         yield agent
     finally:
-        agent.envs.close()
+        agent.close()
 
 
 def run_eval(args: argparse.Namespace, console: Any) -> int:

@@ -78,7 +78,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     try:
         return _train_and_finish(agent, plan, args, console)
     finally:
-        agent.envs.close()  # async vectorization runs subprocesses
+        agent.close()  # async vectorization runs subprocesses
 
 
 def _train_and_finish(agent: Any, plan: TrainPlan, args: argparse.Namespace, console: Any) -> int:
