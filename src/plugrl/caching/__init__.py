@@ -12,5 +12,15 @@ from __future__ import annotations
 from plugrl.caching.gae import GAE, gae_advantages
 from plugrl.caching.monte_carlo import MonteCarloCache
 from plugrl.caching.n_step import NStepCache
+from plugrl.caching.prioritized import PrioritizedReplayBuffer, SumTree
+from plugrl.caching.replay import ExperienceReplayBuffer
 
-__all__ = ["GAE", "MonteCarloCache", "NStepCache", "gae_advantages"]
+__all__ = [
+    "GAE",
+    "ExperienceReplayBuffer",
+    "MonteCarloCache",
+    "NStepCache",
+    "PrioritizedReplayBuffer",
+    "SumTree",
+    "gae_advantages",
+]

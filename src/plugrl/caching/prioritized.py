@@ -1,0 +1,183 @@
+"""Prioritized experience replay (Schaul et al., 2016) on a vectorised NumPy sum-tree."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from plugrl.caching.replay import ExperienceReplayBuffer
+from plugrl.utils.validation import check_positive_int, check_unit_interval
+
+__all__ = ["PrioritizedReplayBuffer", "SumTree"]
+
+PrioritizedBatch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                         np.ndarray, np.ndarray]
+
+
+class SumTree:
+    """A binary tree of non-negative leaf values whose inner nodes hold the sums of their children.
+
+    Parameters
+    ----------
+    capacity : positive int
+        The number of leaves. Leaf ``i`` is stored at node ``leaf0 + i`` of a heap-ordered array.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._leaf0 = 1 << max(0, (capacity - 1).bit_length())
+        self._tree = np.zeros(2 * self._leaf0, np.float64)
+
+    @property
+    def total(self) -> float:
+        """The sum of all leaf values."""
+        return float(self._tree[1])
+
+    def __getitem__(self, idx: npt.ArrayLike) -> np.ndarray:
+        return self._tree[self._leaf0 + np.asarray(idx)]
+
+    def clear(self) -> None:
+        self._tree[:] = 0.0
+
+    def set(self, idx: npt.ArrayLike, values: npt.ArrayLike) -> None:
+        """Set leaves ``idx`` to ``values`` (finite, >= 0); on error nothing is changed."""
+        idx = np.asarray(idx, np.int64).ravel()
+        values = np.broadcast_to(np.asarray(values, np.float64), idx.shape)
+        if not (np.isfinite(values).all() and (values >= 0).all()):
+            raise ValueError(f"values: expected finite priorities >= 0, got {values}")
+        if ((idx < 0) | (idx >= self.capacity)).any():
+            raise ValueError(f"idx: expected indices in [0, {self.capacity}), got {idx}")
+        if idx.size == 0:
+            return
+        node = idx + self._leaf0
+        self._tree[node] = values
+        while node[0] > 1:  # all leaves are at the same depth, so one level per pass
+            node = np.unique(node // 2)
+            self._tree[node] = self._tree[2 * node] + self._tree[2 * node + 1]
+
+    def sample(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``k`` leaves, one per stratum ``[i, i + 1) * total / k`` of the prefix sums."""
+        u = (np.arange(k) + rng.random(k)) * (self.total / k)
+        node = np.ones(k, np.int64)
+        while node[0] < self._leaf0:
+            left = self._tree[2 * node]
+            # Rounding must never lead into an empty subtree.
+            go_right = ((u >= left) & (self._tree[2 * node + 1] > 0)) | (left <= 0)
+            u = np.where(go_right, u - left, u)
+            node = 2 * node + go_right
+        return node - self._leaf0
+
+
+class PrioritizedReplayBuffer(ExperienceReplayBuffer):
+    r"""Proportional prioritized experience replay with n-step bootstrapping.
+
+    Transition :math:`i` is sampled with probability :math:`P(i) = p_i / \sum_j p_j`, where
+    :math:`p_i = (|\delta_i| + \epsilon)^\alpha` after :meth:`update_priorities`; transitions
+    that become sampleable get the largest priority seen so far. The importance weights are
+
+    .. math::
+
+        w_i = (N\, P(i))^{-\beta}, \qquad W_i = w_i / \max_{j \in \text{batch}} w_j,
+
+    with :math:`N` the number of sampleable transitions. Storage and the n-step fields are
+    those of :class:`ExperienceReplayBuffer` (plus 16 bytes per slot for the sum-tree).
+
+    Parameters
+    ----------
+    env, capacity, batch_size, bootstrap_n, gamma, random_seed
+        As in :class:`ExperienceReplayBuffer`.
+    alpha : float >= 0, optional
+        How strongly priorities skew sampling (0 is uniform).
+    beta : float in [0, 1], optional
+        The importance-weight exponent (1 corrects the bias fully).
+    epsilon : float > 0, optional
+        Added to :math:`|\delta|` so that no transition gets zero probability.
+    """
+
+    def __init__(self, env: Any, capacity: int, batch_size: int = 32, bootstrap_n: int = 1,
+                 gamma: float = 0.99, alpha: float = 0.6, beta: float = 0.4,
+                 epsilon: float = 1e-6, random_seed: int | None = None) -> None:
+        self.alpha = _check_nonnegative(alpha, "alpha")
+        self.beta = check_unit_interval(beta, "beta")
+        self.epsilon = _check_nonnegative(epsilon, "epsilon")
+        if self.epsilon == 0.0:
+            raise ValueError("epsilon: expected a float > 0, got 0.0")
+        self._tree = SumTree(check_positive_int(capacity, "capacity"))
+        super().__init__(env, capacity, batch_size=batch_size, bootstrap_n=bootstrap_n,
+                         gamma=gamma, random_seed=random_seed)
+
+    def clear(self) -> None:
+        """Empty the buffer and reset all priorities."""
+        super().clear()
+        self._tree.clear()
+        self._max_priority = 1.0
+
+    def sample(self) -> PrioritizedBatch:  # type: ignore[override]
+        r"""Sample ``batch_size`` transitions with probabilities :math:`P(i)`.
+
+        Returns
+        -------
+        S, A, Rn, In, S_next, A_next : ndarrays
+            As in :meth:`ExperienceReplayBuffer.sample`.
+        W : ndarray, float32, shape ``[batch_size]``
+            The normalised importance weights :math:`W_i`.
+        idx : ndarray, int64, shape ``[batch_size]``
+            The slots sampled, to pass to :meth:`update_priorities`.
+        """
+        self._check_enough(self.batch_size)
+        idx = self._tree.sample(self.batch_size, self._rng)
+        P = self._tree[idx] / self._tree.total
+        w = (self._num_valid * P) ** -self.beta
+        return (*self._batch(idx), (w / w.max()).astype(np.float32), idx)
+
+    def update_priorities(self, idx: npt.ArrayLike, td_errors: npt.ArrayLike) -> None:
+        r"""Set :math:`p_i = (|\delta_i| + \epsilon)^\alpha` for the slots ``idx``.
+
+        Slots overwritten since they were sampled are skipped.
+
+        Parameters
+        ----------
+        idx : array-like of int, shape ``[k]``
+            Slots as returned by :meth:`sample`.
+        td_errors : array-like of float, shape ``[k]``
+            The TD errors :math:`\delta_i`, finite.
+
+        Raises
+        ------
+        ValueError
+            On a shape mismatch, out-of-range slots or non-finite errors; priorities are then
+            left unchanged.
+        """
+        idx_arr = np.asarray(idx)
+        td = np.asarray(td_errors, np.float64)
+        if idx_arr.ndim != 1 or not np.issubdtype(idx_arr.dtype, np.integer) or td.shape != idx_arr.shape:
+            raise ValueError(f"idx, td_errors: expected 1-d int slots and errors of the same shape, "
+                             f"got {idx_arr.dtype} {idx_arr.shape} and {td.shape}")
+        if not np.isfinite(td).all():
+            raise ValueError(f"td_errors: expected finite values, got {td}")
+        if ((idx_arr < 0) | (idx_arr >= self.capacity)).any():
+            raise ValueError(f"idx: expected slots in [0, {self.capacity}), got {idx_arr}")
+        priorities = (np.abs(td) + self.epsilon) ** self.alpha
+        keep = self._valid[idx_arr]
+        self._tree.set(idx_arr[keep], priorities[keep])
+        if keep.any():
+            self._max_priority = max(self._max_priority, float(priorities[keep].max()))
+
+    def _on_valid(self, slots: np.ndarray) -> None:
+        self._tree.set(slots, self._max_priority)
+
+    def _on_invalid(self, slot: int) -> None:
+        self._tree.set([slot], 0.0)
+
+
+def _check_nonnegative(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a float >= 0, got {type(value).__name__} {value!r}")
+    if not (math.isfinite(float(value)) and value >= 0):
+        raise ValueError(f"{name}: expected a finite float >= 0, got {value!r}")
+    return float(value)
+
