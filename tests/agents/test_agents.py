@@ -121,3 +121,11 @@ def test_checkpoint_errors_leave_files_untouched(tmp_path):
         {p: b for p, b in before.items() if p.name != "arrays.npz"}
     assert len(list(tmp_path.glob("ckpt-*"))) == 2  # keep_checkpoints=3, two written
     assert agent.num_steps == 64
+
+
+def test_agent_with_a_user_function_approximator(cartpole, mlp_class):
+    func = mlp_class(cartpole, random_seed=0)
+    agent = PPO("CartPole-v1", seed=0, function_approximator=func, **TINY).fit(64)
+    assert agent.learner.policy.function_approximator is func
+    assert agent.learner.v_func.function_approximator is func  # actor and critic share the body
+    assert agent.select_action(np.zeros(4)) in (0, 1)
