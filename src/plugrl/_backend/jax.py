@@ -55,6 +55,7 @@ __all__ = [
     "random_argmax",
     "seeded_initialization",
     "split_key",
+    "scheduled_adam",
     "sync_target",
     "train_step",
     "unraveler",
@@ -235,6 +236,19 @@ def minibatch_epochs(step: Callable, state: TrainState, batch: Batch, indices: j
 
     state, metrics = jax.lax.scan(epoch, state, (indices, keys))
     return state, jax.tree_util.tree_map(lambda m: m.mean(axis=(0, 1)), metrics)
+
+
+def scheduled_adam(learning_rate: float, max_grad_norm: float | None) -> optax.GradientTransformation:
+    """Adam (epsilon 1e-5, as SB3) after optional global-norm gradient clipping, with a learning
+    rate that :func:`with_learning_rate` can change from one update to the next."""
+
+    def make(learning_rate: float) -> optax.GradientTransformation:
+        adam = optax.adam(learning_rate, eps=1e-5)
+        if max_grad_norm is None:
+            return adam
+        return optax.chain(optax.clip_by_global_norm(max_grad_norm), adam)
+
+    return optax.inject_hyperparams(make)(learning_rate=learning_rate)
 
 
 def with_learning_rate(opt_state: Any, learning_rate: Any) -> Any:

@@ -11,7 +11,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import optax
 
 from plugrl._backend import keras
 from plugrl._backend.jax import (
@@ -19,6 +18,7 @@ from plugrl._backend.jax import (
     init_train_state,
     jit,
     minibatch_epochs,
+    scheduled_adam,
     train_step,
     with_learning_rate,
 )
@@ -58,8 +58,7 @@ class OnPolicyLearner:
         self.policy, self.v_func = self._build_functions(observation_space, action_space, seed,
                                                          function_approximator)
         self._groups = ParameterGroups([self.policy, self.v_func])
-        self.optimizer = optax.inject_hyperparams(_adam_with_clipping(config.max_grad_norm))(
-            learning_rate=schedule_value(config.lr, 0.0))
+        self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
         self.state = init_train_state(*self._groups.gather(), self.optimizer)
         step = train_step(self._loss_fn, self.optimizer, type(self).__name__)
         self._update = jit(lambda state, batch, indices, lr, clip, key: minibatch_epochs(
@@ -173,16 +172,6 @@ class OnPolicyLearner:
     def get_weights(self) -> list[np.ndarray]:
         """Every trainable array of the learner's state, in a fixed order."""
         return [np.asarray(x) for x in _leaves(self.state.params)]
-
-
-def _adam_with_clipping(max_grad_norm: float | None):
-    def make(learning_rate: float) -> optax.GradientTransformation:
-        adam = optax.adam(learning_rate, eps=1e-5)
-        if max_grad_norm is None:
-            return adam
-        return optax.chain(optax.clip_by_global_norm(max_grad_norm), adam)
-
-    return make
 
 
 def _value_loss(V_pred: Any, V_old: Any, R: Any, clip_value: float | None) -> Any:
