@@ -1,0 +1,1 @@
+"""Environments: JAX reimplementations of classic-control tasks (``plugrl.envs.jax``)."""
