@@ -15,6 +15,9 @@ __all__ = ["ENVS", "JaxEnv", "make", "to_gymnasium"]
 ENVS = {
     "CartPole-v1": "plugrl.envs.jax.cartpole:CartPole",
     "Pendulum-v1": "plugrl.envs.jax.pendulum:Pendulum",
+    "Acrobot-v1": "plugrl.envs.jax.acrobot:Acrobot",
+    "MountainCar-v0": "plugrl.envs.jax.mountain_car:MountainCar",
+    "MountainCarContinuous-v0": "plugrl.envs.jax.mountain_car_continuous:MountainCarContinuous",
 }
 
 
