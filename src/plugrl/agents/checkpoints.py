@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from plugrl.utils.files import give_default_mode
 from plugrl.utils.rng import rng_from_json, rng_state_to_json
 
 __all__ = ["FORMAT_VERSION", "Checkpoint", "CheckpointError", "checkpoint_name",
@@ -126,6 +127,7 @@ def save_checkpoint(directory: PathLike, name: str, *, agent_type: str, config: 
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{name}-", dir=directory))
+    give_default_mode(tmp, directory=True)
     try:
         _write_files(tmp, meta, named, write_extra)
         _swap_into_place(tmp, directory / name)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from plugrl.cli.console import UsageError
+from plugrl.utils.files import give_default_mode
 
 __all__ = ["RUN_ARTIFACTS", "check_run_dir", "clear_run_dir", "read_json", "write_atomically",
            "write_json"]
@@ -68,7 +69,7 @@ def write_atomically(path: pathlib.Path, write: Callable[[pathlib.Path], Any]) -
     os.close(fd)
     try:
         write(pathlib.Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
+        give_default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         pathlib.Path(tmp).unlink(missing_ok=True)
@@ -85,13 +86,6 @@ def write_json(path: pathlib.Path, data: Any) -> pathlib.Path:
 def read_json(path: pathlib.Path) -> Any:
     """Read a JSON file written by :func:`write_json`."""
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _umask() -> int:
-    # the only way to read the umask is to set it; set it straight back
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _finite(data: Any) -> Any:

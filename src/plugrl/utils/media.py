@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 from plugrl.utils.env import get_env_attr
+from plugrl.utils.files import give_default_mode
 
 __all__ = ["generate_gif", "render_episode"]
 
@@ -108,6 +109,7 @@ def _write_gif_atomically(frames: np.ndarray, path: Path, duration: float) -> No
     os.close(fd)
     try:
         iio.imwrite(tmp, frames, extension=".gif", plugin="pillow", duration=duration, loop=0)
+        give_default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
