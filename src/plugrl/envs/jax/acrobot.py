@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from plugrl.envs.jax.base import JaxEnv
+from plugrl.envs.jax.base import JaxEnv, time_limit
 
 __all__ = ["Acrobot", "AcrobotParams", "AcrobotState"]
 
@@ -135,6 +135,6 @@ class Acrobot(JaxEnv):
             jnp.clip(ns[2], -params.max_vel_1, params.max_vel_1),
             jnp.clip(ns[3], -params.max_vel_2, params.max_vel_2), t)
         terminated = _terminal(state)
-        truncated = (t >= params.max_episode_steps) & ~terminated
+        truncated = time_limit(t, terminated, params.max_episode_steps)
         reward = jnp.where(terminated, 0.0, -1.0).astype(jnp.float32)
         return _observation(state), state, reward, terminated, truncated, {}

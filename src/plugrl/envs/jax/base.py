@@ -15,7 +15,12 @@ import gymnasium as gym
 import jax
 import numpy as np
 
-__all__ = ["JaxEnv", "to_gymnasium"]
+__all__ = ["JaxEnv", "time_limit", "to_gymnasium"]
+
+
+def time_limit(t: jax.Array, terminated: jax.Array, max_episode_steps: int) -> jax.Array:
+    """Truncated: the step count ``t`` reached the limit on a step that did not terminate."""
+    return (t >= max_episode_steps) & ~terminated
 
 
 class JaxEnv(abc.ABC):

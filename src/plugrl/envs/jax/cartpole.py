@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from plugrl.envs.jax.base import JaxEnv
+from plugrl.envs.jax.base import JaxEnv, time_limit
 
 __all__ = ["CartPole", "CartPoleParams", "CartPoleState"]
 
@@ -146,5 +146,5 @@ class CartPole(JaxEnv):
         terminated = _terminated(new, params)
         # Gymnasium rewards the terminating step too, with 1.
         reward = jnp.ones((), jnp.float32)
-        truncated = (new.t >= params.max_episode_steps) & ~terminated
+        truncated = time_limit(new.t, terminated, params.max_episode_steps)
         return _obs(new), new, reward, terminated, truncated, {}

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from plugrl.envs.jax.base import JaxEnv
+from plugrl.envs.jax.base import JaxEnv, time_limit
 
 __all__ = ["MountainCar", "MountainCarParams", "MountainCarState"]
 
@@ -71,11 +71,6 @@ def physics(position: jax.Array, velocity: jax.Array, force: jax.Array,
 def reached_goal(position: jax.Array, velocity: jax.Array, params: MountainCarParams) -> jax.Array:
     """Gymnasium's termination: at or past the flag, not moving back."""
     return (position >= params.goal_position) & (velocity >= params.goal_velocity)
-
-
-def time_limit(t: jax.Array, terminated: jax.Array, max_episode_steps: int) -> jax.Array:
-    """Truncated when the step count reaches the limit on a non-terminal step."""
-    return (t >= max_episode_steps) & ~terminated
 
 
 def reset_state(key: jax.Array, params: MountainCarParams) -> MountainCarState:

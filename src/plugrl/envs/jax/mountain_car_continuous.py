@@ -9,14 +9,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from plugrl.envs.jax.base import JaxEnv
+from plugrl.envs.jax.base import JaxEnv, time_limit
 from plugrl.envs.jax.mountain_car import (
     MountainCarState,
     observation,
     physics,
     reached_goal,
     reset_state,
-    time_limit,
 )
 
 __all__ = ["MountainCarContinuous", "MountainCarContinuousParams", "MountainCarState"]

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from plugrl.envs.jax.base import JaxEnv
+from plugrl.envs.jax.base import JaxEnv, time_limit
 
 __all__ = ["Pendulum", "PendulumParams", "PendulumState", "angle_normalize"]
 
@@ -128,5 +128,5 @@ class Pendulum(JaxEnv):
         # The angle uses the new (clipped) velocity, as Gymnasium does.
         new = PendulumState(state.theta + theta_dot * params.dt, theta_dot, state.t + 1)
         terminated = jnp.zeros((), bool)
-        truncated = new.t >= params.max_episode_steps
+        truncated = time_limit(new.t, terminated, params.max_episode_steps)
         return _obs(new), new, reward, terminated, truncated, {}
