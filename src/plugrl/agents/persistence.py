@@ -39,10 +39,11 @@ _EPISODES_KEPT = 1000
 def save_agent_to(agent: Any, path: str | pathlib.Path) -> pathlib.Path:
     """Save ``agent`` as the checkpoint directory ``path`` (replaced atomically if it exists)."""
     path = pathlib.Path(path)
-    agent._episode_logs = episode_logs(agent.envs)
+    logs = episode_logs(agent.envs)
     return save_checkpoint(path.parent, path.name, agent_type=agent.AGENT_TYPE,
-                           config=_config_json(agent), state=_state_json(agent),
-                           arrays=_arrays(agent), write_extra=lambda tmp: _write_models(agent, tmp))
+                           config=_config_json(agent), state=_state_json(agent, logs),
+                           arrays=_arrays(agent, logs),
+                           write_extra=lambda tmp: _write_models(agent, tmp))
 
 
 def save_agent(agent: Any, directory: str | pathlib.Path, keep_last: int = 3) -> pathlib.Path:
@@ -79,8 +80,9 @@ def load_agent(agent_class: type, path: str | pathlib.Path, **overrides: Any) ->
 def restore_agent(agent: Any, path: str | pathlib.Path) -> None:
     """Restore the state of a checkpoint into an agent of the same type and configuration."""
     checkpoint = load_checkpoint(path, expected_agent_type=agent.AGENT_TYPE)
-    if checkpoint.config != _config_json(agent):
-        changed = sorted(k for k in checkpoint.config if checkpoint.config[k] != _config_json(agent).get(k))
+    config = _config_json(agent)
+    if checkpoint.config != config:
+        changed = sorted(k for k in checkpoint.config if checkpoint.config[k] != config.get(k))
         raise CheckpointError(f"{path}: expected a checkpoint with the agent's configuration, "
                               f"got different values for {changed}")
     _restore(agent, checkpoint)
@@ -106,17 +108,17 @@ def _restore(agent: Any, checkpoint: Any) -> None:
     agent.sampler.load_state(state["sampler"], replay_episodes(agent.envs, logs))
 
 
-def _arrays(agent: Any) -> dict[str, np.ndarray]:
+def _arrays(agent: Any, logs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     arrays = {f"learner/{i}": np.asarray(x) for i, x in enumerate(keras.tree.flatten(agent.learner.state))}
     if agent.normalizer is not None:
         arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in agent.normalizer.state().items()})
     arrays["key"] = np.asarray(agent._key)
-    for i, log in enumerate(agent._episode_logs):
+    for i, log in enumerate(logs):
         arrays[f"env/{i}/actions"] = np.asarray(log["actions"])
     return arrays
 
 
-def _state_json(agent: Any) -> dict[str, Any]:
+def _state_json(agent: Any, logs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "env_id": agent.env_id,
         "seed": agent.seed,
@@ -125,7 +127,7 @@ def _state_json(agent: Any) -> dict[str, Any]:
         "rng": rng_state_to_json(agent._rng),
         "sampler": _sampler_state(agent.sampler),
         "envs": [{"seed": log["seed"], "rng": None if log["rng"] is None else rng_state_to_json(log["rng"])}
-                 for log in agent._episode_logs],
+                 for log in logs],
     }
 
 
