@@ -12,6 +12,7 @@ from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.proba_dists import CategoricalDist
 from plugrl.updaters.policy_objectives import CrossEntropy
+from plugrl.utils.validation import check_propensities
 
 ops = keras.ops
 
@@ -78,10 +79,4 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
         return super()._check_behaviour_actions(A, batch_size)
 
     def _check_propensities(self, P: np.ndarray, batch_size: int) -> np.ndarray:
-        n = self.function_approximator.num_actions
-        if P.shape != (batch_size, n):
-            raise ValueError(f"A: expected propensities of shape [{batch_size}, {n}], got {P.shape}")
-        if (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0, atol=1e-4):
-            raise ValueError("A: expected propensities (non-negative rows summing to 1), got row "
-                             f"sums in [{P.sum(axis=1).min()}, {P.sum(axis=1).max()}]")
-        return P.astype(np.float32)
+        return check_propensities(P, (batch_size, self.function_approximator.num_actions), "A")

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_finite", "check_gamma", "check_positive_int", "check_unit_interval"]
+__all__ = ["check_finite", "check_gamma", "check_positive_int", "check_propensities",
+           "check_unit_interval"]
 
 
 def check_unit_interval(value: Any, name: str) -> float:
@@ -41,3 +42,16 @@ def check_finite(values: Any, name: str) -> np.ndarray:
         index = int(np.flatnonzero(~finite)[0])
         raise ValueError(f"{name}: expected finite values, got {values.flat[index]} at index {index}")
     return values
+
+
+def check_propensities(P: Any, shape: tuple[int, int], name: str) -> np.ndarray:
+    """Validate a batch of action propensities: the given shape, finite, non-negative, rows
+    summing to 1 (within 1e-4); returned as float32."""
+    P = np.asarray(P, dtype=np.float32)
+    if P.shape != shape:
+        raise ValueError(f"{name}: expected propensities of shape {list(shape)}, got {P.shape}")
+    sums = P.sum(axis=1)
+    if not np.isfinite(P).all() or (P < 0).any() or not np.allclose(sums, 1.0, atol=1e-4):
+        raise ValueError(f"{name}: expected propensities (non-negative rows summing to 1), got row "
+                         f"sums in [{sums.min()}, {sums.max()}]")
+    return P

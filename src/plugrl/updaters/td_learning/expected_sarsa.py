@@ -9,6 +9,7 @@ import numpy as np
 from plugrl._backend import keras
 from plugrl._backend.jax import TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
+from plugrl.utils.validation import check_propensities
 
 ops = keras.ops
 
@@ -41,8 +42,4 @@ class ExpectedSarsa(BaseTDLearning):
         return ops.sum(ops.cast(A_next, Q_s.dtype) * Q_s, axis=-1)
 
     def _check_propensities(self, P: np.ndarray) -> np.ndarray:
-        P = np.asarray(P, dtype=np.float32)
-        if not np.all(np.isfinite(P)) or (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0, atol=1e-4):
-            raise ValueError("A_next: expected propensities (non-negative rows that sum to 1), "
-                             f"got row sums in [{P.sum(axis=1).min()}, {P.sum(axis=1).max()}]")
-        return P
+        return check_propensities(P, P.shape, "A_next")
