@@ -151,9 +151,7 @@ class OnPolicyAgent:
         return self._env_actions(info["A"]), info
 
     def _noise(self, batch_size: int) -> np.ndarray:
-        if self.learner.discrete:
-            return self._rng.gumbel(size=(batch_size, self.action_space.n)).astype(np.float32)
-        return self._rng.standard_normal((batch_size, *self.action_space.shape), np.float32)
+        return self.learner.policy._noise_block(batch_size, self._rng)
 
     def _env_actions(self, A: np.ndarray) -> np.ndarray:
         """Actions for the env: Box actions are clipped to the bounds (log-probabilities are
@@ -167,16 +165,9 @@ class OnPolicyAgent:
         S = np.asarray(S, np.float32)
         return self.normalizer(S) if self.normalizer is not None else S
 
-    def _check_observation(self, s: Any) -> np.ndarray:
-        s = np.asarray(s, np.float32)
-        if s.shape != self.observation_space.shape:
-            raise ValueError(f"s: expected an observation of shape {self.observation_space.shape}, "
-                             f"got shape {s.shape}")
-        return s
-
     def select_action(self, s: Any, deterministic: bool = False) -> Any:
         """One action for one observation: sampled, or the most likely if ``deterministic``."""
-        S = self._normalize(self._check_observation(s)[None])
+        S = self._normalize(self.learner.policy._check_state(s)[None])
         if deterministic:
             Z = self.learner.policy_params(S)
             A = np.argmax(Z, axis=-1) if self.learner.discrete else Z[0]
@@ -187,7 +178,7 @@ class OnPolicyAgent:
 
     def predict(self, s: Any) -> tuple[Any, float]:
         """DeepChem's pair: action probabilities (or ``(mu, logvar)``) and the value of ``s``."""
-        S = self._normalize(self._check_observation(s)[None])
+        S = self._normalize(self.learner.policy._check_state(s)[None])
         Z = self.learner.policy_params(S)
         value = float(self.learner.values(S)[0])
         if self.learner.discrete:

@@ -109,8 +109,9 @@ class BaseUpdateablePolicy(BaseFunction):
         """Sample actions on the host from NumPy parameters ``Z`` of a batch."""
 
     @abc.abstractmethod
-    def _noise_block(self, size: int) -> np.ndarray:
-        """Host-drawn noise for ``size`` actions (see :meth:`_action_from_noise`)."""
+    def _noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Host-drawn noise for ``size`` actions (see :meth:`_action_from_noise`), from ``rng``
+        or the policy's own generator."""
 
     def _noise(self) -> np.ndarray:
         """Noise for one action, taken from a block drawn in advance (one draw per call costs

@@ -62,9 +62,9 @@ class GaussianPolicy(BaseUpdateablePolicy):
     def _mode(self, Z: Any) -> np.ndarray:
         return Z[0]
 
-    def _noise_block(self, size: int) -> np.ndarray:
+    def _noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
         shape = self.function_approximator.action_space.shape
-        return self._rng.standard_normal((size, *shape), np.float32)
+        return (self._rng if rng is None else rng).standard_normal((size, *shape), np.float32)
 
     def _action_from_noise(self, Z: Any, noise: Any) -> Any:
         mu, logvar = Z

@@ -56,9 +56,9 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
     def _mode(self, Z: np.ndarray) -> np.ndarray:
         return np.argmax(Z, axis=-1)
 
-    def _noise_block(self, size: int) -> np.ndarray:
+    def _noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
         n = self.function_approximator.num_actions
-        return self._rng.gumbel(size=(size, n)).astype(np.float32)
+        return (self._rng if rng is None else rng).gumbel(size=(size, n)).astype(np.float32)
 
     def _action_from_noise(self, Z: Any, noise: Any) -> Any:
         finite = ops.all(ops.isfinite(Z))
