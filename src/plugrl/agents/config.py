@@ -13,7 +13,7 @@ from typing import Any
 
 from plugrl.utils.validation import check_positive_int
 
-__all__ = ["ALIASES", "OnPolicyConfig", "build_config"]
+__all__ = ["ALIASES", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig", "build_config"]
 
 #: Aliases from the seeds (pyrado, DeepChem) to plugrl's field names.
 ALIASES = {
@@ -23,6 +23,16 @@ ALIASES = {
     "advantage_lambda": "gae_lambda",
     "learning_rate": "lr",
     "n_epochs": "num_epoch",
+    # Off-policy agents: Stable-Baselines3's names for the seeds' (pyrado's) parameters.
+    "buffer_size": "memory_size",
+    "learning_starts": "num_init_memory_steps",
+    "gradient_steps": "num_updates_per_step",
+    "min_steps": "train_freq",
+    "target_update_interval": "target_update_intvl",
+    "exploration_initial_eps": "eps_init",
+    "exploration_final_eps": "eps_final",
+    "n_step": "bootstrap_n",
+    "ent_coef_init": "ent_coeff_init",
 }
 
 LearningRate = float | str | Callable[[float], float]
@@ -95,6 +105,153 @@ class OnPolicyConfig:
         _check_choice("policy_objective", self.policy_objective, ("ppo", "vanilla"))
         if not self.hidden_sizes or any(int(h) < 1 for h in self.hidden_sizes):
             raise ValueError(f"hidden_sizes: expected positive layer sizes, got {self.hidden_sizes}")
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class OffPolicyConfig:
+    """Hyperparameters shared by the off-policy agents (DQN, SAC)."""
+
+    gamma: float = 0.99
+    """Discount factor, in [0, 1]."""
+    memory_size: int = 1_000_000
+    """Capacity of the replay buffer in transitions (alias ``buffer_size``)."""
+    batch_size: int = 256
+    """Transitions per gradient step."""
+    num_init_memory_steps: int = 100
+    """Env steps of uniformly random actions that fill the buffer before learning starts
+    (alias ``learning_starts``)."""
+    train_freq: int = 1
+    """Env steps (per env) collected between two rounds of updates (alias ``min_steps``)."""
+    num_updates_per_step: int = 1
+    """Gradient steps per round of updates, all in one jitted call (alias ``gradient_steps``)."""
+    bootstrap_n: int = 1
+    """Steps of the n-step return (alias ``n_step``)."""
+    tau: float = 1.0
+    """Polyak weight of the online weights in a target update (1: copy them). Stable-Baselines3's
+    and keras-gym's convention; pyrado's ``tau`` is ``1 - tau``."""
+    max_grad_norm: float | None = 10.0
+    """Clip gradients to this global norm (None: no clipping)."""
+    lr: LearningRate = 1e-4
+    """Learning rate: a float, ``'lin_<x>'`` (linear decay to 0) or a callable of the remaining
+    fraction of training."""
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of the default MLP networks."""
+    activation: str = "relu"
+    """Activation of the default MLP networks."""
+    num_envs: int = 1
+    """Environments stepped in parallel (alias ``num_workers``)."""
+    vectorization: str = "sync"
+    """How the environments run: ``'sync'`` (one process) or ``'async'`` (subprocesses)."""
+    eval_episodes: int = 10
+    """Episodes per evaluation in ``fit`` callbacks and the CLI."""
+
+    def validate(self) -> OffPolicyConfig:
+        """Check every field; return ``self``."""
+        _check_unit("gamma", self.gamma)
+        _check_unit("tau", self.tau)
+        if not float(self.tau) > 0:
+            raise ValueError(f"tau: expected a float in (0, 1], got {self.tau}")
+        for name in ("memory_size", "batch_size", "train_freq", "num_updates_per_step",
+                     "bootstrap_n", "num_envs", "eval_episodes"):
+            check_positive_int(getattr(self, name), name)
+        if int(self.num_init_memory_steps) < 0:
+            raise ValueError(f"num_init_memory_steps: expected an int >= 0, got "
+                             f"{self.num_init_memory_steps}")
+        if self.batch_size > self.memory_size:
+            raise ValueError(f"batch_size: expected at most memory_size = {self.memory_size}, "
+                             f"got {self.batch_size}")
+        _check_schedule("lr", self.lr, positive=True)
+        if self.max_grad_norm is not None and not float(self.max_grad_norm) > 0:
+            raise ValueError(f"max_grad_norm: expected None or a float > 0, got {self.max_grad_norm}")
+        _check_choice("vectorization", self.vectorization, ("sync", "async"))
+        if not self.hidden_sizes or any(int(h) < 1 for h in self.hidden_sizes):
+            raise ValueError(f"hidden_sizes: expected positive layer sizes, got {self.hidden_sizes}")
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class DQNConfig(OffPolicyConfig):
+    """Hyperparameters of :class:`~plugrl.agents.DQN` (defaults: Stable-Baselines3's DQN)."""
+
+    batch_size: int = 32
+    """Transitions per gradient step."""
+    train_freq: int = 4
+    """Env steps (per env) collected between two rounds of updates (alias ``min_steps``)."""
+    target_update_intvl: int = 10_000
+    """Env steps between two target updates (alias ``target_update_interval``, counted as in
+    Stable-Baselines3)."""
+    eps_init: float = 1.0
+    """Initial exploration rate of the epsilon-greedy policy (alias ``exploration_initial_eps``)."""
+    eps_final: float = 0.05
+    """Final exploration rate (alias ``exploration_final_eps``)."""
+    exploration_fraction: float = 0.1
+    """Fraction of ``total_steps`` over which epsilon decays linearly to ``eps_final``."""
+    eps_schedule_gamma: float | None = None
+    """pyrado's exponential decay instead: epsilon is ``max(eps_final, eps_init *
+    eps_schedule_gamma ** steps)`` (1 keeps it constant)."""
+    double_q: bool = False
+    """Double Q-learning: the online network picks the bootstrap action, the target values it."""
+    dueling: bool = False
+    """Dueling heads: :math:`Q(s,a) = V(s) + A(s,a) - \operatorname{mean}_{a'} A(s,a')`."""
+    prioritized_replay: bool = False
+    """Proportional prioritized replay with importance weights."""
+    prioritized_replay_alpha: float = 0.6
+    """How strongly priorities skew sampling (0: uniform)."""
+    prioritized_replay_beta: float = 0.4
+    """Initial importance-weight exponent, annealed linearly to 1 over training."""
+    loss: str = "huber"
+    """TD loss: ``'huber'`` (smooth L1, as SB3 and pyrado) or ``'mse'``."""
+
+    def validate(self) -> DQNConfig:
+        """Check every field; return ``self``."""
+        super().validate()
+        check_positive_int(self.target_update_intvl, "target_update_intvl")
+        for name in ("eps_init", "eps_final", "exploration_fraction", "prioritized_replay_beta"):
+            _check_unit(name, getattr(self, name))
+        if self.eps_schedule_gamma is not None:
+            _check_unit("eps_schedule_gamma", self.eps_schedule_gamma)
+        if not float(self.prioritized_replay_alpha) >= 0:
+            raise ValueError(f"prioritized_replay_alpha: expected a float >= 0, got "
+                             f"{self.prioritized_replay_alpha}")
+        _check_choice("loss", self.loss, ("huber", "mse"))
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class SACConfig(OffPolicyConfig):
+    """Hyperparameters of :class:`~plugrl.agents.SAC` (defaults: Stable-Baselines3's SAC)."""
+
+    tau: float = 0.005
+    """Polyak weight of the online Q weights in a target update (pyrado's ``tau`` is ``1 - tau``)."""
+    target_update_intvl: int = 1
+    """Gradient steps between two target updates (alias ``target_update_interval``)."""
+    lr: LearningRate = 3e-4
+    """Learning rate of the actor, the critics and the entropy coefficient."""
+    max_grad_norm: float | None = None
+    """Clip each network's gradients to this global norm (None: no clipping, as SB3)."""
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    """Hidden layer sizes of the default actor and critic MLPs."""
+    ent_coeff_init: float = 1.0
+    """Initial entropy coefficient :math:`\alpha` (alias ``ent_coef_init``)."""
+    learn_ent_coeff: bool = True
+    """Adapt :math:`\alpha` so that the policy's entropy tracks ``target_entropy``."""
+    target_entropy: float | None = None
+    """Entropy target; None: :math:`-\dim(A)` for Box actions, :math:`0.5 \log n` for ``n``
+    discrete actions."""
+    rew_scale: float = 1.0
+    """Rewards are multiplied by this factor before they are stored."""
+    standardize_rew: bool = False
+    """Standardise each batch's n-step rewards to zero mean and unit variance (pyrado)."""
+
+    def validate(self) -> SACConfig:
+        """Check every field; return ``self``."""
+        super().validate()
+        check_positive_int(self.target_update_intvl, "target_update_intvl")
+        if not float(self.ent_coeff_init) > 0:
+            raise ValueError(f"ent_coeff_init: expected a float > 0, got {self.ent_coeff_init}")
+        if not (float(self.rew_scale) > 0 and float(self.rew_scale) < float("inf")):
+            raise ValueError(f"rew_scale: expected a finite float > 0, got {self.rew_scale}")
         return self
 
 
