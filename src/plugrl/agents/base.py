@@ -1,7 +1,16 @@
-"""On-policy agents: collect rollouts, estimate advantages, update, evaluate, save and load."""
+"""What every ready-made agent shares: construction, the ``fit`` loop with checkpoints,
+evaluation, saving, loading and presets.
+
+An agent subclasses :class:`BaseAgent` and supplies its configuration class, its learner and
+three pieces: :meth:`BaseAgent._train_iteration` (collect experience and update once),
+:meth:`BaseAgent.select_action` and :meth:`BaseAgent.predict`. What goes into a checkpoint
+beyond the common parts (learner state, counters, generators, environments) comes from
+:meth:`BaseAgent._checkpoint_extra` and :meth:`BaseAgent._restore_extra`.
+"""
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -9,19 +18,17 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend.jax import prng_key, split_key
-from plugrl.agents.config import OnPolicyConfig, build_config
-from plugrl.agents.normalizer import RunningNormalizer
-from plugrl.agents.on_policy import OnPolicyLearner, schedule_value
+from plugrl._backend.jax import prng_key
+from plugrl.agents.config import build_config
 from plugrl.samplers import RolloutSampler, make_vector_env
 
-__all__ = ["AgentPolicy", "OnPolicyAgent"]
+__all__ = ["AgentPolicy", "BaseAgent"]
 
 
 class AgentPolicy:
     """The trained policy of an agent, callable on one raw observation: ``a = agent.policy(s)``."""
 
-    def __init__(self, agent: OnPolicyAgent) -> None:
+    def __init__(self, agent: BaseAgent) -> None:
         self._agent = agent
 
     def __call__(self, s: Any) -> Any:
@@ -31,8 +38,8 @@ class AgentPolicy:
         return self._agent.select_action(s, deterministic=True)
 
 
-class OnPolicyAgent:
-    """Base of REINFORCE, A2C, PPO and PPO2.
+class BaseAgent(abc.ABC):
+    """Base of the ready-made agents.
 
     Parameters
     ----------
@@ -41,38 +48,44 @@ class OnPolicyAgent:
     seed : int, optional
         Seeds networks, environments and every random draw; the same seed gives the same run.
     function_approximator : FunctionApproximator, optional
-        A body shared by actor and critic, instead of the default MLPs.
+        A user-made body instead of the default MLPs.
     **config
-        Hyperparameters (see :class:`~plugrl.agents.config.OnPolicyConfig`); aliases from the
-        seeds are accepted, unknown names are an error.
+        Hyperparameters (fields of the agent's ``CONFIG`` dataclass); aliases from the seeds are
+        accepted, unknown names are an error.
     """
 
-    AGENT_TYPE: ClassVar[str] = "OnPolicyAgent"
+    AGENT_TYPE: ClassVar[str] = "BaseAgent"
+    CONFIG: ClassVar[type]
     DEFAULTS: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
                  **config: Any) -> None:
-        self.config: OnPolicyConfig = build_config(OnPolicyConfig, self.DEFAULTS, config)
+        self.config = build_config(self.CONFIG, self.DEFAULTS, config)
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         self.env_id = _env_id(env)
         self.envs = make_vector_env(env, self.config.num_envs, self.config.vectorization, self.seed)
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
-        self.learner = OnPolicyLearner(self.observation_space, self.action_space, self.config,
-                                       self.seed, function_approximator)
-        self.normalizer = (RunningNormalizer(self.observation_space.shape)
-                           if self.config.normalize_observations else None)
-        self.sampler = RolloutSampler(self.envs, self.config.n_steps, seed=self.seed)
+        self.learner = self._make_learner(function_approximator)
+        self.sampler = RolloutSampler(self.envs, self._steps_per_iteration(), seed=self.seed)
         self._rng = np.random.default_rng(self.seed)
         self._key = prng_key(self.seed)
         self.num_steps = 0
         self.history: list[dict[str, float]] = []
         self.policy = AgentPolicy(self)
 
+    @abc.abstractmethod
+    def _make_learner(self, function_approximator: Any) -> Any:
+        """The agent's learner (networks, optimizer, jitted update), for the env's spaces."""
+
+    @abc.abstractmethod
+    def _steps_per_iteration(self) -> int:
+        """Vector steps collected by one iteration of :meth:`fit`."""
+
     # ------------------------------------------------------------------ training
-    def fit(self, total_steps: int, callback: Callable[[OnPolicyAgent, dict], Any] | None = None,
+    def fit(self, total_steps: int, callback: Callable[[Any, dict], Any] | None = None,
             checkpoint_interval: int | None = None, restore: bool = False,
-            checkpoint_dir: str | None = None, keep_checkpoints: int = 3) -> OnPolicyAgent:
+            checkpoint_dir: str | None = None, keep_checkpoints: int = 3) -> BaseAgent:
         """Train until ``total_steps`` environment steps (counted over all environments).
 
         Parameters
@@ -81,8 +94,8 @@ class OnPolicyAgent:
             The total number of env steps after training; ``fit(2 * N, restore=True)`` after
             ``fit(N)`` continues to ``2 * N``.
         callback : callable, optional
-            ``callback(agent, record)`` after each rollout's update, with the record appended to
-            ``agent.history``; returning ``False`` stops training.
+            ``callback(agent, record)`` after each iteration (a rollout and its update), with the
+            record appended to ``agent.history``; returning ``False`` stops training.
         checkpoint_interval : int, optional
             Write a checkpoint every so many env steps (and at the end) into ``checkpoint_dir``.
         restore : bool, optional
@@ -92,11 +105,7 @@ class OnPolicyAgent:
         keep_checkpoints : int, optional
             How many of the newest checkpoints to keep.
         """
-        from plugrl.agents.persistence import (
-            latest_agent_checkpoint,
-            restore_agent,
-            save_agent,
-        )
+        from plugrl.agents.persistence import latest_agent_checkpoint, restore_agent, save_agent
 
         if (checkpoint_interval or restore) and checkpoint_dir is None:
             raise ValueError("checkpoint_dir: expected a directory when checkpoint_interval or "
@@ -105,7 +114,8 @@ class OnPolicyAgent:
             restore_agent(self, path)
         next_checkpoint = _next_multiple(self.num_steps, checkpoint_interval)
         while self.num_steps < total_steps:
-            record = self._learn_from_rollout(total_steps)
+            record = self._train_iteration(total_steps)
+            self.history.append(record)
             if callback is not None and callback(self, record) is False:
                 break
             if checkpoint_interval and self.num_steps >= next_checkpoint:
@@ -115,76 +125,20 @@ class OnPolicyAgent:
             save_agent(self, checkpoint_dir, keep_last=keep_checkpoints)
         return self
 
-    def _learn_from_rollout(self, total_steps: int) -> dict[str, float]:
-        rollout = self.sampler.collect(self._act)
-        T, N = rollout.R.shape
-        self.num_steps += T * N
-        batch = self._batch(rollout)
-        progress = min(1.0, self.num_steps / total_steps)
-        self._key, key = split_key(self._key)
-        metrics = self.learner.update(batch, schedule_value(self.config.lr, progress),
-                                      schedule_value(self.config.clip, progress), key, self._rng)
-        if self.normalizer is not None:
-            self.normalizer.update(rollout.S.reshape(T * N, *self.observation_space.shape))
-        returns = self.sampler.episode_returns[-10:]
-        record = {"steps": float(self.num_steps), "episodes": float(len(self.sampler.episode_returns)),
-                  "mean_return": float(np.mean(returns)) if returns else float("nan"), **metrics}
-        self.history.append(record)
-        return record
+    @abc.abstractmethod
+    def _train_iteration(self, total_steps: int) -> dict[str, float]:
+        """Collect experience, update, advance ``num_steps``; return the iteration's record."""
 
-    def _batch(self, rollout: Any) -> dict[str, np.ndarray]:
-        T, N = rollout.R.shape
-        obs_shape = self.observation_space.shape
-        S = self._normalize(rollout.S.reshape(T * N, *obs_shape))
-        S_next = self._normalize(rollout.S_next.reshape(T * N, *obs_shape))
-        V_old = rollout.info["V"]
-        V_next = self.learner.values(S_next).reshape(T, N)
-        Adv, Rlambda = self.learner.advantages(rollout.R, V_old, V_next, rollout.terminated,
-                                               rollout.truncated)
-        A = rollout.info["A"]
-        return {"S": S, "A": A.reshape(T * N, *A.shape[2:]), "logP": rollout.info["logP"].reshape(-1),
-                "V": V_old.reshape(-1), "Adv": Adv.reshape(-1), "R": Rlambda.reshape(-1)}
+    def _progress_record(self) -> dict[str, float]:
+        """Steps, episodes and the mean return of the last 10 episodes, for the history."""
+        returns = self.sampler.episode_returns[-10:]
+        return {"steps": float(self.num_steps), "episodes": float(len(self.sampler.episode_returns)),
+                "mean_return": float(np.mean(returns)) if returns else float("nan")}
 
     # ------------------------------------------------------------------ acting
-    def _act(self, S: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        info = self.learner.act(self._normalize(S), self._noise(len(S)))
-        return self._env_actions(info["A"]), info
-
-    def _noise(self, batch_size: int) -> np.ndarray:
-        return self.learner.policy._noise_block(batch_size, self._rng)
-
-    def _env_actions(self, A: np.ndarray) -> np.ndarray:
-        """Actions for the env: Box actions are clipped to the bounds (log-probabilities are
-        those of the unclipped samples)."""
-        if self.learner.discrete:
-            return A
-        return np.clip(A.reshape(len(A), *self.action_space.shape), self.action_space.low,
-                       self.action_space.high)
-
-    def _normalize(self, S: np.ndarray) -> np.ndarray:
-        S = np.asarray(S, np.float32)
-        return self.normalizer(S) if self.normalizer is not None else S
-
+    @abc.abstractmethod
     def select_action(self, s: Any, deterministic: bool = False) -> Any:
-        """One action for one observation: sampled, or the most likely if ``deterministic``."""
-        S = self._normalize(self.learner.policy._check_state(s)[None])
-        if deterministic:
-            Z = self.learner.policy_params(S)
-            A = np.argmax(Z, axis=-1) if self.learner.discrete else Z[0]
-        else:
-            A = self.learner.act(S, self._noise(1))["A"]
-        a = self._env_actions(A)[0]
-        return int(a) if self.learner.discrete else a
-
-    def predict(self, s: Any) -> tuple[Any, float]:
-        """DeepChem's pair: action probabilities (or ``(mu, logvar)``) and the value of ``s``."""
-        S = self._normalize(self.learner.policy._check_state(s)[None])
-        Z = self.learner.policy_params(S)
-        value = float(self.learner.values(S)[0])
-        if self.learner.discrete:
-            probs = np.exp(Z[0] - Z[0].max())
-            return probs / probs.sum(), value
-        return (Z[0][0], Z[1][0]), value
+        """One action for one observation: sampled, or the greedy one if ``deterministic``."""
 
     def evaluate(self, n_episodes: int = 10, deterministic: bool = True,
                  return_episode_rewards: bool = False) -> float | tuple[float, list[float]]:
@@ -215,20 +169,20 @@ class OnPolicyAgent:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str) -> str:
-        """Save the agent (weights, optimizer, normaliser, config, counters) to ``path``."""
+        """Save the agent (weights, optimizer, configuration, counters, ...) to ``path``."""
         from plugrl.agents.persistence import save_agent_to
 
         return str(save_agent_to(self, path))
 
     @classmethod
-    def load(cls, path: str, **env_overrides: Any) -> OnPolicyAgent:
+    def load(cls, path: str, **env_overrides: Any) -> Any:
         """Load an agent saved with :meth:`save` (or a checkpoint of ``fit``)."""
         from plugrl.agents.persistence import load_agent
 
         return load_agent(cls, path, **env_overrides)
 
     @classmethod
-    def from_preset(cls, name_or_env: str, **overrides: Any) -> OnPolicyAgent:
+    def from_preset(cls, name_or_env: str, **overrides: Any) -> Any:
         """An agent on the env ``name_or_env`` with this agent's preset for it (``plugrl.presets``).
 
         Parameters
@@ -252,6 +206,18 @@ class OnPolicyAgent:
     def config_dict(self) -> dict[str, Any]:
         """The hyperparameters as plain data."""
         return dataclasses.asdict(self.config)
+
+    def keras_models(self) -> dict[str, Any]:
+        """The agent's networks as Keras models with the current weights (saved as ``.keras``)."""
+        return self.learner.keras_models()
+
+    def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays (named ``"<part>/<name>"``) and JSON data a checkpoint holds beyond the common
+        parts."""
+        return {}, {}
+
+    def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_checkpoint_extra` saved."""
 
 
 def _env_id(env: Any) -> str | None:

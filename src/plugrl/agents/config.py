@@ -258,11 +258,12 @@ class SACConfig(OffPolicyConfig):
 def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[str, Any]) -> Any:
     """A validated config from class defaults, agent defaults and user overrides (aliases allowed)."""
     fields = {f.name for f in dataclasses.fields(config_class)}
+    aliases = {alias for alias, canonical in ALIASES.items() if canonical in fields}
     values = dict(defaults)
     for name, value in overrides.items():
-        canonical = ALIASES.get(name, name)
+        canonical = ALIASES.get(name, name) if name in aliases else name
         if canonical not in fields:
-            close = difflib.get_close_matches(name, sorted(fields | set(ALIASES)), n=3)
+            close = difflib.get_close_matches(name, sorted(fields | aliases), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise TypeError(f"{name}: unknown hyperparameter{hint} Valid names: {sorted(fields)}")
         values[canonical] = value

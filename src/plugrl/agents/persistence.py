@@ -1,10 +1,11 @@
 """Saving, loading and checkpointing agents in the safe checkpoint format.
 
 An agent is stored as a checkpoint directory (:mod:`plugrl.agents.checkpoints`): every array
-of the learner's state (weights, optimizer state), the observation normaliser's statistics,
-the JAX key and the actions of each environment's current episode in ``arrays.npz``; the
-configuration, counters, training history, the NumPy generators' states and how each current
-episode began in JSON; and the actor and critic as Keras model files. Replaying the current
+of the learner's state (weights, optimizer state), the JAX key, the actions of each
+environment's current episode and the agent's own arrays (the observation normaliser's
+statistics, the replay buffer) in ``arrays.npz``; the configuration, counters, training
+history, the NumPy generators' states and how each current episode began in JSON; and the
+agent's networks as Keras model files. Replaying the current
 episodes (:mod:`plugrl.samplers.replay`) makes a resumed run continue exactly where the saved
 one stopped.
 """
@@ -40,9 +41,10 @@ def save_agent_to(agent: Any, path: str | pathlib.Path) -> pathlib.Path:
     """Save ``agent`` as the checkpoint directory ``path`` (replaced atomically if it exists)."""
     path = pathlib.Path(path)
     logs = episode_logs(agent.envs)
+    extra_arrays, extra_state = agent._checkpoint_extra()
     return save_checkpoint(path.parent, path.name, agent_type=agent.AGENT_TYPE,
-                           config=_config_json(agent), state=_state_json(agent, logs),
-                           arrays=_arrays(agent, logs),
+                           config=_config_json(agent), state={**_state_json(agent, logs), "extra": extra_state},
+                           arrays={**_arrays(agent, logs), **extra_arrays},
                            write_extra=lambda tmp: _write_models(agent, tmp))
 
 
@@ -97,8 +99,7 @@ def _restore(agent: Any, checkpoint: Any) -> None:
             raise CheckpointError(f"{checkpoint.path}: learner/{i}: expected shape {np.shape(old)}, "
                                   f"got {new.shape}")
     agent.learner.load_state(keras.tree.pack_sequence_as(agent.learner.state, leaves))
-    if agent.normalizer is not None:
-        agent.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in ("mean", "var", "count")})
+    agent._restore_extra(arrays, state.get("extra", {}))
     agent._key = arrays["key"]
     agent._rng = rng_from_json(state["rng"])
     agent.num_steps = int(state["num_steps"])
@@ -110,8 +111,6 @@ def _restore(agent: Any, checkpoint: Any) -> None:
 
 def _arrays(agent: Any, logs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     arrays = {f"learner/{i}": np.asarray(x) for i, x in enumerate(keras.tree.flatten(agent.learner.state))}
-    if agent.normalizer is not None:
-        arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in agent.normalizer.state().items()})
     arrays["key"] = np.asarray(agent._key)
     for i, log in enumerate(logs):
         arrays[f"env/{i}/actions"] = np.asarray(log["actions"])
@@ -149,7 +148,6 @@ def _config_json(agent: Any) -> dict[str, Any]:
 
 
 def _write_models(agent: Any, directory: pathlib.Path) -> None:
-    """The actor and critic as Keras model files, for use outside plugrl."""
-    for name, function in (("actor", agent.learner.policy), ("critic", agent.learner.v_func)):
-        function.function_approximator.sync_keras_variables()
-        function._head.model.save(directory / f"{name}.keras")
+    """The agent's networks as Keras model files, for use outside plugrl."""
+    for name, model in agent.keras_models().items():
+        model.save(directory / f"{name}.keras")

@@ -1,0 +1,173 @@
+"""The off-policy agents' base (DQN, SAC): a replay buffer filled step by step and rounds of
+jitted updates on batches sampled from it.
+
+One iteration of ``fit`` collects ``train_freq`` env steps (uniformly random actions until
+``num_init_memory_steps`` steps are stored, the learner's exploring policy after), stores them,
+then runs ``num_updates_per_step`` gradient steps in **one** jitted call of the learner on as many
+batches sampled at once. Truncated episodes bootstrap from their final observation (the buffer
+handles it); terminated ones do not.
+
+A learner (``CONFIG`` and ``LEARNER`` of the agent class) provides ``state``/``load_state``,
+``buffer_action_space()``, ``random_actions(n, rng)`` and ``act(S, rng, exploration)`` (both
+return env actions and the actions to store), ``greedy(S)``, ``predict(S)``,
+``update(batch, lr, key, steps) -> (metrics, td_errors)`` and ``keras_models()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from plugrl._backend.jax import split_key
+from plugrl.agents.base import BaseAgent
+from plugrl.agents.config import OffPolicyConfig
+from plugrl.agents.networks import SpacesOnly
+from plugrl.agents.on_policy import schedule_value
+from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer
+
+__all__ = ["OffPolicyAgent"]
+
+_BATCH_FIELDS = ("S", "A", "Rn", "In", "S_next", "A_next")
+
+
+class OffPolicyAgent(BaseAgent):
+    """Base of DQN and SAC.
+
+    Parameters
+    ----------
+    env : str, gymnasium.Env or gymnasium.vector.VectorEnv
+        A Gymnasium id, an environment, or a vector environment of one env.
+    seed : int, optional
+        Seeds networks, environments, the replay buffer and every random draw.
+    function_approximator : FunctionApproximator, optional
+        A user-made body instead of the default MLPs.
+    **config
+        Hyperparameters (fields of the agent's ``CONFIG``); aliases from the seeds are accepted.
+    """
+
+    AGENT_TYPE: ClassVar[str] = "OffPolicyAgent"
+    CONFIG: ClassVar[type] = OffPolicyConfig
+    LEARNER: ClassVar[type]
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+
+    config: OffPolicyConfig
+
+    def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
+                 **config: Any) -> None:
+        super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
+        if self.config.num_envs != 1:
+            self.close()
+            raise ValueError(f"num_envs: expected 1 for {self.AGENT_TYPE} (its replay buffer holds "
+                             f"one stream of episodes), got {self.config.num_envs}")
+        self.buffer = self._make_buffer()
+
+    def _make_learner(self, function_approximator: Any) -> Any:
+        return self.LEARNER(self.observation_space, self.action_space, self.config, self.seed,
+                            function_approximator)
+
+    def _steps_per_iteration(self) -> int:
+        return self.config.train_freq
+
+    def _make_buffer(self) -> ExperienceReplayBuffer:
+        cfg = self.config
+        spaces = SpacesOnly(self.observation_space, self.learner.buffer_action_space())
+        kwargs = {"batch_size": cfg.batch_size, "bootstrap_n": cfg.bootstrap_n, "gamma": cfg.gamma,
+                  "random_seed": self.seed}
+        if getattr(cfg, "prioritized_replay", False):
+            return PrioritizedReplayBuffer(spaces, cfg.memory_size, alpha=cfg.prioritized_replay_alpha,
+                                           beta=cfg.prioritized_replay_beta, **kwargs)
+        return ExperienceReplayBuffer(spaces, cfg.memory_size, **kwargs)
+
+    # ------------------------------------------------------------------ training
+    def _train_iteration(self, total_steps: int) -> dict[str, float]:
+        steps_before = self.num_steps
+        rollout = self.sampler.collect(lambda S: self._explore(S, total_steps))
+        self._store(rollout)
+        record = self._progress_record()
+        if self.num_steps >= self.config.num_init_memory_steps and self.buffer.num_valid >= self.config.batch_size:
+            record.update(self._update(total_steps, steps_before))
+        return record
+
+    def _explore(self, S: np.ndarray, total_steps: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Actions for one vector step; ``num_steps`` advances with every step taken."""
+        if self.num_steps < self.config.num_init_memory_steps:
+            A_env, A_buffer = self.learner.random_actions(len(S), self._rng)
+        else:
+            A_env, A_buffer = self.learner.act(S, self._rng, self._exploration(total_steps))
+        self.num_steps += len(S)
+        return A_env, {"A": A_buffer}
+
+    def _exploration(self, total_steps: int) -> float:
+        """The exploration parameter at ``num_steps`` (epsilon for DQN); SAC explores by sampling."""
+        return 0.0
+
+    def _store(self, rollout: Any) -> None:
+        dtype = self.observation_space.dtype
+        for t in range(len(rollout.R)):
+            self.buffer.add(rollout.S[t, 0].astype(dtype, copy=False), rollout.info["A"][t, 0],
+                            float(rollout.R[t, 0]), bool(rollout.terminated[t, 0]),
+                            truncated=bool(rollout.truncated[t, 0]),
+                            s_next=rollout.S_next[t, 0].astype(dtype, copy=False))
+
+    def _update(self, total_steps: int, steps_before: int) -> dict[str, float]:
+        """One round of ``num_updates_per_step`` gradient steps, in one jitted call."""
+        progress = min(1.0, self.num_steps / total_steps)
+        prioritized = isinstance(self.buffer, PrioritizedReplayBuffer)
+        if prioritized:
+            beta0 = self.config.prioritized_replay_beta
+            self.buffer.beta = beta0 + (1.0 - beta0) * progress
+        batch, idx = self._sample_batches(self.config.num_updates_per_step, prioritized)
+        self._key, key = split_key(self._key)
+        metrics, td_errors = self.learner.update(batch, schedule_value(self.config.lr, progress), key,
+                                                 (steps_before, self.num_steps))
+        if prioritized:
+            self.buffer.update_priorities(idx.reshape(-1), np.asarray(td_errors).reshape(-1))
+        return metrics
+
+    def _sample_batches(self, k: int, prioritized: bool) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """``k`` batches stacked along a leading axis, as the learner's ``update`` takes them."""
+        samples = [self.buffer.sample() for _ in range(k)]
+        batch = {name: np.stack([sample[i] for sample in samples]) for i, name in enumerate(_BATCH_FIELDS)}
+        if prioritized:
+            batch["W"] = np.stack([sample[6] for sample in samples])
+            return batch, np.stack([sample[7] for sample in samples])
+        batch["W"] = np.ones_like(batch["Rn"])
+        return batch, None
+
+    # ------------------------------------------------------------------ acting
+    def _check_observation(self, s: Any) -> np.ndarray:
+        s = np.asarray(s, np.float32)
+        if s.shape != self.observation_space.shape:
+            raise ValueError(f"s: expected an observation of shape {self.observation_space.shape}, "
+                             f"got shape {s.shape}")
+        return s
+
+    def select_action(self, s: Any, deterministic: bool = False) -> Any:
+        """One action for one observation: the exploring policy's, or the greedy one if
+        ``deterministic``."""
+        S = self._check_observation(s)[None]
+        if deterministic:
+            A = self.learner.greedy(S)
+        else:
+            A, _ = self.learner.act(S, self._rng, self._exploration_after_training())
+        return int(A[0]) if self.learner.discrete else np.asarray(A[0])
+
+    def _exploration_after_training(self) -> float:
+        """The exploration parameter when acting outside ``fit`` (the schedule's final value)."""
+        return 0.0
+
+    def predict(self, s: Any) -> Any:
+        """The learner's view of one observation: Q-values (DQN) or the policy's distribution
+        parameters (SAC)."""
+        return self.learner.predict(self._check_observation(s)[None])
+
+    # ------------------------------------------------------------------ persistence
+    def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, meta = self.buffer.state()
+        return {f"buffer/{k}": v for k, v in arrays.items()}, {"buffer": meta}
+
+    def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
+        prefix = "buffer/"
+        self.buffer.load_state({k[len(prefix):]: arrays[k] for k in arrays if k.startswith(prefix)},
+                               state["buffer"])
