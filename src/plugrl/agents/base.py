@@ -105,7 +105,11 @@ class BaseAgent(abc.ABC):
         keep_checkpoints : int, optional
             How many of the newest checkpoints to keep.
         """
-        from plugrl.agents.persistence import latest_agent_checkpoint, restore_agent, save_agent
+        from plugrl.agents.persistence import (
+            latest_agent_checkpoint,
+            restore_agent,
+            save_agent,
+        )
 
         if (checkpoint_interval or restore) and checkpoint_dir is None:
             raise ValueError("checkpoint_dir: expected a directory when checkpoint_interval or "
