@@ -97,7 +97,7 @@ def record_episode_gif(agent: Any, path: pathlib.Path, deterministic: bool = Tru
 
     Parameters
     ----------
-    agent : OnPolicyAgent
+    agent : BaseAgent
         A trained agent with a Gymnasium ``env_id``.
     path : pathlib.Path
         The GIF to write (atomically).

@@ -20,7 +20,7 @@ def finish_run(agent: Any, plan: Any, monitor: Any, run_info: dict[str, Any], tr
 
     Parameters
     ----------
-    agent : OnPolicyAgent
+    agent : BaseAgent
         The trained agent.
     plan : TrainPlan
         What was run, with ``run_dir``.

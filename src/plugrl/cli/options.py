@@ -1,6 +1,7 @@
 """Command-line options generated from the configuration dataclass.
 
-Every field of :class:`~plugrl.agents.config.OnPolicyConfig` becomes an option
+Every field of the agents' configuration dataclasses (:class:`~plugrl.agents.config.OnPolicyConfig`,
+:class:`~plugrl.agents.config.DQNConfig`, :class:`~plugrl.agents.config.SACConfig`) becomes an option
 ``--<field-with-dashes>`` whose help is the field's docstring and whose values are parsed by
 the field's type (:func:`plugrl.presets.loader.coerce_field`); ``--set key=value`` does the
 same for any field or alias. Nothing here names a field, so a new field is a new option.
@@ -27,7 +28,8 @@ _DEST_PREFIX = "hyperparameter__"
 
 @functools.cache
 def field_docs(config_class: type) -> dict[str, str]:
-    """The docstring after each field of a dataclass (the string literal below its annotation).
+    """The docstring after each field of a dataclass (the string literal below its annotation);
+    a field documented in a base class keeps that docstring unless the class documents it again.
 
     Parameters
     ----------
@@ -39,6 +41,13 @@ def field_docs(config_class: type) -> dict[str, str]:
     dict[str, str]
         Field name to its docstring, one line; fields without a docstring are left out.
     """
+    docs = {}
+    for cls in reversed([c for c in config_class.__mro__ if dataclasses.is_dataclass(c)]):
+        docs.update(_own_field_docs(cls))
+    return docs
+
+
+def _own_field_docs(config_class: type) -> dict[str, str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(config_class)))
     body = tree.body[0].body  # the class's statements, in order
     docs = {}
@@ -53,26 +62,28 @@ def field_docs(config_class: type) -> dict[str, str]:
 
 def add_hyperparameter_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--<field>`` for every configuration field and ``--set key=value`` to ``parser``."""
-    from plugrl.agents.config import OnPolicyConfig
-    from plugrl.presets.loader import field_types, type_name
+    from plugrl.presets.loader import config_classes, field_types, type_name
 
+    classes = config_classes()
     group = parser.add_argument_group(
-        "hyperparameters", "Fields of OnPolicyConfig; they override the preset, which overrides "
-        "the agent's defaults. Strings are parsed by the field's type ('none' for None, '64,64' "
-        "for a tuple).")
-    docs, types = field_docs(OnPolicyConfig), field_types()
-    for field in dataclasses.fields(OnPolicyConfig):
-        flag = "--" + field.name.replace("_", "-")
+        "hyperparameters", f"Fields of {', '.join(c.__name__ for c in classes)} (each agent takes "
+        "its own); they override the preset, which overrides the agent's defaults. Strings are "
+        "parsed by the field's type ('none' for None, '64,64' for a tuple).")
+    docs: dict[str, str] = {}
+    for config_class in reversed(classes):  # the first class documenting a field wins
+        docs.update(field_docs(config_class))
+    types = field_types()
+    for name, annotation in types.items():
+        flag = "--" + name.replace("_", "-")
         # '%' would be read as an argparse format directive
-        help_text = f"{docs.get(field.name, '')} [{type_name(types[field.name])}]".replace("%", "%%")
-        dest = _DEST_PREFIX + field.name
-        if types[field.name] is bool:
+        help_text = f"{docs.get(name, '')} [{type_name(annotation)}]".replace("%", "%%")
+        dest = _DEST_PREFIX + name
+        if annotation is bool:
             group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=help_text)
         else:
-            group.add_argument(flag, dest=dest, type=_field_parser(field.name),
-                               default=argparse.SUPPRESS, metavar=_metavar(types[field.name]),
-                               help=help_text)
+            group.add_argument(flag, dest=dest, type=_field_parser(name), default=argparse.SUPPRESS,
+                               metavar=_metavar(annotation), help=help_text)
     group.add_argument("--set", dest="set_values", action="append", default=[],
                        metavar="KEY=VALUE", help="Set any hyperparameter, aliases included "
                        "(repeatable; applied after the --<field> options).")

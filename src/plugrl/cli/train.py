@@ -50,7 +50,7 @@ def add_train_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "train", help="train an agent and save it with its learning curve, GIF and TensorBoard logs",
         description="Train an agent on a Gymnasium environment and write a run directory.")
-    parser.add_argument("agent", metavar="AGENT", help="REINFORCE, A2C, PPO or PPO2 (any case)")
+    parser.add_argument("agent", metavar="AGENT", help="REINFORCE, A2C, PPO, PPO2, DQN or SAC (any case)")
     parser.add_argument("--env", required=True, metavar="ID", help="a Gymnasium id, e.g. CartPole-v1")
     parser.add_argument("--preset", metavar="NAME", default="default",
                         help="'default' (the preset for --env, if there is one), 'none' (the "
@@ -110,7 +110,7 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
         On an unknown agent, preset or hyperparameter, or an invalid value.
     """
     from plugrl.agents import AGENTS
-    from plugrl.agents.config import OnPolicyConfig, build_config
+    from plugrl.agents.config import build_config
     from plugrl.presets.loader import canonical_agent_name
 
     try:
@@ -120,7 +120,7 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
     preset_config, preset_steps, preset = _resolve_preset(agent_name, args.env, args.preset)
     config = {**preset_config, **hyperparameter_overrides(args)}
     try:
-        build_config(OnPolicyConfig, AGENTS[agent_name].DEFAULTS, config)
+        build_config(AGENTS[agent_name].CONFIG, AGENTS[agent_name].DEFAULTS, config)
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from error
     total_steps = args.steps or preset_steps or DEFAULT_TOTAL_STEPS

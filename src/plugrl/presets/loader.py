@@ -1,7 +1,8 @@
 """Read hyperparameter presets: YAML files, one per agent, with one entry per Gymnasium id.
 
-A preset maps :class:`~plugrl.agents.config.OnPolicyConfig` field names (or their aliases) to
-values, plus the non-config keys in :data:`NON_CONFIG_KEYS` (``total_steps``: the training
+A preset maps the field names of its agent's configuration dataclass
+(:class:`~plugrl.agents.config.OnPolicyConfig`, :class:`~plugrl.agents.config.DQNConfig`, ...),
+or their aliases, to values, plus the non-config keys in :data:`NON_CONFIG_KEYS` (``total_steps``: the training
 budget). Values are checked against the dataclass's field types here, so a preset and a
 command-line option (``--set lr=1e-3``) are parsed by the same rules.
 """
@@ -18,7 +19,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["NON_CONFIG_KEYS", "canonical_agent_name", "coerce_field", "field_types", "list_presets",
+__all__ = ["NON_CONFIG_KEYS", "canonical_agent_name", "coerce_field", "config_classes", "field_types", "list_presets",
            "load_preset", "load_preset_file", "split_preset", "type_name"]
 
 #: Preset keys that are not configuration fields: the training budget in env steps.
@@ -113,7 +114,7 @@ def split_preset(preset: Mapping[str, Any], source: str = "preset",
     whole configuration is also validated by building it on that agent's defaults.
     """
     from plugrl.agents import AGENTS
-    from plugrl.agents.config import OnPolicyConfig, build_config
+    from plugrl.agents.config import build_config
 
     config = {k: v for k, v in preset.items() if k not in NON_CONFIG_KEYS}
     total_steps = preset.get("total_steps")
@@ -123,7 +124,7 @@ def split_preset(preset: Mapping[str, Any], source: str = "preset",
     try:
         config = {name: coerce_field(name, value) for name, value in config.items()}
         if agent is not None:
-            build_config(OnPolicyConfig, AGENTS[agent].DEFAULTS, config)
+            build_config(AGENTS[agent].CONFIG, AGENTS[agent].DEFAULTS, config)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{source}: {error}") from error
     return config, total_steps
@@ -186,16 +187,25 @@ def type_name(annotation: Any) -> str:
 
 
 def field_types() -> dict[str, Any]:
-    """The resolved type of every configuration field, by name."""
+    """The resolved type of every configuration field of every agent, by name."""
     return dict(_field_types())
+
+
+def config_classes() -> list[type]:
+    """The configuration dataclasses of the agents in ``plugrl.agents.AGENTS``, each once."""
+    from plugrl.agents import AGENTS
+
+    return list(dict.fromkeys(agent.CONFIG for agent in AGENTS.values()))
 
 
 @functools.cache
 def _field_types() -> dict[str, Any]:
-    from plugrl.agents.config import OnPolicyConfig
-
-    hints = typing.get_type_hints(OnPolicyConfig)
-    return {f.name: hints[f.name] for f in dataclasses.fields(OnPolicyConfig)}
+    types_by_name: dict[str, Any] = {}
+    for config_class in config_classes():
+        hints = typing.get_type_hints(config_class)
+        for field in dataclasses.fields(config_class):
+            types_by_name.setdefault(field.name, hints[field.name])
+    return types_by_name
 
 
 def _canonical_field(name: str) -> str:
