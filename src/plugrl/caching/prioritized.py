@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from plugrl.caching.replay import ExperienceReplayBuffer
+from plugrl.caching._replay_state import check_mapping
+from plugrl.caching.replay import BufferState, ExperienceReplayBuffer
 from plugrl.utils.validation import check_positive_int, check_unit_interval
 
 __all__ = ["PrioritizedReplayBuffer", "SumTree"]
@@ -40,8 +42,26 @@ class SumTree:
     def __getitem__(self, idx: npt.ArrayLike) -> np.ndarray:
         return self._tree[self._leaf0 + np.asarray(idx)]
 
+    @property
+    def leaves(self) -> np.ndarray:
+        """The leaf values, a view of shape ``[capacity]``."""
+        return self._tree[self._leaf0:self._leaf0 + self.capacity]
+
     def clear(self) -> None:
         self._tree[:] = 0.0
+
+    def rebuild(self) -> None:
+        """Recompute every inner node from the leaves (after writing to :attr:`leaves`).
+
+        Inner nodes always equal the sum of their children, so a rebuild reproduces the tree
+        bit for bit.
+        """
+        self._tree[self._leaf0 + self.capacity:] = 0.0
+        start = self._leaf0
+        while start > 1:
+            start //= 2
+            node = np.arange(start, 2 * start)
+            self._tree[node] = self._tree[2 * node] + self._tree[2 * node + 1]
 
     def set(self, idx: npt.ArrayLike, values: npt.ArrayLike) -> None:
         """Set leaves ``idx`` to ``values`` (finite, >= 0); on error nothing is changed."""
@@ -84,11 +104,12 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
         w_i = (N\, P(i))^{-\beta}, \qquad W_i = w_i / \max_{j \in \text{batch}} w_j,
 
     with :math:`N` the number of sampleable transitions. Storage and the n-step fields are
-    those of :class:`ExperienceReplayBuffer` (plus 16 bytes per slot for the sum-tree).
+    those of :class:`ExperienceReplayBuffer` (plus 8 to 16 bytes per slot for the sum-tree,
+    counted in :attr:`nbytes`); :meth:`state` adds the ``priorities`` array and the settings.
 
     Parameters
     ----------
-    env, capacity, batch_size, bootstrap_n, gamma, random_seed
+    env, capacity, batch_size, bootstrap_n, gamma, random_seed, frame_stack_axis
         As in :class:`ExperienceReplayBuffer`.
     alpha : float >= 0, optional
         How strongly priorities skew sampling (0 is uniform).
@@ -100,7 +121,8 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
 
     def __init__(self, env: Any, capacity: int, batch_size: int = 32, bootstrap_n: int = 1,
                  gamma: float = 0.99, alpha: float = 0.6, beta: float = 0.4,
-                 epsilon: float = 1e-6, random_seed: int | None = None) -> None:
+                 epsilon: float = 1e-6, random_seed: int | None = None, *,
+                 frame_stack_axis: int | None = None) -> None:
         self.alpha = _check_nonnegative(alpha, "alpha")
         self.beta = check_unit_interval(beta, "beta")
         self.epsilon = _check_nonnegative(epsilon, "epsilon")
@@ -108,13 +130,66 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
             raise ValueError("epsilon: expected a float > 0, got 0.0")
         self._tree = SumTree(check_positive_int(capacity, "capacity"))
         super().__init__(env, capacity, batch_size=batch_size, bootstrap_n=bootstrap_n,
-                         gamma=gamma, random_seed=random_seed)
+                         gamma=gamma, random_seed=random_seed, frame_stack_axis=frame_stack_axis)
 
     def clear(self) -> None:
         """Empty the buffer and reset all priorities."""
         super().clear()
         self._tree.clear()
         self._max_priority = 1.0
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes held by the preallocated arrays, the sum-tree included."""
+        return super().nbytes + self._tree._tree.nbytes
+
+    def state(self, *, copy: bool = True) -> BufferState:
+        """As :meth:`ExperienceReplayBuffer.state`, plus the priorities and PER settings.
+
+        ``arrays['priorities']`` (float64, shape ``[size]``) holds the sum-tree's leaves and
+        ``meta['prioritized']`` the keys ``alpha``, ``beta``, ``epsilon`` and ``max_priority``.
+        """
+        arrays, meta = super().state(copy=copy)
+        priorities = self._tree.leaves[:self._size]
+        arrays["priorities"] = priorities.copy() if copy else priorities
+        arrays["priorities"].flags.writeable = copy
+        meta["prioritized"] = {"alpha": self.alpha, "beta": self.beta, "epsilon": self.epsilon,
+                               "max_priority": self._max_priority}
+        return arrays, meta
+
+    def _check_state(self, arrays: Any, meta: Any) -> dict[str, Any]:
+        if not isinstance(arrays, Mapping) or not isinstance(meta, Mapping):
+            raise TypeError(f"arrays, meta: expected two dicts, got {type(arrays).__name__} and "
+                            f"{type(meta).__name__}")
+        if "priorities" not in arrays or "prioritized" not in meta:
+            raise ValueError("arrays, meta: expected the 'priorities' array and the 'prioritized' "
+                             "settings of a PrioritizedReplayBuffer state")
+        restored = super()._check_state({k: v for k, v in arrays.items() if k != "priorities"},
+                                        {k: v for k, v in meta.items() if k != "prioritized"})
+        restored["prioritized"] = self._check_prioritized(meta["prioritized"])
+        restored["priorities"] = _check_priorities(arrays["priorities"], restored["slots"]["valid"],
+                                                   restored["prioritized"]["max_priority"])
+        return restored
+
+    def _check_prioritized(self, settings: Any) -> dict[str, float]:
+        keys = ["alpha", "beta", "epsilon", "max_priority"]
+        check_mapping(settings, "meta['prioritized']", keys)
+        out = {"alpha": _check_nonnegative(settings["alpha"], "meta['prioritized']['alpha']"),
+               "beta": check_unit_interval(settings["beta"], "meta['prioritized']['beta']")}
+        for key in ("epsilon", "max_priority"):
+            out[key] = _check_nonnegative(settings[key], f"meta['prioritized']['{key}']")
+            if out[key] == 0.0:
+                raise ValueError(f"meta['prioritized']['{key}']: expected a float > 0, got 0.0")
+        return out
+
+    def _apply_state(self, restored: dict[str, Any]) -> None:
+        super()._apply_state(restored)
+        size = len(restored["priorities"])
+        self._tree.leaves[:size] = restored["priorities"]
+        self._tree.leaves[size:] = 0.0
+        self._tree.rebuild()
+        for key, value in restored["prioritized"].items():
+            setattr(self, "_max_priority" if key == "max_priority" else key, value)
 
     def sample(self) -> PrioritizedBatch:  # type: ignore[override]
         r"""Sample ``batch_size`` transitions with probabilities :math:`P(i)`.
@@ -170,8 +245,23 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
     def _on_valid(self, slots: np.ndarray) -> None:
         self._tree.set(slots, self._max_priority)
 
-    def _on_invalid(self, slot: int) -> None:
-        self._tree.set([slot], 0.0)
+    def _on_invalid(self, slots: np.ndarray) -> None:
+        self._tree.set(slots, 0.0)
+
+
+def _check_priorities(priorities: Any, valid: np.ndarray, max_priority: float) -> np.ndarray:
+    """Restored priorities: float64 like ``valid``, in (0, max_priority] where valid, else 0."""
+    p = np.asarray(priorities)
+    if p.dtype != np.float64 or p.shape != valid.shape:
+        raise ValueError(f"arrays['priorities']: expected float64 of shape {valid.shape}, "
+                         f"got {p.dtype} of shape {p.shape}")
+    ok = np.isfinite(p) & np.where(valid, (p > 0) & (p <= max_priority), p == 0)
+    if not ok.all():
+        bad = int(np.flatnonzero(~ok)[0])
+        raise ValueError(f"arrays['priorities']: expected finite priorities in (0, max_priority="
+                         f"{max_priority}] for sampleable slots and 0 elsewhere, got {p[bad]} at "
+                         f"slot {bad} (sampleable: {bool(valid[bad])})")
+    return p
 
 
 def _check_nonnegative(value: Any, name: str) -> float:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plugrl.caching import _replay_state as checks
 from plugrl.caching._checks import (
     check_action_space,
     check_flag,
@@ -16,10 +18,12 @@ from plugrl.caching._checks import (
     check_reward,
     unknown_action,
 )
+from plugrl.caching.frames import FINAL, PAD, STEP, FrameLayout
 
 __all__ = ["ExperienceReplayBuffer"]
 
 ReplayBatch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+BufferState = tuple[dict[str, np.ndarray], dict[str, Any]]
 
 
 class ExperienceReplayBuffer:
@@ -28,11 +32,24 @@ class ExperienceReplayBuffer:
     Each time step is stored **once**, in preallocated arrays used as a ring buffer:
     the observation :math:`s_t` (in the observation space's dtype, so uint8 frames stay uint8),
     the action :math:`a_t`, the reward :math:`r_t` and the episode-end flags. ``S_next`` is
-    looked up by index when sampling, so observations are not stored twice. A stored step
-    costs ``obs.nbytes + action.nbytes + 16`` bytes (float32 reward, int64 episode index, four
-    bool flags); for 84x84 uint8 frames and a ``Discrete`` action that is
-    :math:`7056 + 8 + 16 = 7080` bytes. A truncated episode uses one extra slot for its final
-    observation.
+    looked up by index when sampling, so observations are not stored twice. A slot costs
+    ``frame.nbytes + action.nbytes + 16`` bytes (float32 reward, int64 episode index, four
+    bool/int8 flags). A truncated episode uses one extra slot for its final observation.
+
+    **Stacked frames** (``frame_stack_axis``): observations made of :math:`k` frames stacked
+    along that axis (``(84, 84, 4)`` with axis ``-1``, or ``(4, 84, 84)`` from Gymnasium's
+    ``FrameStackObservation`` with axis ``0``) share :math:`k - 1` frames with the previous
+    step, so a slot holds only the newest frame and :meth:`sample` rebuilds exact stacks from
+    consecutive slots (:class:`~plugrl.caching.frames.FrameLayout`). An episode's first
+    observation also writes its :math:`k - 1` older frames, one slot each. :meth:`add` checks
+    that every later observation's older frames equal the stored ones (a ``ValueError``
+    otherwise), so the rebuilt stacks are exact whatever padding the env uses. A step can be
+    sampled only while all :math:`k` frames of its observation are stored; when the ring
+    overwrites a slot, the :math:`k - 1` steps that use its frame stop being sampleable.
+    Measured: ``capacity=1_000_000`` with ``(84, 84, 4)`` uint8 observations and a
+    ``Discrete`` action gives ``nbytes`` = 7_080_000_000 (7.08 GB: 7056 bytes for the frame
+    plus 24 per slot, 1.003 times 1M x 84 x 84 bytes; whole stacks would take 28.2 GB), and
+    filling 200k slots with 1000-step episodes grew the process by 7087 bytes per slot.
 
     For a sampled step :math:`t`, with :math:`m = n` or the number of steps left until the
     episode ends, whichever is smaller,
@@ -57,7 +74,7 @@ class ExperienceReplayBuffer:
         Used for ``observation_space`` (shape and dtype of the stored observations) and
         ``action_space`` (``Discrete``: int64 actions, ``Box``: float32 actions).
     capacity : positive int
-        The number of stored time steps (slots) before the oldest are overwritten.
+        The number of slots before the oldest are overwritten (at least the stack size).
     batch_size : positive int, optional
         The batch size of :meth:`sample`.
     bootstrap_n : positive int, optional
@@ -66,46 +83,44 @@ class ExperienceReplayBuffer:
         The discount factor :math:`\gamma`.
     random_seed : int or None, optional
         Seed of the buffer's own ``numpy.random.Generator`` (no global RNG is used).
+    frame_stack_axis : int or None, optional
+        The axis of ``observation_space.shape`` along which frames are stacked; None stores
+        whole observations.
     """
 
     def __init__(self, env: Any, capacity: int, batch_size: int = 32, bootstrap_n: int = 1,
-                 gamma: float = 0.99, random_seed: int | None = None) -> None:
+                 gamma: float = 0.99, random_seed: int | None = None, *,
+                 frame_stack_axis: int | None = None) -> None:
         self.env = env
         self.capacity = check_positive_int(capacity, "capacity")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.bootstrap_n = check_positive_int(bootstrap_n, "bootstrap_n")
         self.gamma = check_gamma(gamma)
-        self.random_seed = random_seed
+        self.random_seed, self.frame_stack_axis = random_seed, frame_stack_axis
         self._rng = np.random.default_rng(random_seed)
         self._discounts = self.gamma ** np.arange(self.bootstrap_n + 1, dtype=np.float64)
         self._action_space = check_action_space(env)
-        obs_space = getattr(env, "observation_space", None)
-        if not isinstance(obs_space, spaces.Space) or obs_space.shape is None:
-            raise TypeError(f"env: expected an observation_space with a shape, got {obs_space!r}")
-        self._obs_shape, self._obs_dtype = tuple(obs_space.shape), np.dtype(obs_space.dtype)
-        if isinstance(self._action_space, spaces.Discrete):
-            act_shape, act_dtype = (), np.int64
-        elif isinstance(self._action_space, spaces.Box):
-            act_shape, act_dtype = tuple(self._action_space.shape), np.float32
-        else:
-            raise TypeError(
-                f"env: expected a Discrete or Box action_space, got {self._action_space}"
-            )
+        self._layout = FrameLayout.from_space(getattr(env, "observation_space", None),
+                                              frame_stack_axis)
+        if self.capacity < self._layout.k:
+            raise ValueError(f"capacity: expected at least the {self._layout.k} frames of one "
+                             f"observation, got {self.capacity}")
+        act_shape, act_dtype = _action_spec(self._action_space)
         self._a_unknown = unknown_action(self._action_space, np.zeros(act_shape, act_dtype))
         cap = self.capacity
-        self._S = np.zeros((cap, *self._obs_shape), self._obs_dtype)
+        self._S = np.zeros((cap, *self._layout.frame_shape), self._layout.dtype)
         self._A = np.zeros((cap, *act_shape), act_dtype)
         self._R = np.zeros(cap, np.float32)
         self._episode = np.zeros(cap, np.int64)
         self._terminated = np.zeros(cap, bool)
         self._truncated = np.zeros(cap, bool)
-        self._is_final = np.zeros(cap, bool)  # slot holds a truncated episode's final observation
+        self._kind = np.zeros(cap, np.int8)  # STEP, FINAL or PAD
         self._valid = np.zeros(cap, bool)  # slot starts a complete n-step window
         self.clear()
 
     @classmethod
-    def from_value_function(cls, value_function: Any, capacity: int,
-                            batch_size: int = 32) -> ExperienceReplayBuffer:
+    def from_value_function(cls, value_function: Any, capacity: int, batch_size: int = 32, *,
+                            frame_stack_axis: int | None = None) -> ExperienceReplayBuffer:
         """Create a buffer with ``env``, ``gamma`` and ``bootstrap_n`` taken from a value function.
 
         Parameters
@@ -116,13 +131,16 @@ class ExperienceReplayBuffer:
             The capacity of the buffer.
         batch_size : positive int, optional
             The batch size of :meth:`sample`.
+        frame_stack_axis : int or None, optional
+            As in the constructor.
         """
         for attr in ("env", "gamma", "bootstrap_n"):
             if not hasattr(value_function, attr):
                 raise TypeError(f"value_function: expected an object with an '{attr}' attribute, "
                                 f"got {type(value_function).__name__}")
         return cls(value_function.env, capacity, batch_size=batch_size,
-                   bootstrap_n=value_function.bootstrap_n, gamma=value_function.gamma)
+                   bootstrap_n=value_function.bootstrap_n, gamma=value_function.gamma,
+                   frame_stack_axis=frame_stack_axis)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(capacity={self.capacity}, batch_size={self.batch_size}, "
@@ -130,7 +148,7 @@ class ExperienceReplayBuffer:
 
     def __len__(self) -> int:
         """The number of stored transitions (time steps), sampleable or not."""
-        return self._size - self._num_final
+        return self._size - self._num_extra
 
     @property
     def num_valid(self) -> int:
@@ -140,15 +158,13 @@ class ExperienceReplayBuffer:
     @property
     def nbytes(self) -> int:
         """The bytes held by the preallocated arrays."""
-        arrays = (self._S, self._A, self._R, self._episode, self._terminated, self._truncated,
-                  self._is_final, self._valid)
-        return sum(x.nbytes for x in arrays)
+        return sum(x.nbytes for x in self._slot_arrays().values())
 
     def clear(self) -> None:
         """Empty the buffer (the arrays stay allocated)."""
         self._valid[:] = False
-        self._is_final[:] = False
-        self._next, self._size, self._num_final, self._num_valid = 0, 0, 0, 0
+        self._kind[:] = STEP
+        self._next, self._size, self._num_extra, self._num_valid = 0, 0, 0, 0
         self._episode_count, self._episode_open = 0, False
         self._last_episode_id: Any = None
 
@@ -179,27 +195,31 @@ class ExperienceReplayBuffer:
         Raises
         ------
         ValueError, TypeError
-            If an argument is invalid; the buffer is then left unchanged.
+            If an argument is invalid, or (with ``frame_stack_axis``) if the older frames of
+            ``s`` or ``s_next`` differ from the episode's stored frames; the buffer is then
+            left unchanged.
         """
         r = check_reward(r)
         done = check_flag("done", done)
         truncated = check_flag("truncated", truncated) and not done
-        s = self._check_observation("s", s)
+        frames = self._layout.frames(self._layout.check("s", s))
         a = self._check_action(a)
-        if truncated:
-            if s_next is None:
-                raise ValueError("s_next: expected the final observation when truncated=True "
-                                 "and done=False, got None")
-            s_final = self._check_observation("s_next", s_next)
         continues = self._episode_open and (episode_id is None or episode_id == self._last_episode_id)
+        if continues:
+            recent = (self._next - np.arange(self._layout.k - 1, 0, -1)) % self.capacity
+            self._layout.check_continues("s", frames[:-1], self._S[recent])
+        final = self._final_frame(s_next, frames) if truncated else None
+        # Every check has passed: from here on the buffer changes.
         if not continues:
             self._episode_count += 1
+            for frame in frames[:-1]:
+                self._write(frame, self._a_unknown, 0.0, False, False, PAD)
         if episode_id is not None:
             self._last_episode_id = episode_id
-        p = self._write(s, a, r, done, truncated, is_final=False)
+        p = self._write(frames[-1], a, r, done, truncated, STEP)
         self._complete_windows(p, ended=done or truncated)
-        if truncated:
-            self._write(s_final, self._a_unknown, 0.0, False, False, is_final=True)
+        if final is not None:
+            self._write(final, self._a_unknown, 0.0, False, False, FINAL)
         self._episode_open = not (done or truncated)
 
     def sample(self) -> ReplayBatch:
@@ -227,15 +247,92 @@ class ExperienceReplayBuffer:
         """
         return self._batch(self._sample_uniform(self.batch_size))
 
-    def _check_observation(self, name: str, s: npt.ArrayLike) -> np.ndarray:
-        arr = np.asarray(s)
-        if arr.shape != self._obs_shape:
-            raise ValueError(f"{name}: expected an observation of shape {self._obs_shape}, "
-                             f"got shape {arr.shape}")
-        if not np.can_cast(arr.dtype, self._obs_dtype, casting="same_kind"):
-            raise TypeError(f"{name}: expected an observation castable to {self._obs_dtype}, "
-                            f"got dtype {arr.dtype}")
-        return arr.astype(self._obs_dtype, copy=False)
+    def state(self, *, copy: bool = True) -> BufferState:
+        """The buffer's contents and counters, for a checkpoint; see :meth:`load_state`.
+
+        Parameters
+        ----------
+        copy : bool, optional
+            Whether to copy the arrays; without a copy they are read-only views that the next
+            :meth:`add` may change (save them before adding).
+
+        Returns
+        -------
+        arrays : dict of str to ndarray
+            The slot arrays up to the filled size (``S`` holds frames with
+            ``frame_stack_axis``), each of shape ``[size, ...]``.
+        meta : dict
+            JSON-serialisable: the format, the configuration, ``batch_size``, the ring
+            counters, the open episode and the generator state (``rng.bit_generator.state``).
+
+        Raises
+        ------
+        TypeError
+            If the last ``episode_id`` is not a JSON scalar (None, bool, int, float, str).
+        """
+        arrays = {}
+        for name, x in self._slot_arrays().items():
+            arrays[name] = x[:self._size].copy() if copy else x[:self._size]
+            arrays[name].flags.writeable = copy
+        counters = {"next": self._next, "size": self._size, "num_extra": self._num_extra,
+                    "num_valid": self._num_valid, "episode_count": self._episode_count}
+        meta = {"format": checks.STATE_FORMAT, "config": self._config(),
+                "batch_size": self.batch_size, "counters": counters, "episode_open": self._episode_open,
+                "last_episode_id": checks.json_scalar(self._last_episode_id, "episode_id"),
+                "rng": self._rng.bit_generator.state}
+        return arrays, meta
+
+    def load_state(self, arrays: Mapping[str, npt.ArrayLike], meta: Mapping[str, Any]) -> None:
+        """Restore the contents, counters, ``batch_size`` and generator saved by :meth:`state`.
+
+        After the round trip the buffer behaves exactly as the saved one: the next
+        :meth:`sample` draws the same batch.
+
+        Parameters
+        ----------
+        arrays, meta
+            As returned by :meth:`state` (``meta`` may have gone through JSON).
+
+        Raises
+        ------
+        ValueError, TypeError
+            If the configuration differs from this buffer's (capacity, n, gamma, frame
+            stacking, observation and action specs) or an array has the wrong dtype or shape
+            or disagrees with the counters; the buffer is then left unchanged.
+        """
+        self._apply_state(self._check_state(arrays, meta))
+
+    def _check_state(self, arrays: Any, meta: Any) -> dict[str, Any]:
+        """Validate a saved state; return what :meth:`_apply_state` restores."""
+        return checks.check_state(arrays, meta, self._config(), self._slot_arrays())
+
+    def _apply_state(self, restored: dict[str, Any]) -> None:
+        """Restore a state validated by :meth:`_check_state` (this cannot fail)."""
+        size, counters = restored["counters"]["size"], restored["counters"]
+        for name, x in self._slot_arrays().items():
+            x[:size] = restored["slots"][name]
+            if name != "S":  # frames past the filled size are never read
+                x[size:] = 0
+        self._next, self._size = counters["next"], size
+        self._num_extra, self._num_valid = counters["num_extra"], counters["num_valid"]
+        self._episode_count = counters["episode_count"]
+        self.batch_size, self._rng = restored["batch_size"], restored["rng"]
+        self._episode_open = restored["episode_open"]
+        self._last_episode_id = restored["last_episode_id"]
+
+    def _slot_arrays(self) -> dict[str, np.ndarray]:
+        """The preallocated per-slot arrays, by their name in :meth:`state`."""
+        return {"S": self._S, "A": self._A, "R": self._R, "episode": self._episode,
+                "terminated": self._terminated, "truncated": self._truncated,
+                "kind": self._kind, "valid": self._valid}
+
+    def _config(self) -> dict[str, Any]:
+        """What a restored state must agree with."""
+        layout = self._layout
+        return {"capacity": self.capacity, "bootstrap_n": self.bootstrap_n, "gamma": self.gamma,
+                "frame_stack_axis": layout.axis, "observation_shape": list(layout.obs_shape),
+                "observation_dtype": str(layout.dtype), "action_shape": list(self._A.shape[1:]),
+                "action_dtype": str(self._A.dtype)}
 
     def _check_action(self, a: Any) -> np.ndarray:
         arr = np.asarray(a)
@@ -255,42 +352,55 @@ class ExperienceReplayBuffer:
             raise ValueError(f"a: expected a finite action, got {arr}")
         return arr
 
-    def _write(self, s: np.ndarray, a: Any, r: float, terminated: bool, truncated: bool, *,
-               is_final: bool) -> int:
+    def _final_frame(self, s_next: npt.ArrayLike | None, frames: np.ndarray) -> np.ndarray:
+        """The newest frame of a truncated episode's final observation, checked against ``s``."""
+        if s_next is None:
+            raise ValueError("s_next: expected the final observation when truncated=True "
+                             "and done=False, got None")
+        final = self._layout.frames(self._layout.check("s_next", s_next))
+        self._layout.check_continues("s_next", final[:-1], frames[1:])
+        return final[-1]
+
+    def _write(self, frame: np.ndarray, a: Any, r: float, terminated: bool, truncated: bool,
+               kind: int) -> int:
         """Write one slot at the ring's head, evicting the oldest slot if full."""
         p = self._next
-        if self._valid[p]:
-            self._set_invalid(p)
-        self._num_final += int(is_final) - int(self._is_final[p])
-        self._S[p], self._A[p], self._R[p] = s, a, r
+        # The oldest k slots lose a frame of their observation's stack.
+        stale = (p + np.arange(self._layout.k)) % self.capacity
+        stale = stale[self._valid[stale]]
+        if stale.size:
+            self._set_invalid(stale)
+        self._num_extra += int(kind != STEP) - int(self._kind[p] != STEP)
+        self._S[p], self._A[p], self._R[p] = frame, a, r
         self._episode[p] = self._episode_count
-        self._terminated[p], self._truncated[p], self._is_final[p] = terminated, truncated, is_final
+        self._terminated[p], self._truncated[p], self._kind[p] = terminated, truncated, kind
         self._next = (p + 1) % self.capacity
         self._size = min(self._size + 1, self.capacity)
         return p
 
     def _complete_windows(self, p: int, ended: bool) -> None:
         """Mark the steps whose n-step window the step just written at ``p`` completes."""
-        n = self.bootstrap_n
+        n, k = self.bootstrap_n, self._layout.k
         back = np.arange(n + 1) if ended else np.array([n])
-        back = back[back < self._size]
+        back = back[back + k - 1 < self._size]  # the whole stack of the step is still stored
         slots = (p - back) % self.capacity
-        slots = slots[(self._episode[slots] == self._episode[p]) & ~self._valid[slots]]
+        same_episode = (self._episode[slots] == self._episode[p]) & (self._kind[slots] == STEP)
+        slots = slots[same_episode & ~self._valid[slots]]
         if slots.size:
             self._valid[slots] = True
             self._num_valid += slots.size
             self._on_valid(slots)
 
-    def _set_invalid(self, p: int) -> None:
-        self._valid[p] = False
-        self._num_valid -= 1
-        self._on_invalid(p)
+    def _set_invalid(self, slots: np.ndarray) -> None:
+        self._valid[slots] = False
+        self._num_valid -= slots.size
+        self._on_invalid(slots)
 
     def _on_valid(self, slots: np.ndarray) -> None:
         """Hook: ``slots`` just became sampleable."""
 
-    def _on_invalid(self, slot: int) -> None:
-        """Hook: ``slot`` is about to be overwritten."""
+    def _on_invalid(self, slots: np.ndarray) -> None:
+        """Hook: ``slots`` are about to lose a frame or be overwritten."""
 
     def _check_enough(self, k: int) -> None:
         if k > self._num_valid:
@@ -321,5 +431,14 @@ class ExperienceReplayBuffer:
         terminated = ended & self._terminated[(idx + first_end) % cap]
         In = np.where(terminated, 0.0, self._discounts[m])
         nxt = (idx + np.where(terminated, first_end, m)) % cap
-        return (self._S[idx], self._A[idx], Rn.astype(np.float32), In.astype(np.float32),
-                self._S[nxt], self._A[nxt])
+        return (self._layout.stacks(self._S, idx), self._A[idx], Rn.astype(np.float32),
+                In.astype(np.float32), self._layout.stacks(self._S, nxt), self._A[nxt])
+
+
+def _action_spec(space: spaces.Space[Any]) -> tuple[tuple[int, ...], type]:
+    """The shape and dtype in which the actions of ``space`` are stored."""
+    if isinstance(space, spaces.Discrete):
+        return (), np.int64
+    if isinstance(space, spaces.Box):
+        return tuple(space.shape), np.float32
+    raise TypeError(f"env: expected a Discrete or Box action_space, got {space}")
