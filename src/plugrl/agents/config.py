@@ -193,7 +193,7 @@ class DQNConfig(OffPolicyConfig):
     double_q: bool = False
     """Double Q-learning: the online network picks the bootstrap action, the target values it."""
     dueling: bool = False
-    """Dueling heads: :math:`Q(s,a) = V(s) + A(s,a) - \operatorname{mean}_{a'} A(s,a')`."""
+    """Dueling heads: Q(s, a) = V(s) + A(s, a) - mean of A(s, .) over the actions."""
     prioritized_replay: bool = False
     """Proportional prioritized replay with importance weights."""
     prioritized_replay_alpha: float = 0.6
@@ -233,11 +233,11 @@ class SACConfig(OffPolicyConfig):
     hidden_sizes: tuple[int, ...] = (256, 256)
     """Hidden layer sizes of the default actor and critic MLPs."""
     ent_coeff_init: float = 1.0
-    """Initial entropy coefficient :math:`\alpha` (alias ``ent_coef_init``)."""
+    """Initial entropy coefficient alpha (alias ``ent_coef_init``)."""
     learn_ent_coeff: bool = True
-    """Adapt :math:`\alpha` so that the policy's entropy tracks ``target_entropy``."""
+    """Adapt alpha so that the policy's entropy tracks ``target_entropy``."""
     target_entropy: float | None = None
-    """Entropy target; None: :math:`-\dim(A)` for Box actions, :math:`0.5 \log n` for ``n``
+    """Entropy target; None: -dim(A) for Box actions, 0.5 log(n) for ``n``
     discrete actions."""
     rew_scale: float = 1.0
     """Rewards are multiplied by this factor before they are stored."""

@@ -164,7 +164,7 @@ class OffPolicyAgent(BaseAgent):
 
     # ------------------------------------------------------------------ persistence
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays, meta = self.buffer.state()
+        arrays, meta = self.buffer.state(copy=False)  # saved before the buffer changes again
         return {f"buffer/{k}": v for k, v in arrays.items()}, {"buffer": meta}
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
