@@ -1,108 +1,344 @@
 """The fast path: rollouts on a JAX environment and updates, all inside one ``jax.jit``.
 
-Given an on-policy learner and a :class:`~plugrl.envs.jax.JaxEnv`, :func:`make_jitted_training`
-builds one compiled function that runs ``num_updates`` times: a rollout of ``n_steps`` vector
-steps of ``num_envs`` environments (``lax.scan``, environments reset automatically), GAE
-advantages, then every epoch and minibatch of the learner's update. Nothing leaves the device
-until the end. The learner's loss and GAE are the same code the ordinary path runs, so the
-trained state can be loaded back into the agent (``agent.learner.load_state``), which then acts
-on Gymnasium's environment as usual.
+:class:`FastTrainer` compiles one *chunk* of training: up to ``max_updates`` iterations of a
+rollout of ``n_steps`` vector steps of ``num_envs`` environments (``lax.scan``, environments
+reset automatically), GAE advantages, and every epoch and minibatch of the learner's update;
+then, optionally, deterministic evaluation episodes on the same JAX environment. Nothing leaves
+the device within a chunk; the host calls the compiled chunk again to go on, which is where
+callbacks, checkpoints and early stopping happen, without recompiling.
 
-Not yet on this path: the observation normaliser, learning-rate and clip schedules (constant
-here), periodic evaluation and training many seeds at once.
+The loss, GAE and the learner's state are those of the ordinary path, so the trained state loads
+back into the agent, which then acts on Gymnasium's environment as usual. The hyperparameters
+that only scale numbers (:data:`TRACED_FIELDS`) are arguments of the compiled function, not
+constants in it, so one compilation serves every value and ``jax.vmap`` trains many settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from plugrl._backend.jax import (
-    TrainState,
-    minibatch_epochs,
-    train_step,
-    with_learning_rate,
-)
+from plugrl._backend.jax import TrainState, train_step, with_learning_rate
 from plugrl.agents.on_policy import OnPolicyLearner
 from plugrl.caching.gae import gae_advantages
 
-__all__ = ["make_jitted_training"]
+__all__ = ["TRACED_FIELDS", "Carry", "ChunkLog", "FastTrainer", "Hyperparameters", "NormState"]
 
 
-class _Carry(NamedTuple):
+class Hyperparameters(NamedTuple):
+    """The traced hyperparameters of one run (scalars, or one axis per run under ``vmap``).
+
+    ``lr`` and ``clip`` are the initial values of their schedules (the ``x`` of ``'lin_x'``).
+    """
+
+    lr: Any
+    clip: Any
+    entropy_coeff: Any
+    vfcn_coeff: Any
+    gamma: Any
+    gae_lambda: Any
+
+
+#: Hyperparameters that can differ between the runs of one compiled program.
+TRACED_FIELDS = Hyperparameters._fields
+
+
+class NormState(NamedTuple):
+    """Running mean, variance and count of the observations (the agent's normaliser)."""
+
+    mean: jax.Array
+    var: jax.Array
+    count: jax.Array
+
+
+class Carry(NamedTuple):
+    """Everything that one chunk of training passes to the next."""
+
     learner: TrainState
     env_state: Any
-    obs: jax.Array
-    returns: jax.Array  # of the ongoing episodes, [num_envs]
+    obs: jax.Array  # raw observations of the ongoing episodes, [num_envs, *obs_shape]
+    episode_return: jax.Array  # [num_envs]
+    norm: NormState | None
     key: jax.Array
+    steps: jax.Array  # env steps so far (int32), for the schedules
 
 
-def make_jitted_training(learner: OnPolicyLearner, env: Any, env_params: Any,
-                         num_updates: int, lr: float, clip: float) -> Callable:
-    """A jitted ``train(state, key) -> (state, mean_returns)`` for a JAX environment.
+class ChunkLog(NamedTuple):
+    """What one chunk reports; per-update entries beyond the chunk's updates are NaN."""
 
-    ``mean_returns`` [num_updates] holds, per update, the mean return of the episodes that
-    ended during its rollout (NaN if none did). Schedules are constant on this path.
+    mean_return: jax.Array  # [max_updates] mean return of the episodes ended in each rollout
+    episodes: jax.Array  # [max_updates] number of episodes ended in each rollout
+    metrics: jax.Array  # [max_updates, num_metrics] the update's metrics (means over minibatches)
+    eval_return: jax.Array  # mean return of the evaluation episodes (NaN: not evaluated)
+
+
+class FastTrainer:
+    """The compiled training chunk of an on-policy learner on a JAX environment.
+
+    Parameters
+    ----------
+    learner : OnPolicyLearner
+        Networks, loss and optimizer (shared with the agent).
+    env : JaxEnv
+        Pure ``reset``/``step`` functions (see :mod:`plugrl.envs.jax`).
+    env_params : Any
+        The environment's parameters (``env.default_params``).
+    max_updates : int
+        Iterations (rollout and update) per chunk at most; a chunk runs ``num_updates`` of them.
+    eval_episodes : int
+        Deterministic evaluation episodes at the end of a chunk (0: no evaluation).
+    normalizer : RunningNormalizer, optional
+        Its ``clip`` and ``epsilon``; observations are normalised in the graph when given.
+    record_metrics : bool, optional
+        Report the update's metrics (losses, entropy, KL, ...) per iteration. Off by default:
+        unused, they are left out of the compiled program, which then compiles faster.
+
+    Notes
+    -----
+    :func:`plugrl.agents.fast_training.check_fast_path` names untraceable pieces beforehand.
     """
-    cfg = learner.config
-    N, T = cfg.num_envs, cfg.n_steps
-    size = N * T
-    num_minibatches = size // cfg.batch_size
-    step_fn = train_step(learner._loss_fn, learner.optimizer, type(learner).__name__)
-    reset = jax.vmap(env.reset, in_axes=(0, None))
-    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
-    def env_step(carry: _Carry, _: Any) -> tuple[_Carry, tuple]:
-        key, k_noise, k_step, k_reset = jax.random.split(carry.key, 4)
-        noise = (jax.random.gumbel(k_noise, (N, learner.policy.function_approximator.num_actions))
-                 if learner.discrete else
-                 jax.random.normal(k_noise, (N, *learner.policy.function_approximator.action_space.shape)))
-        packed = learner._act_fn(carry.learner.params, carry.learner.non_trainable, carry.obs, noise)
+    def __init__(self, learner: OnPolicyLearner, env: Any, env_params: Any, max_updates: int,
+                 eval_episodes: int = 0, normalizer: Any = None, record_metrics: bool = False) -> None:
+        self.learner, self.env, self.env_params = learner, env, env_params
+        self.config = cfg = learner.config
+        self.max_updates, self.eval_episodes = int(max_updates), int(eval_episodes)
+        self.num_envs, self.n_steps = cfg.num_envs, cfg.n_steps
+        self.num_minibatches = cfg.n_steps * cfg.num_envs // cfg.batch_size
+        self.obs_shape = tuple(env.observation_space.shape)
+        self.norm_clip = None if normalizer is None else (normalizer.clip, normalizer.epsilon)
+        self._reset = jax.vmap(env.reset, in_axes=(0, None))
+        self._step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+        self._train_step = train_step(learner._loss_fn, learner.optimizer, type(learner).__name__)
+        self.metric_names = self._metric_names() if record_metrics else ()
+        self.chunk = jax.jit(self._chunk)
+        self.init_carry = jax.jit(self._init_carry, static_argnames=())
+
+    # ------------------------------------------------------------------ state
+    def _init_carry(self, state: TrainState, key: jax.Array, steps: int = 0,
+                   norm: NormState | None = None) -> Carry:
+        """The carry of a run that starts from ``state``, resetting all environments."""
+        key, k_reset = jax.random.split(key)
+        obs, env_state = self._reset(jax.random.split(k_reset, self.num_envs), self.env_params)
+        if self.norm_clip is not None and norm is None:
+            norm = NormState(jnp.zeros(self.obs_shape), jnp.ones(self.obs_shape), jnp.zeros(()))
+        return Carry(state, env_state, obs, jnp.zeros(self.num_envs), norm, key,
+                     jnp.asarray(steps, jnp.int32))
+
+    # ------------------------------------------------------------------ one chunk
+    def _chunk(self, carry: Carry, hp: Hyperparameters, total_steps: jax.Array,
+               num_updates: jax.Array, eval_key: jax.Array) -> tuple[Carry, ChunkLog]:
+        K = self.max_updates
+        log = ChunkLog(jnp.full(K, jnp.nan), jnp.zeros(K),
+                       jnp.full((K, len(self.metric_names)), jnp.nan), jnp.asarray(jnp.nan))
+
+        def body(i: jax.Array, state: tuple[Carry, ChunkLog]) -> tuple[Carry, ChunkLog]:
+            carry, log = state
+            carry, (mean_return, episodes, metrics) = self._iteration(carry, hp, total_steps)
+            log = log._replace(mean_return=log.mean_return.at[i].set(mean_return),
+                               episodes=log.episodes.at[i].set(episodes))
+            if self.metric_names:
+                log = log._replace(metrics=log.metrics.at[i].set(metrics))
+            return carry, log
+
+        carry, log = jax.lax.fori_loop(0, num_updates, body, (carry, log))
+        if self.eval_episodes:
+            log = log._replace(eval_return=self.evaluate(carry.learner, carry.norm, eval_key))
+        return carry, log
+
+    def _metric_names(self) -> tuple[str, ...]:
+        """The names of the update's metrics, from tracing one minibatch step (not compiled)."""
+        B, d_obs = self.config.batch_size, math.prod(self.obs_shape)
+        d_action = 1 if self.learner.discrete else math.prod(self.env.action_space.shape)
+        rows = jnp.zeros((B, d_obs + d_action + 4))
+        coefficients = dict.fromkeys(("clip", "entropy_coeff", "vfcn_coeff"), jnp.float32(0.1))
+        _, metrics = jax.eval_shape(
+            lambda st: self._train_step(st, {**self._unpack(rows), **coefficients},
+                                        jax.random.PRNGKey(0)), self.learner.state)
+        return metrics.names
+
+    def _iteration(self, carry: Carry, hp: Hyperparameters,
+                   total_steps: jax.Array) -> tuple[Carry, tuple[jax.Array, jax.Array, jax.Array]]:
+        """One rollout and the update on it (the ordinary path's ``_learn_from_rollout``)."""
+        key, k_rollout, k_update = jax.random.split(carry.key, 3)
+        carry, rollout = jax.lax.scan(self._env_step, carry, self._rollout_randomness(k_rollout))
+        S, A, R, terminated, truncated, logP, V, S_next, done, returns = rollout
+        steps = carry.steps + self.n_steps * self.num_envs
+        progress = jnp.minimum(1.0, steps / total_steps)
+        state = carry.learner
+        V_next = self._next_values(state, carry, S_next, V, truncated)
+        Adv, Rlambda = gae_advantages(R, V, V_next, terminated, done, hp.gamma, hp.gae_lambda)
+        batch = self._pack(carry.norm, S, A, logP, V, Adv, Rlambda)
+        state = state._replace(opt_state=with_learning_rate(
+            state.opt_state, scheduled(self.config.lr, hp.lr, progress)))
+        coefficients = {"clip": scheduled(self.config.clip, hp.clip, progress),
+                        "entropy_coeff": hp.entropy_coeff, "vfcn_coeff": hp.vfcn_coeff}
+        state, metrics = self._update(state, batch, coefficients, k_update)
+        norm = carry.norm
+        if norm is not None:
+            norm = merge_moments(norm, S.reshape(-1, *self.obs_shape))
+        finished = jnp.sum(done)
+        mean_return = jnp.where(finished > 0, jnp.sum(jnp.where(done, returns, 0.0))
+                                / jnp.maximum(finished, 1), jnp.nan)
+        carry = carry._replace(learner=state, norm=norm, key=key, steps=steps)
+        return carry, (mean_return, finished.astype(jnp.float32), metrics)
+
+    # ------------------------------------------------------------------ rollout
+    def _rollout_randomness(self, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Action noise and env keys of a whole rollout, drawn at once: one PRNG call per kind
+        instead of several per step (the PRNG is a large share of the compiled program)."""
+        T, N, learner = self.n_steps, self.num_envs, self.learner
+        k_noise, k_step, k_reset = jax.random.split(key, 3)
+        if learner.discrete:
+            noise = jax.random.gumbel(k_noise, (T, N, learner.policy.function_approximator.num_actions))
+        else:
+            noise = jax.random.normal(k_noise, (T, N, *self.env.action_space.shape))
+        return (noise, jax.random.split(k_step, T * N).reshape(T, N, -1),
+                jax.random.split(k_reset, T * N).reshape(T, N, -1))
+
+    def _env_step(self, carry: Carry, xs: tuple) -> tuple[Carry, tuple]:
+        learner = self.learner
+        noise, step_keys, reset_keys = xs
+        obs = carry.obs
+        S = self._normalize(carry.norm, obs)
+        packed = learner._act_fn(carry.learner.params, carry.learner.non_trainable, S, noise)
         logP, V = packed[:, 0], packed[:, 1]
         A = packed[:, 2].astype(jnp.int32) if learner.discrete else packed[:, 2:2 + noise[0].size]
-        # As on the ordinary path: Box actions are clipped to the bounds for the environment.
-        A_env = A if learner.discrete else jnp.clip(A, env.action_space.low, env.action_space.high)
-        obs_next, env_state, r, terminated, truncated, _ = step(
-            jax.random.split(k_step, N), carry.env_state, A_env, env_params)
+        obs_next, env_state, r, terminated, truncated, _ = self._step(
+            step_keys, carry.env_state, self._env_actions(A), self.env_params)
+        r = r.astype(jnp.float32)
         done = terminated | truncated
-        reset_obs, reset_state = reset(jax.random.split(k_reset, N), env_params)
-        env_state = jax.tree_util.tree_map(
-            lambda new, old: jnp.where(done.reshape(-1, *([1] * (old.ndim - 1))), new, old),
-            reset_state, env_state)
-        returns = carry.returns + r
-        transition = (carry.obs, A, r, terminated, truncated, obs_next, logP, V, done, returns)
-        carry = _Carry(carry.learner, env_state, jnp.where(done[:, None], reset_obs, obs_next),
-                       jnp.where(done, 0.0, returns), key)
-        return carry, transition
+        reset_obs, reset_state = self._reset(reset_keys, self.env_params)
+        env_state = jax.tree_util.tree_map(lambda new, old: jnp.where(_rows(done, old), new, old),
+                                           reset_state, env_state)
+        returns = carry.episode_return + r
+        carry = carry._replace(env_state=env_state,
+                               obs=jnp.where(_rows(done, obs_next), reset_obs, obs_next),
+                               episode_return=jnp.where(done, 0.0, returns))
+        return carry, (obs, A, r, terminated, truncated, logP, V, obs_next, done, returns)
 
-    def one_update(carry: _Carry, _: Any) -> tuple[_Carry, jax.Array]:
-        carry, (S, A, R, terminated, truncated, S_next, logP, V, done, returns) = jax.lax.scan(
-            env_step, carry, None, length=T)
-        state = carry.learner
-        V_next = learner._forward(state.params, state.non_trainable,
-                                  S_next.reshape(size, -1))[1].reshape(T, N)
-        Adv, Rlambda = gae_advantages(R, V, V_next, terminated, done, cfg.gamma, cfg.gae_lambda)
-        key, k_perm, k_update = jax.random.split(carry.key, 3)
-        indices = jax.vmap(lambda k: jax.random.permutation(k, size)[: num_minibatches * cfg.batch_size])(
-            jax.random.split(k_perm, cfg.num_epoch)).reshape(cfg.num_epoch, num_minibatches, -1)
-        batch = {"S": S.reshape(size, -1), "A": A.reshape(size, *A.shape[2:]), "logP": logP.reshape(-1),
-                 "V": V.reshape(-1), "Adv": Adv.reshape(-1), "R": Rlambda.reshape(-1)}
-        state = state._replace(opt_state=with_learning_rate(state.opt_state, lr))
-        state, _ = minibatch_epochs(lambda st, mb, k: step_fn(st, {**mb, "clip": clip}, k),
-                                    state, batch, indices, k_update)
-        finished = jnp.sum(done)
-        mean_return = jnp.where(finished > 0, jnp.sum(jnp.where(done, returns, 0.0)) / finished, jnp.nan)
-        return carry._replace(learner=state, key=key), mean_return
+    def _env_actions(self, A: jax.Array) -> jax.Array:
+        """As on the ordinary path: Box actions are clipped to the bounds for the environment."""
+        if self.learner.discrete:
+            return A
+        space = self.env.action_space
+        return jnp.clip(A.reshape(len(A), *space.shape), space.low, space.high)
 
-    @jax.jit
-    def train(state: TrainState, key: jax.Array) -> tuple[TrainState, jax.Array]:
-        key, k_reset = jax.random.split(key)
-        obs, env_state = reset(jax.random.split(k_reset, N), env_params)
-        carry = _Carry(state, env_state, obs, jnp.zeros(N), key)
-        carry, mean_returns = jax.lax.scan(one_update, carry, None, length=num_updates)
-        return carry.learner, mean_returns
+    def _next_values(self, state: TrainState, carry: Carry, S_next: jax.Array, V: jax.Array,
+                     truncated: jax.Array) -> jax.Array:
+        """:math:`V(s'_t)`: the next step's recorded value, except after a time limit, where the
+        episode's final observation needs its own (a second critic pass, only if it happened)."""
+        T, N = V.shape
+        V_last = self._values(state, self._normalize(carry.norm, carry.obs))
+        shifted = jnp.concatenate([V[1:], V_last[None]], axis=0)
+        return jax.lax.cond(
+            jnp.any(truncated),
+            lambda: self._values(state, self._normalize(
+                carry.norm, S_next.reshape(T * N, *self.obs_shape))).reshape(T, N),
+            lambda: shifted)
 
-    return train
+    def _values(self, state: TrainState, S: jax.Array) -> jax.Array:
+        learner = self.learner
+        weights = learner._groups.select(state.params, state.non_trainable, 1)
+        return learner.v_func._predict(*weights, S)[0]
+
+    # ------------------------------------------------------------------ update
+    def _pack(self, norm: NormState | None, S: jax.Array, A: jax.Array, logP: jax.Array,
+              V: jax.Array, Adv: jax.Array, R: jax.Array) -> jax.Array:
+        """The rollout as one [size, features] array, so a minibatch is one gather."""
+        size = self.n_steps * self.num_envs
+        columns = [self._normalize(norm, S.reshape(size, *self.obs_shape)).reshape(size, -1),
+                   A.reshape(size, -1).astype(jnp.float32)]
+        columns += [x.reshape(size, 1) for x in (logP, V, Adv, R)]
+        return jnp.concatenate(columns, axis=1)
+
+    def _unpack(self, X: jax.Array) -> dict[str, jax.Array]:
+        D = X.shape[1] - 4
+        d_obs = math.prod(self.obs_shape)
+        A = X[:, d_obs:D]
+        A = A[:, 0].astype(jnp.int32) if self.learner.discrete else A
+        S = X[:, :d_obs].reshape(len(X), *self.obs_shape)
+        return {"S": S, "A": A, "logP": X[:, D], "V": X[:, D + 1], "Adv": X[:, D + 2],
+                "R": X[:, D + 3]}
+
+    def _update(self, state: TrainState, X: jax.Array, coefficients: dict[str, jax.Array],
+                key: jax.Array) -> tuple[TrainState, jax.Array]:
+        """Every epoch: shuffle the rollout (a sort of random numbers, much cheaper to compile
+        than ``jax.random.permutation``), then one step per minibatch."""
+        M, B, size = self.num_minibatches, self.config.batch_size, len(X)
+
+        def minibatch(state: TrainState, ys: tuple) -> tuple[TrainState, jax.Array]:
+            rows, k = ys
+            state, metrics = self._train_step(state, {**self._unpack(rows), **coefficients}, k)
+            # Unrecorded metrics stay out of the scan's outputs, so XLA drops their computation.
+            return state, metrics.values if self.metric_names else jnp.zeros(0)
+
+        def epoch(state: TrainState, ys: tuple) -> tuple[TrainState, jax.Array]:
+            order, keys = ys
+            return jax.lax.scan(minibatch, state, (X[order].reshape(M, B, -1), keys))
+
+        k_order, k_steps = jax.random.split(key)
+        E = self.config.num_epoch
+        orders = jnp.argsort(jax.random.uniform(k_order, (E, size)), axis=1)[:, :M * B]
+        state, metrics = jax.lax.scan(epoch, state, (orders, jax.random.split(
+            k_steps, E * M).reshape(E, M, -1)))
+        return state, metrics.mean(axis=(0, 1))
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, state: TrainState, norm: NormState | None, key: jax.Array) -> jax.Array:
+        """Mean return of ``eval_episodes`` deterministic episodes on the JAX environment."""
+        E, learner = self.eval_episodes, self.learner
+        k_reset, key = jax.random.split(key)
+        obs, env_state = self._reset(jax.random.split(k_reset, E), self.env_params)
+        limit = int(getattr(self.env_params, "max_episode_steps", 100_000))
+        weights = learner._groups.select(state.params, state.non_trainable, 0)
+
+        step_keys = jax.random.split(key, E)
+
+        def body(c: tuple) -> tuple:
+            t, obs, env_state, G, done = c
+            Z = learner.policy._predict(*weights, self._normalize(norm, obs))[0]
+            A = jnp.argmax(Z, axis=-1) if learner.discrete else Z[0].reshape(E, -1)
+            obs, env_state, r, terminated, truncated, _ = self._step(
+                jax.vmap(jax.random.fold_in, in_axes=(0, None))(step_keys, t), env_state,
+                self._env_actions(A), self.env_params)
+            G = G + jnp.where(done, 0.0, r)
+            return t + 1, obs, env_state, G, done | terminated | truncated
+
+        c = (jnp.zeros((), jnp.int32), obs, env_state, jnp.zeros(E), jnp.zeros(E, bool))
+        c = jax.lax.while_loop(lambda c: (c[0] < limit) & ~jnp.all(c[4]), body, c)
+        return jnp.mean(c[3])
+
+    def _normalize(self, norm: NormState | None, S: jax.Array) -> jax.Array:
+        if norm is None:
+            return S
+        clip, epsilon = self.norm_clip
+        return jnp.clip((S - norm.mean) / jnp.sqrt(norm.var + epsilon), -clip, clip)
+
+
+def merge_moments(norm: NormState, S: jax.Array) -> NormState:
+    """Merge a batch into running moments (Chan et al.), as :class:`RunningNormalizer`."""
+    batch_mean, batch_var, n = S.mean(axis=0), S.var(axis=0), S.shape[0]
+    total = norm.count + n
+    delta = batch_mean - norm.mean
+    mean = norm.mean + delta * n / total
+    var = (norm.var * norm.count + batch_var * n + delta**2 * norm.count * n / total) / total
+    return NormState(mean, var, total)
+
+
+def scheduled(schedule: Any, value: Any, progress: jax.Array) -> jax.Array:
+    """A schedule's value at ``progress``, from its (traced) initial ``value``: constant,
+    ``'lin_x'`` (linear to 0), or a callable of the remaining fraction (SB3's convention)."""
+    if callable(schedule):
+        return jnp.asarray(schedule(1.0 - progress), jnp.float32)
+    if isinstance(schedule, str):
+        return value * (1.0 - progress)
+    return value
+
+
+def _rows(mask: jax.Array, x: jax.Array) -> jax.Array:
+    """``mask`` [N] broadcast against ``x`` [N, ...]."""
+    return mask.reshape(-1, *([1] * (x.ndim - 1)))

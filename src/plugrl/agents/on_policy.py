@@ -118,7 +118,10 @@ class OnPolicyLearner:
             policy_loss, clip_fraction = -ops.mean(Adv * logP), ops.zeros(())
         value_loss = _value_loss(V_pred, batch["V"], batch["R"], cfg.clip_value)
         entropy = ops.mean(dist.entropy())
-        loss = policy_loss + cfg.vfcn_coeff * value_loss - cfg.entropy_coeff * entropy
+        # The fast path passes the coefficients in the batch, so that they can be traced.
+        vfcn_coeff = batch.get("vfcn_coeff", cfg.vfcn_coeff)
+        entropy_coeff = batch.get("entropy_coeff", cfg.entropy_coeff)
+        loss = policy_loss + vfcn_coeff * value_loss - entropy_coeff * entropy
         metrics = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
                    "approx_kl": ops.mean(batch["logP"] - logP), "clip_fraction": clip_fraction}
         return loss, (state.non_trainable, metrics)

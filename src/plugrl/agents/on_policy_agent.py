@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
+import gymnasium as gym
 import numpy as np
 
 from plugrl._backend.jax import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import OnPolicyConfig
+from plugrl.agents.fast_training import FastPath, ManyRuns, is_jax_env
 from plugrl.agents.normalizer import RunningNormalizer
 from plugrl.agents.on_policy import OnPolicyLearner, schedule_value
 
@@ -20,8 +23,11 @@ class OnPolicyAgent(BaseAgent):
 
     Parameters
     ----------
-    env : str, gymnasium.Env or gymnasium.vector.VectorEnv
-        A Gymnasium id, an environment, or a vector environment.
+    env : str, gymnasium.Env, gymnasium.vector.VectorEnv or JaxEnv
+        A Gymnasium id, an environment, or a vector environment; or a JAX environment
+        (:mod:`plugrl.envs.jax`), which selects the fast path: ``fit`` then runs rollouts and
+        updates in one compiled function (:mod:`plugrl.agents.fast_training`), while acting,
+        evaluating and saving use the Gymnasium environment of the same id.
     seed : int, optional
         Seeds networks, environments and every random draw; the same seed gives the same run.
     function_approximator : FunctionApproximator, optional
@@ -39,9 +45,13 @@ class OnPolicyAgent(BaseAgent):
 
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
                  **config: Any) -> None:
+        self.jax_env = env if is_jax_env(env) else None
+        if self.jax_env is not None:
+            env = _gymnasium_twin(self.jax_env)
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
         self.normalizer = (RunningNormalizer(self.observation_space.shape)
                            if self.config.normalize_observations else None)
+        self._fast = FastPath(self, self.jax_env) if self.jax_env is not None else None
 
     def _make_learner(self, function_approximator: Any) -> OnPolicyLearner:
         return OnPolicyLearner(self.observation_space, self.action_space, self.config, self.seed,
@@ -51,7 +61,50 @@ class OnPolicyAgent(BaseAgent):
         return self.config.n_steps
 
     # ------------------------------------------------------------------ training
+    def fit(self, total_steps: int, callback: Callable[[Any, dict], Any] | None = None,
+            checkpoint_interval: int | None = None, restore: bool = False,
+            checkpoint_dir: str | None = None, keep_checkpoints: int = 3,
+            eval_interval: int | None = None) -> OnPolicyAgent:
+        """Train until ``total_steps`` env steps; see :meth:`BaseAgent.fit`.
+
+        On the fast path (an agent made on a JAX environment) one iteration is one compiled
+        chunk: it runs to the next multiple of ``eval_interval`` (then evaluates with
+        ``config.eval_episodes`` deterministic episodes, recorded as ``"eval_return"``), else to
+        the next rollout when there is a ``callback``, else to the next checkpoint, else to the
+        end. ``callback`` and checkpoints run on the host between chunks.
+
+        Parameters
+        ----------
+        eval_interval : int, optional
+            Fast path only: evaluate inside the compiled program every so many env steps.
+        """
+        if self._fast is None:
+            if eval_interval:
+                raise ValueError("eval_interval: only the fast path (an agent made on a JAX env) "
+                                 "evaluates inside fit; evaluate in a callback instead")
+        else:
+            self._fast.chunk_steps = (eval_interval or (1 if callback is not None else None)
+                                      or checkpoint_interval)
+            self._fast.evaluate = bool(eval_interval)
+        super().fit(total_steps, callback, checkpoint_interval, restore, checkpoint_dir,
+                    keep_checkpoints)
+        return self
+
+    def train_many(self, seeds: list[int], total_steps: int, eval_interval: int | None = None,
+                   **grid: list[Any]) -> ManyRuns:
+        """Train many seeds (and a grid of traced hyperparameters) at once on the fast path;
+        see :func:`plugrl.agents.fast_training.train_many`. The agent itself is not changed."""
+        if self._fast is None:
+            raise ValueError("train_many: expected an agent made on a JAX environment, e.g. "
+                             "PPO(plugrl.envs.jax.make('CartPole-v1')), got one on "
+                             f"{self.env_id or 'a Gymnasium env'}")
+        from plugrl.agents.fast_training import train_many
+
+        return train_many(self, seeds, total_steps, eval_interval, **grid)
+
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
+        if self._fast is not None:
+            return self._fast.iteration(total_steps)
         rollout = self.sampler.collect(self._act)
         T, N = rollout.R.shape
         self.num_steps += T * N
@@ -118,6 +171,13 @@ class OnPolicyAgent(BaseAgent):
             return probs / probs.sum(), value
         return (Z[0][0], Z[1][0]), value
 
+    def _evaluation_env(self) -> gym.Env:
+        if self.env_id is None and self.jax_env is not None:
+            from plugrl.envs.jax import to_gymnasium
+
+            return to_gymnasium(self.jax_env)
+        return super()._evaluation_env()
+
     # ------------------------------------------------------------------ persistence
     def keras_models(self) -> dict[str, Any]:
         """The actor and the critic as Keras models with the current weights."""
@@ -135,3 +195,13 @@ class OnPolicyAgent(BaseAgent):
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
         if self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in ("mean", "var", "count")})
+
+
+def _gymnasium_twin(env: Any) -> Any:
+    """What the agent acts on, evaluates on and saves with for a JAX env: the Gymnasium env of
+    the same id, or the JAX env behind the Gymnasium API when the id is not registered."""
+    if env.id in gym.registry:
+        return env.id
+    from plugrl.envs.jax import to_gymnasium
+
+    return lambda: to_gymnasium(env)

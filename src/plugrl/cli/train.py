@@ -43,6 +43,10 @@ class TrainPlan:
     """The training budget in env steps."""
     run_dir: pathlib.Path
     """Where the run's artefacts go."""
+    jax_env: bool = False
+    """Train on the JAX environment of ``env_id`` (the fast path of the on-policy agents)."""
+    seeds: tuple[int, ...] = ()
+    """With ``jax_env``: train these seeds at once (``train_many``) instead of ``seed``."""
 
 
 def add_train_parser(subparsers: Any) -> None:
@@ -66,6 +70,12 @@ def add_train_parser(subparsers: Any) -> None:
     parser.add_argument("--checkpoint-interval", type=_positive_int, metavar="N",
                         help="write a checkpoint into <run-dir>/checkpoints every N env steps")
     parser.add_argument("--no-gif", action="store_true", help="do not record episode.gif")
+    parser.add_argument("--jax", action="store_true",
+                        help="train on the JAX version of --env, rollouts and updates compiled "
+                        "together (on-policy agents; plugrl.envs.jax)")
+    parser.add_argument("--seeds", type=_seed_list, metavar="LIST",
+                        help="with --jax: train these seeds at once, e.g. 0-15 or 0,2,5; writes "
+                        "their learning curves to <run-dir>/train_many.json")
     add_hyperparameter_options(parser)
     parser.set_defaults(handler=run_train)
 
@@ -75,6 +85,8 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     plan = plan_training(args)
     check_run_dir(plan.run_dir, args.force)
     agent = _build_agent(plan)
+    if plan.seeds:
+        return _train_many(agent, plan, args, console)
     try:
         return _train_and_finish(agent, plan, args, console)
     finally:
@@ -124,9 +136,18 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from error
     total_steps = args.steps or preset_steps or DEFAULT_TOTAL_STEPS
+    seeds = tuple(getattr(args, "seeds", None) or ())
+    jax_env = bool(getattr(args, "jax", False))
+    if seeds and not jax_env:
+        raise UsageError("--seeds: expected --jax as well (many seeds train at once on the fast "
+                         "path only)")
+    if jax_env and not hasattr(AGENTS[agent_name], "train_many"):
+        raise UsageError(f"--jax: expected an on-policy agent (REINFORCE, A2C, PPO, PPO2), got "
+                         f"{agent_name}")
     safe_env = args.env.replace("/", "_")  # namespaced ids (ALE/Pong-v5) are one path component
     run_dir = args.run_dir or pathlib.Path("runs") / f"{agent_name.lower()}-{safe_env}-seed{args.seed}"
-    return TrainPlan(AGENTS[agent_name], args.env, args.seed, preset, config, total_steps, run_dir)
+    return TrainPlan(AGENTS[agent_name], args.env, args.seed, preset, config, total_steps, run_dir,
+                     jax_env, seeds)
 
 
 def _resolve_preset(agent_name: str, env_id: str, name: str) -> tuple[dict[str, Any], int | None, str]:
@@ -152,7 +173,12 @@ def _build_agent(plan: TrainPlan) -> Any:
     import gymnasium
 
     try:
-        return plan.agent_class(plan.env_id, seed=plan.seed, **plan.config)
+        env: Any = plan.env_id
+        if plan.jax_env:
+            from plugrl.envs.jax import make
+
+            env = make(plan.env_id)
+        return plan.agent_class(env, seed=plan.seed, **plan.config)
     except (ValueError, gymnasium.error.Error) as error:
         raise UsageError(str(error)) from error
 
@@ -174,6 +200,43 @@ def _train(agent: Any, plan: TrainPlan, args: argparse.Namespace, console: Any,
         except KeyboardInterrupt:
             interrupted = True
     return monitor, time.perf_counter() - start, interrupted
+
+
+def _train_many(agent: Any, plan: TrainPlan, args: argparse.Namespace, console: Any) -> int:
+    """``--jax --seeds``: every seed at once; the curves go to ``train_many.json``."""
+    from rich.table import Table
+
+    if args.force:
+        clear_run_dir(plan.run_dir)
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    _print_plan(console, plan)
+    start = time.perf_counter()
+    many = agent.train_many(list(plan.seeds), plan.total_steps, eval_interval=args.eval_interval)
+    seconds = time.perf_counter() - start
+    curves = [{**run, "train_returns": _floats(many.train_returns[i]),
+               "eval_returns": _floats(many.eval_returns[i])} for i, run in enumerate(many.runs)]
+    write_json(plan.run_dir / "train_many.json", {
+        **_run_info(plan, agent, args), "status": "finished", "seconds": seconds,
+        "update_steps": many.update_steps.tolist(), "eval_steps": many.eval_steps.tolist(),
+        "runs": curves})
+    table = Table(title=f"plugrl train --jax: {len(many.runs)} seeds in {seconds:.1f} s")
+    for column in ("seed", "last train return", "last eval return"):
+        table.add_column(column, justify="right")
+    for i, run in enumerate(many.runs):
+        last_eval = many.eval_returns[i, -1] if many.eval_returns.shape[1] else float("nan")
+        table.add_row(str(run["seed"]), f"{_last_finite(many.train_returns[i]):.1f}", f"{last_eval:.1f}")
+    console.print(table)
+    return EXIT_OK
+
+
+def _floats(values: Any) -> list[float | None]:
+    """JSON numbers, with NaN (no episode ended) as null."""
+    return [None if v != v else float(v) for v in values]
+
+
+def _last_finite(values: Any) -> float:
+    finite = [float(v) for v in values if v == v]
+    return finite[-1] if finite else float("nan")
 
 
 def _run_info(plan: TrainPlan, agent: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -204,6 +267,20 @@ def _print_summary(console: Any, summary: dict[str, str]) -> None:
     for key, value in summary.items():
         table.add_row(key, value)
     console.print(table)
+
+
+def _seed_list(text: str) -> list[int]:
+    """Seeds as ``0-15``, ``0,2,5`` or both (``0-3,8``)."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            first, sep, last = part.strip().partition("-")
+            seeds += list(range(int(first), int(last) + 1)) if sep else [int(first)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds such as 0-15 or 0,2,5, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct seeds, got {text!r}")
+    return seeds
 
 
 def _positive_int(text: str) -> int:
