@@ -26,7 +26,18 @@ from plugrl.utils.validation import check_finite
 
 ops = keras.ops
 
-__all__ = ["BaseTDLearning"]
+__all__ = ["BaseTDLearning", "td_target"]
+
+
+def td_target(Rn: Any, In: Any, Q_boot: Any) -> Any:
+    r"""The bootstrapped target :math:`G^{(n)}_t = R^{(n)}_t + I^{(n)}_t\,Q_\text{boot}`.
+
+    Parameters
+    ----------
+    Rn, In, Q_boot : 1d Tensor, shape: [batch_size]
+        Partial returns, bootstrap factors and bootstrap values.
+    """
+    return Rn + In * Q_boot
 
 
 class BaseTDLearning(abc.ABC):
@@ -69,7 +80,7 @@ class BaseTDLearning(abc.ABC):
     def target(self, state: TrainState, Rn: Any, In: Any, S_next: Any, A_next: Any,
                *extra: Any) -> Any:
         r"""The bootstrapped target :math:`G^{(n)}_t = R^{(n)}_t + I^{(n)}_t\,Q_\text{boot}`."""
-        return Rn + In * self.bootstrap_value(state, S_next, A_next, *extra)
+        return td_target(Rn, In, self.bootstrap_value(state, S_next, A_next, *extra))
 
     def _extra_inputs(self) -> tuple:
         """Arrays the bootstrap needs besides the value function's own train state."""

@@ -10,7 +10,7 @@ from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
 
-__all__ = ["DoubleQLearning"]
+__all__ = ["DoubleQLearning", "double_q_bootstrap"]
 
 
 class DoubleQLearning(BaseTDLearning):
@@ -31,5 +31,22 @@ class DoubleQLearning(BaseTDLearning):
         vf = self.value_function
         Q_primary, _ = vf._q_s(state.params, state.non_trainable, S_next)
         Q_target, _ = vf._q_s(state.targets(), state.target_non_trainable, S_next)
-        A_greedy = ops.argmax(Q_primary, axis=-1)
-        return ops.take_along_axis(Q_target, A_greedy[:, None], axis=1)[:, 0]
+        return double_q_bootstrap(Q_primary, Q_target)
+
+
+def double_q_bootstrap(Q_primary: Any, Q_target: Any) -> Any:
+    r"""Double Q-learning's bootstrap term :math:`Q_\text{target}(S_{t+n}, \arg\max_a
+    Q_\text{primary}(S_{t+n}, a))`.
+
+    Parameters
+    ----------
+    Q_primary, Q_target : 2d Tensor, shape: [batch_size, num_actions]
+        Action values of the next states from the primary (selecting) and the target
+        (evaluating) model.
+
+    Returns
+    -------
+    Q_boot : 1d Tensor, shape: [batch_size]
+    """
+    A_greedy = ops.argmax(Q_primary, axis=-1)
+    return ops.take_along_axis(Q_target, A_greedy[:, None], axis=1)[:, 0]

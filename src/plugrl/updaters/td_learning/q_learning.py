@@ -10,7 +10,7 @@ from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
 
-__all__ = ["QLearning"]
+__all__ = ["QLearning", "greedy_bootstrap"]
 
 
 class QLearning(BaseTDLearning):
@@ -29,4 +29,19 @@ class QLearning(BaseTDLearning):
     def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
         params, non_trainable = self._bootstrap_weights(state)
         Q_s, _ = self.value_function._q_s(params, non_trainable, S_next)
-        return ops.max(Q_s, axis=-1)
+        return greedy_bootstrap(Q_s)
+
+
+def greedy_bootstrap(Q_s_next: Any) -> Any:
+    r"""Q-learning's bootstrap term :math:`\max_a Q(S_{t+n}, a)`.
+
+    Parameters
+    ----------
+    Q_s_next : 2d Tensor, shape: [batch_size, num_actions]
+        Action values of the next states, from the bootstrapping model.
+
+    Returns
+    -------
+    Q_boot : 1d Tensor, shape: [batch_size]
+    """
+    return ops.max(Q_s_next, axis=-1)

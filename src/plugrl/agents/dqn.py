@@ -1,0 +1,321 @@
+r"""Deep Q-networks: the learner (networks, optimizer, jitted steps) and the :class:`DQN` agent.
+
+One jitted call acts (the greedy part of epsilon-greedy); one jitted call runs a whole round of
+updates: the target updates that fell due, then ``num_updates_per_step`` gradient steps
+(``lax.scan``) on the TD loss
+
+.. math::
+
+    L\ =\ \hat{\mathbb{E}}\Big\{ W\,\ell\big(R^{(n)}_t + I^{(n)}_t\,Q_\text{boot}(S_{t+n}),\
+    Q(S_t, A_t)\big) \Big\}
+
+with :math:`\ell` Huber or squared error and :math:`Q_\text{boot}` Q-learning's or double
+Q-learning's bootstrap term (:mod:`plugrl.updaters.td_learning`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import jax
+import numpy as np
+import optax
+
+from plugrl._backend import keras
+from plugrl._backend.jax import (
+    Metrics,
+    TrainState,
+    init_train_state,
+    jit,
+    scheduled_adam,
+    sync_target,
+    with_learning_rate,
+)
+from plugrl.agents.config import DQNConfig
+from plugrl.agents.networks import MLP, policy_spaces
+from plugrl.agents.off_policy import OffPolicyAgent
+from plugrl.agents.on_policy import schedule_value
+from plugrl.updaters.losses import get_value_loss
+from plugrl.updaters.td_learning.base import td_target
+from plugrl.updaters.td_learning.double_q_learning import double_q_bootstrap
+from plugrl.updaters.td_learning.q_learning import greedy_bootstrap
+from plugrl.value_functions import QTypeII, V
+
+ops = keras.ops
+
+#: The fields of the batches :meth:`DQNLearner.update` trains on.
+BATCH_FIELDS = ("S", "A", "Rn", "In", "S_next", "W")
+
+__all__ = ["DQN", "DQNLearner", "dueling_q", "epsilon_schedule", "target_update_weight",
+           "target_updates_due"]
+
+
+class DQNLearner:
+    """Q-network, target network, optimizer and the jitted functions of a DQN agent.
+
+    Parameters
+    ----------
+    observation_space : gymnasium.spaces.Box
+        The observation space of one environment.
+    action_space : gymnasium.spaces.Discrete
+        The action space of one environment.
+    config : DQNConfig
+        The hyperparameters.
+    seed : int
+        Seeds the weight initialisation.
+    function_approximator : FunctionApproximator, optional
+        A user-made body; its ``head_q2`` (and ``head_v`` with ``config.dueling``) give the Q
+        values. By default an MLP of ``config.hidden_sizes``.
+    """
+
+    discrete = True
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DQNConfig,
+                 seed: int, function_approximator: Any = None) -> None:
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise TypeError(f"env.action_space: DQN expected a Discrete action space, got {action_space}")
+        self.config = config
+        self.action_space = action_space
+        self.num_actions = int(action_space.n)
+        self._start = int(action_space.start)
+        self.func = function_approximator
+        if function_approximator is None:
+            self.func = MLP(policy_spaces(observation_space, action_space), config.hidden_sizes,
+                            config.activation, random_seed=seed)
+        self._head = self._build_head()
+        self._loss = get_value_loss(config.loss)
+        self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
+        self.state = init_train_state(self.func.gather(self._head.trainable),
+                                      self.func.gather(self._head.non_trainable), self.optimizer)
+        self._greedy = jit(lambda params, non_trainable, S:
+                           ops.argmax(self._q_s(params, non_trainable, S)[0], axis=-1))
+        self._q_values = jit(lambda params, non_trainable, S: self._q_s(params, non_trainable, S)[0])
+        self._update = jit(self._update_fn)
+
+    def _build_head(self) -> Any:
+        """The head model ``S -> Q_s``, or ``S -> [V, Adv]`` for dueling heads."""
+        func = self.func
+        if func.action_space != self.action_space:
+            raise ValueError(f"function_approximator: expected the env's action space "
+                             f"{self.action_space}, got {func.action_space}")
+        strategy = "double_q_learning" if self.config.double_q else "q_learning"
+        q_head = QTypeII(func, self.config.gamma, self.config.bootstrap_n,
+                         bootstrap_with_target_model=True, update_strategy=strategy)._head
+        if not self.config.dueling:
+            return q_head
+        V(func)  # builds head_v, whose weights the joint model shares
+        return func.joint_head_model(("v", q_head.name))
+
+    # ------------------------------------------------------------------ pure functions
+    def _q_s(self, params: Any, non_trainable: Any, S: Any,
+             training: bool = False) -> tuple[Any, tuple]:
+        """Pure forward pass: ``Q_s`` [batch_size, num_actions] and the new non-trainables."""
+        out, non_trainable = self._head.model.stateless_call(list(params), list(non_trainable),
+                                                             S, training=training)
+        if self.config.dueling:
+            out = dueling_q(*out)
+        return out, tuple(non_trainable)
+
+    def _bootstrap(self, state: TrainState, params: Any, S_next: Any) -> Any:
+        Q_target = self._q_s(state.targets(), state.target_non_trainable, S_next)[0]
+        if not self.config.double_q:
+            return greedy_bootstrap(Q_target)
+        return double_q_bootstrap(self._q_s(params, state.non_trainable, S_next)[0], Q_target)
+
+    def _loss_fn(self, params: Any, state: TrainState, batch: dict) -> tuple[Any, Any]:
+        G = ops.stop_gradient(td_target(batch["Rn"], batch["In"],
+                                        self._bootstrap(state, params, batch["S_next"])))
+        Q_s, non_trainable = self._q_s(params, state.non_trainable, batch["S"], training=True)
+        A = ops.cast(batch["A"], "int32")
+        Q_sa = ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0]
+        loss = ops.mean(batch["W"] * self._loss(G, Q_sa))
+        return loss, (non_trainable, G - Q_sa, {"DQN/q_mean": ops.mean(Q_sa)})
+
+    def _step(self, state: TrainState, batch: dict) -> tuple[TrainState, tuple]:
+        """One gradient step; returns the TD errors with the metrics."""
+        grad_fn = jax.value_and_grad(self._loss_fn, has_aux=True)
+        (loss, (non_trainable, td_errors, metrics)), grads = grad_fn(state.params, state, batch)
+        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
+        state = state._replace(params=optax.apply_updates(state.params, updates),
+                               non_trainable=non_trainable, opt_state=opt_state)
+        metrics = {**metrics, "DQN/loss": loss, "DQN/grad_norm": optax.tree.norm(grads),
+                   "DQN/td_error": ops.mean(ops.abs(td_errors))}
+        return state, (Metrics.pack(metrics), td_errors)
+
+    def _update_fn(self, state: TrainState, batch: dict, lr: Any,
+                   num_target_updates: Any) -> tuple[TrainState, Metrics, Any]:
+        state = sync_target(state, target_update_weight(self.config.tau, num_target_updates))
+        state = state._replace(opt_state=with_learning_rate(state.opt_state, lr))
+        state, (metrics, td_errors) = jax.lax.scan(self._step, state, batch)
+        return state, jax.tree_util.tree_map(lambda m: m.mean(axis=0), metrics), td_errors
+
+    # ------------------------------------------------------------------ host side
+    def buffer_action_space(self) -> gym.spaces.Discrete:
+        """The space of the actions stored in the replay buffer: indices ``0 .. n - 1``."""
+        return gym.spaces.Discrete(self.num_actions)
+
+    def random_actions(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` uniformly random actions, as ``(A_env, A_buffer)``."""
+        A = rng.integers(self.num_actions, size=n)
+        return A + self._start, A
+
+    def act(self, S: np.ndarray, rng: np.random.Generator,
+            exploration: float) -> tuple[np.ndarray, np.ndarray]:
+        """Epsilon-greedy actions (epsilon ``exploration``) for a batch of observations.
+
+        Returns ``(A_env, A_buffer)``, both int arrays of shape [N].
+        """
+        explore = rng.random(len(S)) < exploration
+        A = rng.integers(self.num_actions, size=len(S))
+        if not explore.all():
+            A = np.where(explore, A, self._greedy_indices(S))
+        return A + self._start, A
+
+    def greedy(self, S: np.ndarray) -> np.ndarray:
+        """The greedy actions of a batch of observations (ties: the lowest action)."""
+        return self._greedy_indices(S) + self._start
+
+    def q_values(self, S: np.ndarray) -> np.ndarray:
+        """``Q_s`` of a batch of observations, shape [N, num_actions]."""
+        return np.asarray(self._q_values(self.state.params, self.state.non_trainable, self._states(S)))
+
+    def predict(self, S: np.ndarray) -> np.ndarray:
+        """What ``agent.predict`` shows: the Q-values, as :meth:`q_values`."""
+        return self.q_values(S)
+
+    def update(self, batch: dict[str, np.ndarray], lr: float, key: Any,
+               steps: tuple[int, int]) -> tuple[dict[str, float], np.ndarray]:
+        """Target updates due, then ``K`` gradient steps, in one jitted call.
+
+        Parameters
+        ----------
+        batch : dict of arrays
+            ``S, A, Rn, In, S_next, W``, each with leading axes [K, batch_size].
+        lr : float
+            The learning rate of these steps.
+        key : jax.Array
+            Unused (the TD loss draws no randomness); kept for the learners' common signature.
+        steps : (int, int)
+            The agent's env-step counters before and after the collection that preceded this
+            update; a target update falls due at every multiple of ``target_update_intvl``.
+
+        Returns
+        -------
+        metrics : dict of str to float
+            Averages over the ``K`` steps.
+        td_errors : 2d array, shape [K, batch_size]
+            :math:`G - Q(S, A)` of each step, before that step's update.
+        """
+        batch = _check_batch(batch)
+        num_target_updates = target_updates_due(*steps, self.config.target_update_intvl)
+        self.state, metrics, td_errors = self._update(
+            self.state, batch, np.float32(lr), np.float32(num_target_updates))
+        metrics = {**metrics.to_dict(), "DQN/target_updates": float(num_target_updates)}
+        return metrics, np.asarray(td_errors)
+
+    def load_state(self, state: TrainState) -> None:
+        """Replace the learner's state (e.g. from a checkpoint)."""
+        self.state = state
+
+    def keras_models(self) -> dict[str, keras.Model]:
+        """The Q-network as a Keras model ``S -> Q_s``, with the current weights."""
+        self.func.scatter(self._head.trainable, self.state.params)
+        self.func.scatter(self._head.non_trainable, self.state.non_trainable)
+        self.func.sync_keras_variables()
+        model = self._head.model
+        if self.config.dueling:
+            S = keras.Input(model.inputs[0].shape[1:], dtype=model.inputs[0].dtype, name="S")
+            model = keras.Model(S, dueling_q(*model(S)), name="q_network")
+        return {"q": model}
+
+    def _greedy_indices(self, S: np.ndarray) -> np.ndarray:
+        return np.asarray(self._greedy(self.state.params, self.state.non_trainable, self._states(S)))
+
+    def _states(self, S: np.ndarray) -> np.ndarray:
+        return np.asarray(S, dtype=self.func.observation_dtype)
+
+
+def _check_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The fields an update needs, checked for presence and matching leading axes [K, B]."""
+    missing = [name for name in BATCH_FIELDS if name not in batch]
+    if missing:
+        raise ValueError(f"batch: expected the fields {list(BATCH_FIELDS)}, missing {missing}")
+    batch = {name: np.asarray(batch[name]) for name in BATCH_FIELDS}
+    K_B = batch["Rn"].shape
+    bad = {name: x.shape for name, x in batch.items() if x.ndim < 2 or x.shape[:2] != K_B}
+    if len(K_B) != 2 or bad:
+        raise ValueError(f"batch: expected leading axes [K, batch_size] = {K_B} (the shape of Rn) "
+                         f"in every field, got {bad}")
+    return batch
+
+
+def dueling_q(V_s: Any, Adv: Any) -> Any:
+    r"""Dueling heads' action values, :math:`Q(s,a) = V(s) + A(s,a) - \frac1n\sum_{a'} A(s,a')`.
+
+    Parameters
+    ----------
+    V_s : 2d Tensor, shape: [batch_size, 1]
+        State values.
+    Adv : 2d Tensor, shape: [batch_size, num_actions]
+        Advantages.
+    """
+    return V_s + Adv - ops.mean(Adv, axis=-1, keepdims=True)
+
+
+def target_updates_due(before: int, after: int, interval: int) -> int:
+    """Target updates that fall due between the env-step counts ``before`` and ``after``: one at
+    every multiple of ``interval`` (Stable-Baselines3 counts them in env steps)."""
+    return int(after) // interval - int(before) // interval
+
+
+def target_update_weight(tau: Any, num_updates: Any) -> Any:
+    r"""The Polyak weight of ``num_updates`` target updates with weight :math:`\tau` in a row,
+    :math:`1 - (1 - \tau)^k`, valid while the online weights stay fixed (0 for ``k = 0``)."""
+    return 1.0 - (1.0 - tau) ** num_updates
+
+
+class DQN(OffPolicyAgent):
+    """Deep Q-network (Mnih et al., 2015) with the usual extensions: double Q-learning, dueling
+    heads, n-step returns and prioritized replay (see :class:`~plugrl.agents.config.DQNConfig`).
+
+    Defaults are Stable-Baselines3's; ``DQN.from_preset("CartPole-v1")`` uses RL-Zoo's tuned
+    hyperparameters. Exploration is epsilon-greedy, with epsilon from :func:`epsilon_schedule`.
+    Parameters as in :class:`~plugrl.agents.OffPolicyAgent`.
+
+    Examples
+    --------
+    >>> agent = DQN.from_preset("CartPole-v1", seed=0).fit(50_000)  # doctest: +SKIP
+    >>> agent.evaluate(20)  # doctest: +SKIP
+    """
+
+    AGENT_TYPE = "DQN"
+    CONFIG = DQNConfig
+    LEARNER = DQNLearner
+    DEFAULTS: dict[str, Any] = {}
+
+    config: DQNConfig
+
+    def _exploration(self, total_steps: int) -> float:
+        """Epsilon at the current ``num_steps`` of a run of ``total_steps`` env steps."""
+        return epsilon_schedule(self.config, self.num_steps, total_steps)
+
+    def _exploration_after_training(self) -> float:
+        """Epsilon outside ``fit``: the schedule's final value."""
+        return float(self.config.eps_final)
+
+
+def epsilon_schedule(config: DQNConfig, num_steps: int, total_steps: int) -> float:
+    r"""Epsilon after ``num_steps`` of ``total_steps`` env steps.
+
+    Linear from ``eps_init`` to ``eps_final`` over the first ``exploration_fraction *
+    total_steps`` steps, then constant (Stable-Baselines3); or, with ``eps_schedule_gamma``
+    (pyrado), :math:`\max(\epsilon_\text{final}, \epsilon_\text{init}\,\gamma_\epsilon^{t})`.
+    """
+    eps_init, eps_final = float(config.eps_init), float(config.eps_final)
+    if config.eps_schedule_gamma is not None:
+        return max(eps_final, eps_init * float(config.eps_schedule_gamma) ** num_steps)
+    decay_steps = config.exploration_fraction * total_steps
+    if num_steps >= decay_steps:
+        return eps_final
+    return eps_init + (eps_final - eps_init) * num_steps / decay_steps
