@@ -19,7 +19,7 @@ from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.softmax import SoftmaxPolicy
-from plugrl.updaters.policy_objectives import SoftPG
+from plugrl.updaters.policy_objectives import SoftPG, expected_soft_value
 from plugrl.value_functions import QTypeI, QTypeII, V
 
 ops = keras.ops
@@ -143,7 +143,7 @@ class SoftActorCritic(BaseActorCritic):
         dist = self.policy._make_dist(keras.tree.map_structure(ops.stop_gradient, Z))
         if self.policy.function_approximator.action_is_discrete:
             Q_min = ops.minimum(q1._q_s(*frozen[0], S)[0], q2._q_s(*frozen[1], S)[0])
-            V_target = ops.sum(dist.probs * (Q_min - beta * dist.log_probs), axis=-1)
+            V_target = expected_soft_value(dist.probs, dist.log_probs, Q_min, beta)
             return Q_min, ops.stop_gradient(V_target)
 
         def q_min(A_sampled: Any) -> Any:

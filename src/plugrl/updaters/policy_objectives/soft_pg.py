@@ -11,7 +11,7 @@ from plugrl.updaters.policy_objectives.base import PolicyObjective
 
 ops = keras.ops
 
-__all__ = ["SoftPG"]
+__all__ = ["SoftPG", "expected_soft_value"]
 
 
 class SoftPG(PolicyObjective):
@@ -38,3 +38,29 @@ class SoftPG(PolicyObjective):
         else:
             Q_sa = ops.sum(dist.probs * Adv, axis=-1)
         return -ops.mean(Q_sa), {f"{self.name}/q": ops.mean(Q_sa)}
+
+
+def expected_soft_value(probs: Any, log_probs: Any, Q_s: Any, entropy_coeff: Any) -> Any:
+    r"""The soft state value of a discrete policy, exactly over its actions,
+
+    .. math::
+
+        v(s)\ =\ \sum_a \pi(a|s)\,\big(q(s, a) - \alpha\log\pi(a|s)\big)
+
+    (the soft target of discrete SAC, Christodoulou 2019).
+
+    Parameters
+    ----------
+    probs, log_probs : 2d Tensor, shape: [batch_size, num_actions]
+        The policy's probabilities :math:`\pi(a|s)` and their logarithms.
+    Q_s : 2d Tensor, shape: [batch_size, num_actions]
+        The action values :math:`q(s, .)`.
+    entropy_coeff : float or scalar Tensor
+        The entropy coefficient :math:`\alpha`.
+
+    Returns
+    -------
+    V : 1d Tensor, shape: [batch_size]
+        The soft state values.
+    """
+    return ops.sum(probs * (Q_s - entropy_coeff * log_probs), axis=-1)

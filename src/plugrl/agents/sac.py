@@ -1,0 +1,299 @@
+r"""Soft actor-critic: the learner (optimizers, jitted steps) and the :class:`SAC` agent.
+
+One jitted call samples actions (the noise comes from the host's NumPy generator); one jitted
+call runs a whole round of ``num_updates_per_step`` gradient steps (``lax.scan``), each of which
+updates, as Stable-Baselines3 does, the entropy coefficient, the twin critics, the actor and,
+every ``target_update_intvl`` gradient steps, the target critics (Polyak, weight ``tau``). The
+losses are in :mod:`plugrl.agents.sac_objectives`, the networks in
+:mod:`plugrl.agents.sac_networks`; ``Box`` actions use the tanh-squashed Gaussian of
+:mod:`plugrl.agents.squashed_gaussian`, discrete actions a categorical policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import jax
+import numpy as np
+import optax
+
+from plugrl._backend import keras
+from plugrl._backend.jax import (
+    Metrics,
+    TrainState,
+    jit,
+    scheduled_adam,
+    split_key,
+    sync_target,
+    with_learning_rate,
+)
+from plugrl.agents.config import SACConfig
+from plugrl.agents.off_policy import OffPolicyAgent
+from plugrl.agents.on_policy import schedule_value
+from plugrl.agents.sac_networks import SACNetworks, SACState
+from plugrl.agents.sac_objectives import (
+    actor_loss,
+    critic_loss,
+    default_target_entropy,
+    ent_coeff_loss,
+    soft_bootstrap,
+)
+from plugrl.agents.squashed_gaussian import rescale_actions
+from plugrl.caching.gae import standardize
+from plugrl.updaters.td_learning.base import td_target
+
+ops = keras.ops
+
+__all__ = ["SAC", "SACLearner"]
+
+_BATCH_FIELDS = ("S", "A", "Rn", "In", "S_next", "W")
+
+
+class SACLearner:
+    r"""Networks, optimizers, entropy coefficient and the jitted functions of SAC.
+
+    Parameters
+    ----------
+    observation_space : gymnasium.spaces.Box
+        The observation space of one environment.
+    action_space : gymnasium.spaces.Box or gymnasium.spaces.Discrete
+        The action space of one environment; a ``Box`` must have finite bounds.
+    config : SACConfig
+        The hyperparameters.
+    seed : int
+        Seeds the weight initialisation.
+    function_approximator : FunctionApproximator, optional
+        A user-made body for the actor and the critics (see
+        :class:`~plugrl.agents.sac_networks.SACNetworks`); by default separate MLPs.
+
+    Attributes
+    ----------
+    state : SACState
+        Everything trained, as one pytree.
+    target_entropy : float
+        :math:`\bar{\mathcal{H}}`: ``config.target_entropy``, or
+        :func:`~plugrl.agents.sac_objectives.default_target_entropy` if that is None.
+    """
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: SACConfig,
+                 seed: int, function_approximator: Any = None) -> None:
+        self.config = config
+        self.action_space = action_space
+        self.nets = SACNetworks(observation_space, action_space, config, seed, function_approximator)
+        self.discrete = self.nets.discrete
+        self.target_entropy = (default_target_entropy(action_space) if config.target_entropy is None
+                               else float(config.target_entropy))
+        self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
+        self.state = self.nets.init_state(self.optimizer, config.ent_coeff_init)
+        self._act = jit(self._act_fn)
+        self._greedy = jit(self._greedy_fn)
+        self._predict = jit(self._predict_fn)
+        self._update = jit(self._update_fn)
+
+    # ------------------------------------------------------------------ pure update
+    def _critic_loss_fn(self, critic: tuple, state: SACState, batch: dict, ent_coeff: Any,
+                        key: Any) -> tuple[Any, tuple]:
+        r"""The critics' loss on one batch; aux: the TD errors [batch_size] and the mean of
+        :math:`\min_i q_i(S, A)`."""
+        actor, nt, nets = state.actor.params, state.critic.non_trainable, self.nets
+        A_next, logP_next, probs_next = nets.sample(nets.policy_params(actor, critic, nt, batch["S_next"]),
+                                                    key)
+        Q1_next, Q2_next = nets.critics(actor, state.critic.targets(), state.critic.target_non_trainable,
+                                        batch["S_next"], A_next)
+        V_next = soft_bootstrap(Q1_next, Q2_next, logP_next, ent_coeff, probs_next)
+        G = ops.stop_gradient(td_target(self._rewards(batch["Rn"]), batch["In"], V_next))
+        A = ops.cast(batch["A"], "int32") if self.discrete else batch["A"]
+        Q1, Q2 = nets.critics(actor, critic, nt, batch["S"], A)
+        return critic_loss(Q1, Q2, G, batch["W"]), (G - 0.5 * (Q1 + Q2), ops.mean(ops.minimum(Q1, Q2)))
+
+    def _actor_loss_fn(self, actor: tuple, critic: tuple, non_trainable: tuple, S: Any,
+                       ent_coeff: Any, key: Any) -> tuple[Any, Any]:
+        """The actor's loss against the (just updated) critics; aux: the mean log-probability."""
+        A, logP, probs = self.nets.sample(self.nets.policy_params(actor, critic, non_trainable, S), key)
+        Q1, Q2 = self.nets.critics(actor, critic, non_trainable, S, A)
+        logP_mean = ops.mean(logP) if probs is None else ops.mean(ops.sum(probs * logP, axis=-1))
+        return actor_loss(Q1, Q2, logP, ent_coeff, probs), logP_mean
+
+    def _ent_coeff_loss_fn(self, params: tuple, logP_mean: Any) -> tuple[Any, None]:
+        return ent_coeff_loss(params[0], logP_mean, self.target_entropy), None
+
+    def _rewards(self, Rn: Any) -> Any:
+        """``Rn`` scaled by ``rew_scale``, then standardised over the batch if ``standardize_rew``."""
+        Rn = Rn * self.config.rew_scale
+        return standardize(Rn) if self.config.standardize_rew else Rn
+
+    def _descend(self, loss_fn: Any, state: TrainState, *args: Any) -> tuple[TrainState, Any, Any]:
+        """One optimizer step on ``loss_fn(state.params, *args) -> (loss, aux)``."""
+        (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, *args)
+        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
+        state = state._replace(params=optax.apply_updates(state.params, updates), opt_state=opt_state)
+        return state, loss, aux
+
+    def _gradient_step(self, state: SACState, xs: tuple) -> tuple[SACState, tuple]:
+        """Entropy coefficient, critics, actor, targets, in SB3's order. The new coefficient
+        first weighs the next step's losses, and the actor's log-probabilities that its loss
+        needs come from the same weights either way, so it is updated last here, from the
+        actor's forward pass, rather than first from a pass of its own."""
+        batch, key = xs
+        key_next, key_pi = split_key(key)
+        ent_coeff = ops.exp(state.ent_coeff.params[0])
+        critic, q_loss, (td_errors, q_mean) = self._descend(self._critic_loss_fn, state.critic,
+                                                            state, batch, ent_coeff, key_next)
+        actor, pi_loss, logP_mean = self._descend(self._actor_loss_fn, state.actor, critic.params,
+                                                  critic.non_trainable, batch["S"], ent_coeff, key_pi)
+        ent_state, alpha_loss = state.ent_coeff, ops.zeros(())
+        if self.config.learn_ent_coeff:
+            ent_state, alpha_loss, _ = self._descend(self._ent_coeff_loss_fn, ent_state, logP_mean)
+        num_updates = state.num_updates + 1
+        due = ops.cast(num_updates % self.config.target_update_intvl == 0, "float32")
+        critic = sync_target(critic, self.config.tau * due)
+        metrics = {"SAC/critic_loss": q_loss, "SAC/actor_loss": pi_loss, "SAC/q_mean": q_mean,
+                   "SAC/ent_coeff": ops.exp(ent_state.params[0]), "SAC/ent_coeff_loss": alpha_loss,
+                   "SAC/entropy": -logP_mean}
+        return SACState(actor, critic, ent_state, num_updates), (Metrics.pack(metrics), td_errors)
+
+    def _update_fn(self, state: SACState, batch: dict, lr: Any, key: Any) -> tuple[SACState, Any, Any]:
+        """``K`` gradient steps (``lax.scan`` over the batches' leading axis) at learning rate ``lr``;
+        returns the state, the metrics averaged over the steps and the TD errors [K, batch_size]."""
+        state = state._replace(actor=_with_lr(state.actor, lr), critic=_with_lr(state.critic, lr),
+                               ent_coeff=_with_lr(state.ent_coeff, lr))
+        keys = jax.random.split(key, batch["S"].shape[0])
+        state, (metrics, td_errors) = jax.lax.scan(self._gradient_step, state, (batch, keys))
+        return state, jax.tree_util.tree_map(lambda m: m.mean(axis=0), metrics), td_errors
+
+    def _act_fn(self, params: tuple, non_trainable: tuple, S: Any, noise: Any) -> Any:
+        """Gumbel-max samples (discrete) or squashed Gaussian samples in [-1, 1] (``Box``)."""
+        Z = self.nets.policy_forward(params, non_trainable, S)
+        if self.discrete:
+            return ops.argmax(Z + noise, axis=-1)
+        mu, log_std = Z
+        return ops.tanh(mu + ops.exp(log_std) * noise)
+
+    def _greedy_fn(self, params: tuple, non_trainable: tuple, S: Any) -> Any:
+        Z = self.nets.policy_forward(params, non_trainable, S)
+        return ops.argmax(Z, axis=-1) if self.discrete else ops.tanh(Z[0])
+
+    def _predict_fn(self, params: tuple, non_trainable: tuple, S: Any) -> Any:
+        Z = self.nets.policy_forward(params, non_trainable, S)
+        return jax.nn.softmax(Z, axis=-1) if self.discrete else Z
+
+    # ------------------------------------------------------------------ host side
+    def buffer_action_space(self) -> gym.Space:
+        """The space of stored actions: ``Box(-1, 1)`` of the action shape, or the env's
+        ``Discrete`` space shifted to start at 0."""
+        if self.discrete:
+            return gym.spaces.Discrete(int(self.action_space.n))
+        return gym.spaces.Box(-1.0, 1.0, self.action_space.shape, np.float32)
+
+    def random_actions(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` uniformly random actions, as ``(A_env, A_buffer)``."""
+        if self.discrete:
+            A = rng.integers(int(self.action_space.n), size=n)
+        else:
+            A = rng.uniform(-1.0, 1.0, (n, *self.action_space.shape)).astype(np.float32)
+        return self._to_env(A), A
+
+    def act(self, S: np.ndarray, rng: np.random.Generator,
+            exploration: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Actions sampled from the policy for a batch of observations, as ``(A_env, A_buffer)``;
+        the noise comes from ``rng``. ``exploration`` is ignored (SAC explores by sampling)."""
+        S = self._states(S)
+        if self.discrete:
+            noise = rng.gumbel(size=(len(S), int(self.action_space.n))).astype(np.float32)
+        else:
+            noise = rng.standard_normal((len(S), *self.action_space.shape), np.float32)
+        A = np.asarray(self._act(*self.nets.actor_weights(self.state), S, noise))
+        return self._to_env(A), A
+
+    def greedy(self, S: np.ndarray) -> np.ndarray:
+        """The deterministic actions (``tanh`` of the mean, rescaled; or the most probable)."""
+        return self._to_env(np.asarray(self._greedy(*self.nets.actor_weights(self.state), self._states(S))))
+
+    def predict(self, S: np.ndarray) -> Any:
+        """``(mu, log_std)`` of the Gaussian before squashing (``Box``), or the action
+        probabilities [N, num_actions] (discrete)."""
+        Z = self._predict(*self.nets.actor_weights(self.state), self._states(S))
+        return np.asarray(Z) if self.discrete else tuple(np.asarray(z) for z in Z)
+
+    def update(self, batch: dict[str, np.ndarray], lr: float, key: Any,
+               steps: tuple[int, int] | None = None) -> tuple[dict[str, float], np.ndarray]:
+        r"""``K`` gradient steps in one jitted call.
+
+        Parameters
+        ----------
+        batch : dict of arrays
+            ``S, A, Rn, In, S_next, W``, each with leading axes [K, batch_size]; ``A`` in the
+            buffer's action space.
+        lr : float
+            The learning rate of the actor, the critics and the entropy coefficient.
+        key : jax.Array
+            The randomness of the sampled actions.
+        steps : (int, int), optional
+            The agent's env-step counters; unused (SAC counts gradient steps itself).
+
+        Returns
+        -------
+        metrics : dict of str to float
+            Averages over the ``K`` steps.
+        td_errors : 2d array, shape [K, batch_size]
+            :math:`G - \tfrac12(q_1 + q_2)(S, A)` of each step, before that step's update.
+        """
+        batch = self._check_batch(batch)
+        self.state, metrics, td_errors = self._update(self.state, batch, np.float32(lr), key)
+        return metrics.to_dict(), np.asarray(td_errors)
+
+    def load_state(self, state: SACState) -> None:
+        """Replace the learner's state (e.g. from a checkpoint)."""
+        self.state = SACState(*state)
+
+    def keras_models(self) -> dict[str, keras.Model]:
+        """The actor and both critics as Keras models (``actor``, ``q1``, ``q2``), with the
+        current weights."""
+        return self.nets.keras_models(self.state)
+
+    def _to_env(self, A: np.ndarray) -> np.ndarray:
+        if self.discrete:
+            return A + int(self.action_space.start)
+        return rescale_actions(A, self.action_space.low, self.action_space.high)
+
+    def _states(self, S: Any) -> np.ndarray:
+        func = self.nets.policy.function_approximator
+        S = np.asarray(S, func.observation_dtype)
+        if S.ndim < 1 or S.shape[1:] != func.observation_space.shape:
+            raise ValueError(f"S: expected observations of shape [N, *{func.observation_space.shape}], "
+                             f"got shape {S.shape}")
+        return S
+
+    def _check_batch(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        missing = [name for name in _BATCH_FIELDS if name not in batch]
+        if missing:
+            raise ValueError(f"batch: expected the fields {list(_BATCH_FIELDS)}, missing {missing}")
+        lead = np.shape(batch["Rn"])
+        if len(lead) != 2:
+            raise ValueError(f"batch['Rn']: expected shape [K, batch_size], got {lead}")
+        for name in _BATCH_FIELDS:
+            if np.shape(batch[name])[:2] != lead:
+                raise ValueError(f"batch['{name}']: expected leading axes {lead}, got shape "
+                                 f"{np.shape(batch[name])}")
+        return {name: batch[name] for name in _BATCH_FIELDS}
+
+
+def _with_lr(state: TrainState, lr: Any) -> TrainState:
+    return state._replace(opt_state=with_learning_rate(state.opt_state, lr))
+
+
+class SAC(OffPolicyAgent):
+    """Soft actor-critic (Haarnoja et al. 2018; pyrado's ``SAC``, SB3's defaults): a stochastic
+    actor, twin critics with Polyak-averaged targets and a learned entropy coefficient.
+
+    ``Box`` actions (finite bounds) get a tanh-squashed Gaussian policy, ``Discrete`` ones a
+    categorical policy with exact expectations over actions (Christodoulou 2019). Parameters as
+    in :class:`~plugrl.agents.OffPolicyAgent`; hyperparameters in
+    :class:`~plugrl.agents.config.SACConfig`.
+    """
+
+    AGENT_TYPE: ClassVar[str] = "SAC"
+    CONFIG: ClassVar[type] = SACConfig
+    LEARNER: ClassVar[type] = SACLearner
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
