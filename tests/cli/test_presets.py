@@ -8,7 +8,7 @@ import pytest
 
 import plugrl  # noqa: F401  (selects the JAX backend before Keras loads)
 from plugrl.agents import AGENTS, PPO
-from plugrl.agents.config import OnPolicyConfig, build_config
+from plugrl.agents.config import build_config
 from plugrl.presets import (
     NON_CONFIG_KEYS,
     coerce_field,
@@ -32,8 +32,8 @@ def test_list_presets_covers_the_required_envs():
 @pytest.mark.parametrize(("agent", "env_id"), ALL_PRESETS)
 def test_every_preset_builds_a_valid_config(agent, env_id):
     overrides, total_steps = load_preset(agent, env_id)
-    config = build_config(OnPolicyConfig, AGENTS[agent].DEFAULTS, overrides)
-    assert isinstance(config, OnPolicyConfig)
+    config = build_config(AGENTS[agent].CONFIG, AGENTS[agent].DEFAULTS, overrides)
+    assert isinstance(config, AGENTS[agent].CONFIG)
     assert not set(overrides) & set(NON_CONFIG_KEYS)
     assert isinstance(total_steps, int) and total_steps > 0
     # every value in the file is what the field holds, not a string YAML left unparsed
