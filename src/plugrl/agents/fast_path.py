@@ -15,6 +15,7 @@ constants in it, so one compilation serves every value and ``jax.vmap`` trains m
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -115,7 +116,7 @@ class FastTrainer:
         self._train_step = train_step(learner._loss_fn, learner.optimizer, type(learner).__name__)
         self.metric_names = self._metric_names() if record_metrics else ()
         self.chunk = jax.jit(self._chunk)
-        self.init_carry = jax.jit(self._init_carry, static_argnames=())
+        self.init_carry = jax.jit(self._init_carry)
 
     # ------------------------------------------------------------------ state
     def _init_carry(self, state: TrainState, key: jax.Array, steps: int = 0,
@@ -162,9 +163,16 @@ class FastTrainer:
 
     def _iteration(self, carry: Carry, hp: Hyperparameters,
                    total_steps: jax.Array) -> tuple[Carry, tuple[jax.Array, jax.Array, jax.Array]]:
-        """One rollout and the update on it (the ordinary path's ``_learn_from_rollout``)."""
+        """One rollout and the update on it (the ordinary path's ``_train_iteration``)."""
         key, k_rollout, k_update = jax.random.split(carry.key, 3)
-        carry, rollout = jax.lax.scan(self._env_step, carry, self._rollout_randomness(k_rollout))
+        # The scan carries only what a step changes: a loop-carried buffer is copied on every
+        # iteration, and the weights alone made up most of a step's cost.
+        envs = (carry.env_state, carry.obs, carry.episode_return)
+        act = functools.partial(self._env_step, carry.learner.params,
+                                carry.learner.non_trainable, carry.norm)
+        (env_state, obs, episode_return), rollout = jax.lax.scan(
+            act, envs, self._rollout_randomness(k_rollout))
+        carry = carry._replace(env_state=env_state, obs=obs, episode_return=episode_return)
         S, A, R, terminated, truncated, logP, V, S_next, done, returns = rollout
         steps = carry.steps + self.n_steps * self.num_envs
         progress = jnp.minimum(1.0, steps / total_steps)
@@ -187,38 +195,39 @@ class FastTrainer:
         return carry, (mean_return, finished.astype(jnp.float32), metrics)
 
     # ------------------------------------------------------------------ rollout
-    def _rollout_randomness(self, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        """Action noise and env keys of a whole rollout, drawn at once: one PRNG call per kind
-        instead of several per step (the PRNG is a large share of the compiled program)."""
+    def _rollout_randomness(self, key: jax.Array) -> tuple[jax.Array, jax.Array, tuple]:
+        """Action noise, env keys and the reset states of a whole rollout, drawn at once: the
+        PRNG runs as a loop of its own on the CPU, which inside every step cost more than the
+        rest of the step (a reset is drawn for every env at every step, used where one ends)."""
         T, N, learner = self.n_steps, self.num_envs, self.learner
         k_noise, k_step, k_reset = jax.random.split(key, 3)
         if learner.discrete:
             noise = jax.random.gumbel(k_noise, (T, N, learner.policy.function_approximator.num_actions))
         else:
             noise = jax.random.normal(k_noise, (T, N, *self.env.action_space.shape))
+        resets = self._reset(jax.random.split(k_reset, T * N), self.env_params)
         return (noise, jax.random.split(k_step, T * N).reshape(T, N, -1),
-                jax.random.split(k_reset, T * N).reshape(T, N, -1))
+                jax.tree_util.tree_map(lambda x: x.reshape(T, N, *x.shape[1:]), resets))
 
-    def _env_step(self, carry: Carry, xs: tuple) -> tuple[Carry, tuple]:
+    def _env_step(self, params: Any, non_trainable: Any, norm: NormState | None, envs: tuple,
+                  xs: tuple) -> tuple[tuple, tuple]:
         learner = self.learner
-        noise, step_keys, reset_keys = xs
-        obs = carry.obs
-        S = self._normalize(carry.norm, obs)
-        packed = learner._act_fn(carry.learner.params, carry.learner.non_trainable, S, noise)
+        env_state, obs, episode_return = envs
+        noise, step_keys, (reset_obs, reset_state) = xs
+        S = self._normalize(norm, obs)
+        packed = learner._act_fn(params, non_trainable, S, noise)
         logP, V = packed[:, 0], packed[:, 1]
         A = packed[:, 2].astype(jnp.int32) if learner.discrete else packed[:, 2:2 + noise[0].size]
         obs_next, env_state, r, terminated, truncated, _ = self._step(
-            step_keys, carry.env_state, self._env_actions(A), self.env_params)
+            step_keys, env_state, self._env_actions(A), self.env_params)
         r = r.astype(jnp.float32)
         done = terminated | truncated
-        reset_obs, reset_state = self._reset(reset_keys, self.env_params)
         env_state = jax.tree_util.tree_map(lambda new, old: jnp.where(_rows(done, old), new, old),
                                            reset_state, env_state)
-        returns = carry.episode_return + r
-        carry = carry._replace(env_state=env_state,
-                               obs=jnp.where(_rows(done, obs_next), reset_obs, obs_next),
-                               episode_return=jnp.where(done, 0.0, returns))
-        return carry, (obs, A, r, terminated, truncated, logP, V, obs_next, done, returns)
+        returns = episode_return + r
+        envs = (env_state, jnp.where(_rows(done, obs_next), reset_obs, obs_next),
+                jnp.where(done, 0.0, returns))
+        return envs, (obs, A, r, terminated, truncated, logP, V, obs_next, done, returns)
 
     def _env_actions(self, A: jax.Array) -> jax.Array:
         """As on the ordinary path: Box actions are clipped to the bounds for the environment."""
@@ -283,8 +292,12 @@ class FastTrainer:
         k_order, k_steps = jax.random.split(key)
         E = self.config.num_epoch
         orders = jnp.argsort(jax.random.uniform(k_order, (E, size)), axis=1)[:, :M * B]
-        state, metrics = jax.lax.scan(epoch, state, (orders, jax.random.split(
+        # The target weights (unused by these losses) stay out of the loop-carried state.
+        targets = (state.target_params, state.target_non_trainable)
+        light = state._replace(target_params=jnp.zeros(0), target_non_trainable=())
+        light, metrics = jax.lax.scan(epoch, light, (orders, jax.random.split(
             k_steps, E * M).reshape(E, M, -1)))
+        state = light._replace(target_params=targets[0], target_non_trainable=targets[1])
         return state, metrics.mean(axis=(0, 1))
 
     # ------------------------------------------------------------------ evaluation
@@ -296,14 +309,19 @@ class FastTrainer:
         limit = int(getattr(self.env_params, "max_episode_steps", 100_000))
         weights = learner._groups.select(state.params, state.non_trainable, 0)
 
-        step_keys = jax.random.split(key, E)
+        # Keys for every step drawn up front, as in the rollout (CartPole's 500 steps of 20
+        # episodes are 10k keys); a PRNG call inside the loop if the time limit is long.
+        presplit = limit * E <= 65_536
+        step_keys = jax.random.split(key, limit * E if presplit else E)
+        step_keys = step_keys.reshape(limit, E, -1) if presplit else step_keys
 
         def body(c: tuple) -> tuple:
             t, obs, env_state, G, done = c
             Z = learner.policy._predict(*weights, self._normalize(norm, obs))[0]
             A = jnp.argmax(Z, axis=-1) if learner.discrete else Z[0].reshape(E, -1)
             obs, env_state, r, terminated, truncated, _ = self._step(
-                jax.vmap(jax.random.fold_in, in_axes=(0, None))(step_keys, t), env_state,
+                step_keys[t] if presplit else jax.vmap(jax.random.fold_in, in_axes=(0, None))(
+                    step_keys, t), env_state,
                 self._env_actions(A), self.env_params)
             G = G + jnp.where(done, 0.0, r)
             return t + 1, obs, env_state, G, done | terminated | truncated
