@@ -240,7 +240,7 @@ class SACConfig(OffPolicyConfig):
     """Entropy target; None: -dim(A) for Box actions, 0.5 log(n) for ``n``
     discrete actions."""
     rew_scale: float = 1.0
-    """Rewards are multiplied by this factor before they are stored."""
+    """Rewards (the batches' n-step returns ``Rn``) are multiplied by this factor in the update."""
     standardize_rew: bool = False
     """Standardise each batch's n-step rewards to zero mean and unit variance (pyrado)."""
 
