@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.resources
-
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from plugrl._backend import keras
 from plugrl._backend.jax import prng_key
-from plugrl.agents import AGENTS
 from plugrl.agents.config import DQNConfig, build_config
 from plugrl.agents.dqn import (
     DQN,
@@ -19,12 +16,11 @@ from plugrl.agents.dqn import (
     target_update_weight,
     target_updates_due,
 )
-from plugrl.presets import load_preset_file
+from plugrl.presets import load_preset
 
 OBS = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
 ACTIONS = gym.spaces.Discrete(4)
 K, B = 1, 6
-PRESETS = importlib.resources.files("plugrl.presets") / "dqn.yaml"
 
 
 def make_learner(action_space=ACTIONS, seed=0, **config):
@@ -47,8 +43,8 @@ def make_batch(rng, k=K, b=B, n=ACTIONS.n, weights=False, n_step=False):
 def test_dqn_solves_cartpole_with_rl_zoo_preset():
     """A mean greedy return >= 475 at one of the evaluations every 10k env steps, within 100k
     steps. The first ``fit`` runs the preset's budget (50k), so epsilon decays as in RL-Zoo."""
-    config, budget = load_preset_file(PRESETS, "CartPole-v1")
-    agent = DQN("CartPole-v1", seed=2, **config)
+    _, budget = load_preset("DQN", "CartPole-v1")
+    agent = DQN.from_preset("CartPole-v1", seed=1)
     scores = []
 
     def evaluate_every_10k(agent, record):
@@ -266,7 +262,6 @@ TINY = {"hidden_sizes": (16,), "batch_size": 16, "learning_starts": 32, "train_f
         "gradient_steps": 2, "target_update_interval": 50}
 
 
-@pytest.mark.skipif("DQN" not in AGENTS, reason="loading needs DQN in plugrl.agents.AGENTS")
 def test_agent_trains_saves_and_loads(tmp_path):
     agent = DQN("CartPole-v1", seed=0, **TINY).fit(256)
     assert agent.num_steps == 256 and "DQN/loss" in agent.history[-1]
@@ -296,7 +291,7 @@ def test_agent_refuses_continuous_actions():
 
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0"])
 def test_presets_are_valid_configs(env_id):
-    config, total_steps = load_preset_file(PRESETS, env_id)
+    config, total_steps = load_preset("DQN", env_id)
     assert build_config(DQNConfig, {}, config).hidden_sizes == (256, 256)
     assert total_steps >= 50_000
 
@@ -308,3 +303,13 @@ def test_bad_batches_are_refused():
         learner.update({k: v for k, v in batch.items() if k != "W"}, 1e-3, prng_key(0), (0, 0))
     with pytest.raises(ValueError, match="leading axes"):
         learner.update({**batch, "A": batch["A"][0]}, 1e-3, prng_key(0), (0, 0))
+
+
+def test_default_network_is_initialised_as_sb3():
+    """Kernels and biases ~ U(+-1/sqrt(fan_in)) (PyTorch's linear layers), the Q head included."""
+    learner = make_learner(hidden_sizes=(64, 64))
+    for kernel, bias in zip(learner.state.params[::2], learner.state.params[1::2]):
+        bound = 1 / np.sqrt(kernel.shape[0])
+        for values in (np.asarray(kernel), np.asarray(bias)):
+            assert np.abs(values).max() <= bound
+            assert np.abs(values).max() > 0.9 * bound

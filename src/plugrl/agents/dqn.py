@@ -33,7 +33,8 @@ from plugrl._backend.jax import (
     with_learning_rate,
 )
 from plugrl.agents.config import DQNConfig
-from plugrl.agents.networks import MLP, policy_spaces
+from plugrl.agents.dqn_networks import QNetwork
+from plugrl.agents.networks import policy_spaces
 from plugrl.agents.off_policy import OffPolicyAgent
 from plugrl.agents.on_policy import schedule_value
 from plugrl.updaters.losses import get_value_loss
@@ -66,7 +67,8 @@ class DQNLearner:
         Seeds the weight initialisation.
     function_approximator : FunctionApproximator, optional
         A user-made body; its ``head_q2`` (and ``head_v`` with ``config.dueling``) give the Q
-        values. By default an MLP of ``config.hidden_sizes``.
+        values. By default a :class:`~plugrl.agents.dqn_networks.QNetwork` (an MLP of
+        ``config.hidden_sizes``, initialised as Stable-Baselines3's).
     """
 
     discrete = True
@@ -81,8 +83,8 @@ class DQNLearner:
         self._start = int(action_space.start)
         self.func = function_approximator
         if function_approximator is None:
-            self.func = MLP(policy_spaces(observation_space, action_space), config.hidden_sizes,
-                            config.activation, random_seed=seed)
+            self.func = QNetwork(policy_spaces(observation_space, action_space),
+                                 config.hidden_sizes, config.activation, random_seed=seed)
         self._head = self._build_head()
         self._loss = get_value_loss(config.loss)
         self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
@@ -117,15 +119,23 @@ class DQNLearner:
             out = dueling_q(*out)
         return out, tuple(non_trainable)
 
-    def _bootstrap(self, state: TrainState, params: Any, S_next: Any) -> Any:
-        Q_target = self._q_s(state.targets(), state.target_non_trainable, S_next)[0]
+    def _target_q_next(self, state: TrainState, S_next: Any) -> Any:
+        """The target network's ``Q_s`` of every round's ``S_next`` [K, B, ...], in one pass: the
+        target stays fixed during a round, and one large product beats K small ones."""
+        K, B = S_next.shape[:2]
+        flat = ops.reshape(S_next, (K * B, *S_next.shape[2:]))
+        Q_next = self._q_s(state.targets(), state.target_non_trainable, flat)[0]
+        return ops.reshape(Q_next, (K, B, self.num_actions))
+
+    def _bootstrap(self, params: Any, state: TrainState, batch: dict) -> Any:
         if not self.config.double_q:
-            return greedy_bootstrap(Q_target)
-        return double_q_bootstrap(self._q_s(params, state.non_trainable, S_next)[0], Q_target)
+            return greedy_bootstrap(batch["Q_target_next"])
+        Q_primary = self._q_s(params, state.non_trainable, batch["S_next"])[0]
+        return double_q_bootstrap(Q_primary, batch["Q_target_next"])
 
     def _loss_fn(self, params: Any, state: TrainState, batch: dict) -> tuple[Any, Any]:
         G = ops.stop_gradient(td_target(batch["Rn"], batch["In"],
-                                        self._bootstrap(state, params, batch["S_next"])))
+                                        self._bootstrap(params, state, batch)))
         Q_s, non_trainable = self._q_s(params, state.non_trainable, batch["S"], training=True)
         A = ops.cast(batch["A"], "int32")
         Q_sa = ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0]
@@ -147,6 +157,7 @@ class DQNLearner:
                    num_target_updates: Any) -> tuple[TrainState, Metrics, Any]:
         state = sync_target(state, target_update_weight(self.config.tau, num_target_updates))
         state = state._replace(opt_state=with_learning_rate(state.opt_state, lr))
+        batch = {**batch, "Q_target_next": self._target_q_next(state, batch["S_next"])}
         state, (metrics, td_errors) = jax.lax.scan(self._step, state, batch)
         return state, jax.tree_util.tree_map(lambda m: m.mean(axis=0), metrics), td_errors
 
