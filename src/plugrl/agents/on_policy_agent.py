@@ -200,7 +200,7 @@ class OnPolicyAgent(BaseAgent):
 def _gymnasium_twin(env: Any) -> Any:
     """What the agent acts on, evaluates on and saves with for a JAX env: the Gymnasium env of
     the same id, or the JAX env behind the Gymnasium API when the id is not registered."""
-    if env.id in gym.registry:
+    if getattr(env, "id", None) in gym.registry:
         return env.id
     from plugrl.envs.jax import to_gymnasium
 
