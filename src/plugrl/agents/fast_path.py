@@ -16,11 +16,13 @@ constants in it, so one compilation serves every value and ``jax.vmap`` trains m
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from plugrl._backend.jax import TrainState, train_step, with_learning_rate
@@ -169,14 +171,15 @@ class FastTrainer:
     def _iteration(self, carry: Carry, hp: Hyperparameters,
                    total_steps: jax.Array) -> tuple[Carry, tuple[jax.Array, jax.Array, jax.Array]]:
         """One rollout and the update on it (the ordinary path's ``_train_iteration``)."""
-        key, k_rollout, k_update = jax.random.split(carry.key, 3)
+        key, k_iteration = jax.random.split(carry.key)
+        rollout_randomness, update_randomness = self._randomness(k_iteration)
         # The scan carries only what a step changes: a loop-carried buffer is copied on every
         # iteration, and the weights alone made up most of a step's cost.
         envs = (carry.env_state, carry.obs, carry.episode_return)
         act = functools.partial(self._env_step, carry.learner.params,
                                 carry.learner.non_trainable, carry.norm)
         (env_state, obs, episode_return), rollout = jax.lax.scan(
-            act, envs, self._rollout_randomness(k_rollout))
+            act, envs, rollout_randomness)
         carry = carry._replace(env_state=env_state, obs=obs, episode_return=episode_return)
         S, A, R, terminated, truncated, logP, V, S_next, done, returns = rollout
         steps = carry.steps + self.n_steps * self.num_envs
@@ -189,7 +192,7 @@ class FastTrainer:
             state.opt_state, scheduled(self.config.lr, hp.lr, progress)))
         coefficients = {"clip": scheduled(self.config.clip, hp.clip, progress),
                         "entropy_coeff": hp.entropy_coeff, "vfcn_coeff": hp.vfcn_coeff}
-        state, metrics = self._update(state, batch, coefficients, k_update)
+        state, metrics = self._update(state, batch, coefficients, *update_randomness)
         norm = carry.norm
         if norm is not None:
             norm = merge_moments(norm, S.reshape(-1, *self.obs_shape))
@@ -200,19 +203,32 @@ class FastTrainer:
         return carry, (mean_return, finished.astype(jnp.float32), metrics)
 
     # ------------------------------------------------------------------ rollout
-    def _rollout_randomness(self, key: jax.Array) -> tuple[jax.Array, jax.Array, tuple]:
-        """Action noise, env keys and the reset states of a whole rollout, drawn at once: the
-        PRNG runs as a loop of its own on the CPU, which inside every step cost more than the
-        rest of the step (a reset is drawn for every env at every step, used where one ends)."""
-        T, N, learner = self.n_steps, self.num_envs, self.learner
-        k_noise, k_step, k_reset = jax.random.split(key, 3)
-        if learner.discrete:
-            noise = jax.random.gumbel(k_noise, (T, N, learner.policy.function_approximator.num_actions))
-        else:
-            noise = jax.random.normal(k_noise, (T, N, *self.env.action_space.shape))
-        resets = self._reset(jax.random.split(k_reset, T * N), self.env_params)
-        return (noise, jax.random.split(k_step, T * N).reshape(T, N, -1),
-                jax.tree_util.tree_map(lambda x: x.reshape(T, N, *x.shape[1:]), resets))
+    def _randomness(self, key: jax.Array) -> tuple[tuple, tuple[jax.Array, jax.Array]]:
+        """All the random numbers of an iteration from one draw of bits: each PRNG call took
+        0.2-0.5 s to compile, and inside a loop ran as a loop of its own on the CPU.
+
+        Returns the rollout's action noise, env keys and reset states (a reset is drawn for
+        every env at every step, used where an episode ends), each [n_steps, num_envs, ...];
+        and the update's shuffles [num_epoch, samples] and step keys [num_epoch, minibatches].
+        """
+        T, N, E, M = self.n_steps, self.num_envs, self.config.num_epoch, self.num_minibatches
+        learner, size = self.learner, self.n_steps * self.num_envs
+        shape = ((learner.policy.function_approximator.num_actions,) if learner.discrete
+                 else self.env.action_space.shape)
+        counts = (size * math.prod(shape), 2 * size, 2 * size, E * size, 2 * E * M)
+        bits = jax.random.bits(key, (sum(counts),), jnp.uint32)
+        noise, reset_keys, step_keys, order, update_keys = jnp.split(
+            bits, list(itertools.accumulate(counts[:-1])))
+        noise = noise.reshape(T, N, *shape)
+        # As jax.random.gumbel and jax.random.normal draw them from uniform numbers.
+        noise = (-jnp.log(-jnp.log(_uniform(noise, jnp.finfo(jnp.float32).tiny)))
+                 if learner.discrete else
+                 jnp.sqrt(2.0) * jax.lax.erf_inv(_uniform(noise, float(np.nextafter(np.float32(-1), 0)))))
+        resets = self._reset(reset_keys.reshape(size, 2), self.env_params)
+        resets = jax.tree_util.tree_map(lambda x: x.reshape(T, N, *x.shape[1:]), resets)
+        # A sort of random numbers shuffles much cheaper to compile than jax.random.permutation.
+        orders = jnp.argsort(order.reshape(E, size), axis=1)[:, :M * self.config.batch_size]
+        return (noise, step_keys.reshape(T, N, 2), resets), (orders, update_keys.reshape(E, M, 2))
 
     def _env_step(self, params: Any, non_trainable: Any, norm: NormState | None, envs: tuple,
                   xs: tuple) -> tuple[tuple, tuple]:
@@ -279,10 +295,10 @@ class FastTrainer:
                 "R": X[:, D + 3]}
 
     def _update(self, state: TrainState, X: jax.Array, coefficients: dict[str, jax.Array],
-                key: jax.Array) -> tuple[TrainState, jax.Array]:
-        """Every epoch: shuffle the rollout (a sort of random numbers, much cheaper to compile
-        than ``jax.random.permutation``), then one step per minibatch."""
-        M, B, size = self.num_minibatches, self.config.batch_size, len(X)
+                orders: jax.Array, keys: jax.Array) -> tuple[TrainState, jax.Array]:
+        """Every epoch: the rollout's samples in the epoch's order (``orders`` [num_epoch,
+        minibatches x batch_size]), one step per minibatch (``keys`` [num_epoch, minibatches])."""
+        M, B = self.num_minibatches, self.config.batch_size
 
         def minibatch(state: TrainState, ys: tuple) -> tuple[TrainState, jax.Array]:
             rows, k = ys
@@ -294,14 +310,10 @@ class FastTrainer:
             order, keys = ys
             return jax.lax.scan(minibatch, state, (X[order].reshape(M, B, -1), keys))
 
-        k_order, k_steps = jax.random.split(key)
-        E = self.config.num_epoch
-        orders = jnp.argsort(jax.random.uniform(k_order, (E, size)), axis=1)[:, :M * B]
         # The target weights (unused by these losses) stay out of the loop-carried state.
         targets = (state.target_params, state.target_non_trainable)
         light = state._replace(target_params=jnp.zeros(0), target_non_trainable=())
-        light, metrics = jax.lax.scan(epoch, light, (orders, jax.random.split(
-            k_steps, E * M).reshape(E, M, -1)))
+        light, metrics = jax.lax.scan(epoch, light, (orders, keys))
         state = light._replace(target_params=targets[0], target_non_trainable=targets[1])
         return state, metrics.mean(axis=(0, 1))
 
@@ -309,16 +321,14 @@ class FastTrainer:
     def evaluate(self, state: TrainState, norm: NormState | None, key: jax.Array) -> jax.Array:
         """Mean return of ``eval_episodes`` deterministic episodes on the JAX environment."""
         E, learner = self.eval_episodes, self.learner
-        k_reset, key = jax.random.split(key)
-        obs, env_state = self._reset(jax.random.split(k_reset, E), self.env_params)
         limit = int(getattr(self.env_params, "max_episode_steps", 100_000))
         weights = learner._groups.select(state.params, state.non_trainable, 0)
-
-        # Keys for every step drawn up front, as in the rollout (CartPole's 500 steps of 20
-        # episodes are 10k keys); a PRNG call inside the loop if the time limit is long.
+        # Keys for the resets and every step drawn at once, as in the rollout (CartPole's 500
+        # steps of 20 episodes are 10k keys); a PRNG call inside the loop if the limit is long.
         presplit = limit * E <= 65_536
-        step_keys = jax.random.split(key, limit * E if presplit else E)
-        step_keys = step_keys.reshape(limit, E, -1) if presplit else step_keys
+        keys = jax.random.bits(key, ((1 + (limit if presplit else 1)) * E, 2), jnp.uint32)
+        obs, env_state = self._reset(keys[:E], self.env_params)
+        step_keys = keys[E:].reshape(limit, E, 2) if presplit else keys[E:]
 
         def body(c: tuple) -> tuple:
             t, obs, env_state, G, done = c
@@ -360,6 +370,12 @@ def scheduled(schedule: Any, value: Any, progress: jax.Array) -> jax.Array:
     if isinstance(schedule, str):
         return value * (1.0 - progress)
     return value
+
+
+def _uniform(bits: jax.Array, minval: float) -> jax.Array:
+    """Floats uniform in ``[minval, 1)`` from uint32 ``bits``, as ``jax.random.uniform``."""
+    unit = jax.lax.bitcast_convert_type((bits >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
+    return jnp.maximum(minval, unit * (1.0 - minval) + minval)
 
 
 def _rows(mask: jax.Array, x: jax.Array) -> jax.Array:
