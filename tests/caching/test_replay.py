@@ -157,6 +157,31 @@ def test_sampling_is_uniform() -> None:
     assert chi2 < 30  # df=9: p < 1e-3 beyond 27.9
 
 
+def test_many_batches_at_once_are_valid_transitions() -> None:
+    rng = np.random.default_rng(7)
+    buf = ExperienceReplayBuffer(discrete_env(), 60, batch_size=5, bootstrap_n=2, gamma=0.9,
+                                 random_seed=0)
+    ref = reference(fill(buf, 10, rng), 60, 2, 0.9)
+    batches = buf.sample(num_batches=3)
+    assert all(x.shape[:2] == (3, 5) for x in batches)
+    for k in range(3):
+        check_batch(tuple(x[k] for x in batches), ref)
+    with pytest.raises(ValueError, match="num_batches"):
+        buf.sample(num_batches=0)
+
+
+def test_prioritized_many_batches_normalise_weights_per_batch() -> None:
+    alpha, beta = 0.6, 0.4
+    buf = per_buffer(alpha=alpha, beta=beta)
+    td = np.linspace(-2, 3, 8)
+    buf.update_priorities(np.arange(8), td)
+    S, *_, W, idx = buf.sample(num_batches=4)
+    assert S.shape[:2] == W.shape == idx.shape == (4, 8)
+    p = (np.abs(td) + buf.epsilon) ** alpha
+    w = (8 * p[idx] / p.sum()) ** -beta
+    np.testing.assert_allclose(W, w / w.max(axis=1, keepdims=True), rtol=1e-5)
+
+
 def test_memory_footprint_of_frames() -> None:
     env = DummyEnv(gym.spaces.Box(0, 255, (84, 84), np.uint8), gym.spaces.Discrete(6))
     capacity = 500

@@ -127,11 +127,11 @@ class OffPolicyAgent(BaseAgent):
 
     def _sample_batches(self, k: int, prioritized: bool) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """``k`` batches stacked along a leading axis, as the learner's ``update`` takes them."""
-        samples = [self.buffer.sample() for _ in range(k)]
-        batch = {name: np.stack([sample[i] for sample in samples]) for i, name in enumerate(_BATCH_FIELDS)}
+        sample = self.buffer.sample(num_batches=k)
+        batch = dict(zip(_BATCH_FIELDS, sample[:6], strict=True))
         if prioritized:
-            batch["W"] = np.stack([sample[6] for sample in samples])
-            return batch, np.stack([sample[7] for sample in samples])
+            batch["W"] = sample[6]
+            return batch, sample[7]
         batch["W"] = np.ones_like(batch["Rn"])
         return batch, None
 

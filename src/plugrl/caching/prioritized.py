@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plugrl.caching._replay_state import check_mapping
-from plugrl.caching.replay import BufferState, ExperienceReplayBuffer
+from plugrl.caching.replay import BufferState, ExperienceReplayBuffer, _split_batches
 from plugrl.utils.validation import check_positive_int, check_unit_interval
 
 __all__ = ["PrioritizedReplayBuffer", "SumTree"]
@@ -191,8 +191,15 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
         for key, value in restored["prioritized"].items():
             setattr(self, "_max_priority" if key == "max_priority" else key, value)
 
-    def sample(self) -> PrioritizedBatch:  # type: ignore[override]
+    def sample(self, num_batches: int | None = None) -> PrioritizedBatch:  # type: ignore[override]
         r"""Sample ``batch_size`` transitions with probabilities :math:`P(i)`.
+
+        Parameters
+        ----------
+        num_batches : positive int, optional
+            Draw this many batches at once (for several gradient steps, with the priorities of
+            now); every array then has the leading axes ``[num_batches, batch_size]`` and
+            :math:`W` is normalised within each batch.
 
         Returns
         -------
@@ -203,11 +210,14 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
         idx : ndarray, int64, shape ``[batch_size]``
             The slots sampled, to pass to :meth:`update_priorities`.
         """
+        k = 1 if num_batches is None else check_positive_int(num_batches, "num_batches")
         self._check_enough(self.batch_size)
-        idx = self._tree.sample(self.batch_size, self._rng)
+        idx = self._tree.sample(k * self.batch_size, self._rng)
         P = self._tree[idx] / self._tree.total
-        w = (self._num_valid * P) ** -self.beta
-        return (*self._batch(idx), (w / w.max()).astype(np.float32), idx)
+        w = ((self._num_valid * P) ** -self.beta).reshape(k, self.batch_size)
+        W = (w / w.max(axis=1, keepdims=True)).astype(np.float32).reshape(-1)
+        batch = (*self._batch(idx), W, idx)
+        return batch if num_batches is None else _split_batches(batch, k)
 
     def update_priorities(self, idx: npt.ArrayLike, td_errors: npt.ArrayLike) -> None:
         r"""Set :math:`p_i = (|\delta_i| + \epsilon)^\alpha` for the slots ``idx``.

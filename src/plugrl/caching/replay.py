@@ -222,8 +222,14 @@ class ExperienceReplayBuffer:
             self._write(final, self._a_unknown, 0.0, False, False, FINAL)
         self._episode_open = not (done or truncated)
 
-    def sample(self) -> ReplayBatch:
+    def sample(self, num_batches: int | None = None) -> ReplayBatch:
         r"""Sample a batch of ``batch_size`` transitions, uniformly with replacement.
+
+        Parameters
+        ----------
+        num_batches : positive int, optional
+            Draw this many batches at once (for several gradient steps); every array then has
+            the leading axes ``[num_batches, batch_size]``.
 
         Returns
         -------
@@ -245,7 +251,10 @@ class ExperienceReplayBuffer:
         ValueError
             If fewer than ``batch_size`` transitions are sampleable.
         """
-        return self._batch(self._sample_uniform(self.batch_size))
+        k = 1 if num_batches is None else check_positive_int(num_batches, "num_batches")
+        self._check_enough(self.batch_size)
+        batch = self._batch(self._sample_uniform(k * self.batch_size))
+        return batch if num_batches is None else _split_batches(batch, k)
 
     def state(self, *, copy: bool = True) -> BufferState:
         """The buffer's contents and counters, for a checkpoint; see :meth:`load_state`.
@@ -409,7 +418,6 @@ class ExperienceReplayBuffer:
 
     def _sample_uniform(self, k: int) -> np.ndarray:
         """Slots drawn uniformly from the valid ones, by rejection (valid slots are the vast majority)."""
-        self._check_enough(k)
         accepted = np.empty(0, np.int64)
         for _ in range(4):
             draw = (self._next - 1 - self._rng.integers(self._size, size=2 * k)) % self.capacity
@@ -442,3 +450,8 @@ def _action_spec(space: spaces.Space[Any]) -> tuple[tuple[int, ...], type]:
     if isinstance(space, spaces.Box):
         return tuple(space.shape), np.float32
     raise TypeError(f"env: expected a Discrete or Box action_space, got {space}")
+
+
+def _split_batches(batch: tuple[np.ndarray, ...], k: int) -> tuple[np.ndarray, ...]:
+    """Arrays of ``k * batch_size`` samples as ``[k, batch_size, ...]``."""
+    return tuple(x.reshape(k, -1, *x.shape[1:]) for x in batch)
