@@ -58,7 +58,9 @@ class OnPolicyLearner:
         self.policy, self.v_func = self._build_functions(observation_space, action_space, seed,
                                                          function_approximator)
         self._groups = ParameterGroups([self.policy, self.v_func])
-        self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
+        # Small networks of many arrays: Adam on one raveled vector is cheaper.
+        self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm,
+                                        raveled=True)
         self.state = init_train_state(*self._groups.gather(), self.optimizer)
         step = train_step(self._loss_fn, self.optimizer, type(self).__name__)
         self._update = jit(lambda state, batch, indices, lr, clip, key: minibatch_epochs(
