@@ -69,7 +69,7 @@ def test_bad_observations_are_rejected(agent_class):
 
 
 def test_one_stream_of_episodes():
-    with pytest.raises(ValueError, match="num_envs: expected 1 for DQN"):
+    with pytest.raises(ValueError, match="num_envs: expected 1"):
         DQN("CartPole-v1", num_envs=2)
 
 

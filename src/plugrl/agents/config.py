@@ -140,7 +140,8 @@ class OffPolicyConfig:
     activation: str = "relu"
     """Activation of the default MLP networks."""
     num_envs: int = 1
-    """Environments stepped in parallel (alias ``num_workers``)."""
+    """Environments stepped in parallel (alias ``num_workers``); 1 for now: the replay buffer
+    holds one stream of episodes."""
     vectorization: str = "sync"
     """How the environments run: ``'sync'`` (one process) or ``'async'`` (subprocesses)."""
     eval_episodes: int = 10
@@ -155,6 +156,9 @@ class OffPolicyConfig:
         for name in ("memory_size", "batch_size", "train_freq", "num_updates_per_step",
                      "bootstrap_n", "num_envs", "eval_episodes"):
             check_positive_int(getattr(self, name), name)
+        if self.num_envs != 1:
+            raise ValueError(f"num_envs: expected 1 (the replay buffer holds one stream of "
+                             f"episodes), got {self.num_envs}")
         if int(self.num_init_memory_steps) < 0:
             raise ValueError(f"num_init_memory_steps: expected an int >= 0, got "
                              f"{self.num_init_memory_steps}")

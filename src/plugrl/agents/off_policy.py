@@ -56,10 +56,6 @@ class OffPolicyAgent(BaseAgent):
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
                  **config: Any) -> None:
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
-        if self.config.num_envs != 1:
-            self.close()
-            raise ValueError(f"num_envs: expected 1 for {self.AGENT_TYPE} (its replay buffer holds "
-                             f"one stream of episodes), got {self.config.num_envs}")
         self.buffer = self._make_buffer()
 
     def _make_learner(self, function_approximator: Any) -> Any:
