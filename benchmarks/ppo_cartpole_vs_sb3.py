@@ -338,18 +338,21 @@ def _fmt(x: float, fmt: str) -> str:
     return "-" if math.isinf(x) or math.isnan(x) else fmt.format(x)
 
 
-def print_tables(runs: dict[str, list[dict[str, Any]]]) -> None:
-    """One table per library: a row per seed and the medians."""
-    header = f"{'':18s}" + "".join(f"{h:>15s}" for h, _, _ in COLUMNS)
+def print_tables(runs: dict[str, list[dict[str, Any]]], columns: list[tuple[str, str, str]] | None = None,
+                 threshold: float = THRESHOLD) -> None:
+    """One table per library: a row per seed and the medians (``columns``: this script's
+    ``COLUMNS`` unless given, as (header, result key, format))."""
+    columns = COLUMNS if columns is None else columns
+    header = f"{'':18s}" + "".join(f"{h:>15s}" for h, _, _ in columns)
     for name, results in runs.items():
         reached = sum(r["steps_to_threshold"] is not None for r in results)
-        print(f"\n{name} (reached {THRESHOLD:g} in {reached}/{len(results)} seeds)")
+        print(f"\n{name} (reached {threshold:g} in {reached}/{len(results)} seeds)")
         print(header)
         for r in results:
             print(f"{'  seed ' + str(r['seed']):18s}"
-                  + "".join(f"{_fmt(value(r, key), fmt):>15s}" for _, key, fmt in COLUMNS))
+                  + "".join(f"{_fmt(value(r, key), fmt):>15s}" for _, key, fmt in columns))
         print(f"{'  median':18s}"
-              + "".join(f"{_fmt(median(results, key), fmt):>15s}" for _, key, fmt in COLUMNS))
+              + "".join(f"{_fmt(median(results, key), fmt):>15s}" for _, key, fmt in columns))
 
 
 def print_ratios(runs: dict[str, list[dict[str, Any]]]) -> None:

@@ -43,12 +43,11 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import ppo_cartpole_vs_sb3 as common  # evaluation, tables and ratios shared with the PPO benchmark
 
 ENV_ID = "Pendulum-v1"
 THRESHOLD = -200.0
 EVAL_EPISODES = 10
-EVAL_SEED = 10_000
-"""Evaluation episode ``i`` resets with seed ``EVAL_SEED + i``, whatever the library and seed."""
 STEADY_AFTER = 1000
 """Steady-state throughput counts from this many env steps on (learning started, compiled)."""
 TIMED_UPDATES = 200
@@ -62,20 +61,6 @@ clock = time.perf_counter
 
 
 # ---------------------------------------------------------------------- shared by both workers
-def evaluate(act: Callable[[np.ndarray], np.ndarray], env: gym.Env) -> float:
-    """Mean return of ``EVAL_EPISODES`` episodes of ``act`` on ``env``, reset with fixed seeds."""
-    returns = []
-    for i in range(EVAL_EPISODES):
-        s, _ = env.reset(seed=EVAL_SEED + i)
-        G, done = 0.0, False
-        while not done:
-            s, r, terminated, truncated, _ = env.step(act(s))
-            G += float(r)
-            done = terminated or truncated
-        returns.append(G)
-    return float(np.mean(returns))
-
-
 class Tracker:
     """Clocks one training run; evaluates after the update of every ``eval_interval``-th step."""
 
@@ -101,7 +86,7 @@ class Tracker:
         if steps % self.eval_interval:
             return False
         t0 = clock()
-        mean_return = evaluate(self.act, self.eval_env)
+        mean_return = common.evaluate(self.act, self.eval_env, EVAL_EPISODES)
         self.eval_s += clock() - t0
         record = {"steps": steps, "mean_return": mean_return, "wall_s": clock() - self.t_fit,
                   "wall_no_eval_s": train_s}
@@ -270,7 +255,7 @@ def run_all(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
 
 def _progress(runs: dict[str, list[dict[str, Any]]], name: str, result: dict[str, Any]) -> None:
     runs[name].append(result)
-    print(f"  {name:12s} seed {result['seed']}: {_fmt_steps(result['steps_to_threshold'])} steps "
+    print(f"  {name:12s} seed {result['seed']}: {common._fmt_steps(result['steps_to_threshold'])} steps "
           f"to {THRESHOLD:g}, {result['steps_per_s']:.0f} steps/s, "
           f"update {result['update_ms']:.2f} ms", file=sys.stderr, flush=True)
 
@@ -283,44 +268,12 @@ COLUMNS = [("steps to -200", "steps_to_threshold", "steps"),
            ("update ms", "update_ms", "{:.2f}")]
 
 
-def value(result: dict[str, Any], key: str) -> float:
-    x = result[key]
-    return math.inf if x is None else float(x)
-
-
-def median(results: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(value(r, key) for r in results)
-
-
-def _fmt_steps(x: float | None) -> str:
-    return "not reached" if x is None or math.isinf(x) else f"{x:.0f}"
-
-
-def _fmt(x: float, fmt: str) -> str:
-    if fmt == "steps":
-        return _fmt_steps(x)
-    return "-" if math.isinf(x) or math.isnan(x) else fmt.format(x)
-
-
-def print_tables(runs: dict[str, list[dict[str, Any]]]) -> None:
-    header = f"{'':18s}" + "".join(f"{h:>15s}" for h, _, _ in COLUMNS)
-    for name, results in runs.items():
-        reached = sum(r["steps_to_threshold"] is not None for r in results)
-        print(f"\n{name} (reached {THRESHOLD:g} in {reached}/{len(results)} seeds)")
-        print(header)
-        for r in results:
-            print(f"{'  seed ' + str(r['seed']):18s}"
-                  + "".join(f"{_fmt(value(r, key), fmt):>15s}" for _, key, fmt in COLUMNS))
-        print(f"{'  median':18s}"
-              + "".join(f"{_fmt(median(results, key), fmt):>15s}" for _, key, fmt in COLUMNS))
-
-
 def print_ratios(runs: dict[str, list[dict[str, Any]]]) -> None:
     """plugrl/SB3 for throughput, SB3/plugrl for times: above 1 means plugrl is faster."""
     flops = update_flops()
     for name, results in runs.items():
-        rate = flops / (median(results, "update_ms") * 1e-3) / 1e9
-        print(f"  {name:12s} one update: {median(results, 'update_ms'):.2f} ms, "
+        rate = flops / (common.median(results, "update_ms") * 1e-3) / 1e9
+        print(f"  {name:12s} one update: {common.median(results, 'update_ms'):.2f} ms, "
               f"{rate:.0f} GFLOP/s on the matrix products")
     if "SB3" not in runs:
         return
@@ -329,17 +282,13 @@ def print_ratios(runs: dict[str, list[dict[str, Any]]]) -> None:
     for name in (n for n in runs if n != "SB3"):
         ours = runs[name]
         for label, ratio in [
-                ("training steps/s, plugrl/SB3", median(ours, "steps_per_s") / median(sb3, "steps_per_s")),
+                ("training steps/s, plugrl/SB3", common.median(ours, "steps_per_s") / common.median(sb3, "steps_per_s")),
                 ("steady-state steps/s, plugrl/SB3",
-                 median(ours, "steady_steps_per_s") / median(sb3, "steady_steps_per_s")),
-                ("update time, SB3/plugrl", median(sb3, "update_ms") / median(ours, "update_ms")),
+                 common.median(ours, "steady_steps_per_s") / common.median(sb3, "steady_steps_per_s")),
+                ("update time, SB3/plugrl", common.median(sb3, "update_ms") / common.median(ours, "update_ms")),
                 ("wall time to -200, SB3/plugrl",
-                 _ratio(median(sb3, "wall_to_threshold_s"), median(ours, "wall_to_threshold_s")))]:
-            print(f"  {name:12s} {label:36s} {_fmt(ratio, '{:.2f}'):>6s}")
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if math.isfinite(a) and math.isfinite(b) else math.nan
+                 common._ratio(common.median(sb3, "wall_to_threshold_s"), common.median(ours, "wall_to_threshold_s")))]:
+            print(f"  {name:12s} {label:36s} {common._fmt(ratio, '{:.2f}'):>6s}")
 
 
 def describe(args: argparse.Namespace, command: str) -> str:
@@ -383,7 +332,7 @@ def main() -> None:
     print(f"Running {len(args.seeds)} seeds, one process at a time ...", file=sys.stderr)
     runs = run_all(args)
     print(describe(args, command))
-    print_tables(runs)
+    common.print_tables(runs, COLUMNS, THRESHOLD)
     print()
     print_ratios(runs)
     if args.json:
