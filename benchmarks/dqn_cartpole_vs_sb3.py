@@ -30,9 +30,7 @@ import json
 import os
 import platform
 import shlex
-import subprocess
 import sys
-import tempfile
 from typing import Any
 
 import ppo_cartpole_vs_sb3 as common
@@ -92,45 +90,6 @@ def run_sb3(seed: int, total_steps: int, eval_interval: int) -> dict[str, Any]:
     return {**tracker.result(), "import_s": import_s, "versions": versions}
 
 
-def worker_main(args: argparse.Namespace) -> None:
-    """Run one (library, seed) and print its JSON as the last line of stdout."""
-    if args.worker == "plugrl":
-        result = run_plugrl(args.seed, args.steps, args.eval_interval, args.jax_cache)
-    else:
-        result = run_sb3(args.seed, args.steps, args.eval_interval)
-    print(json.dumps({"library": args.worker, "seed": args.seed, **result}))
-
-
-# ---------------------------------------------------------------------- parent
-def spawn(library: str, seed: int, args: argparse.Namespace,
-          jax_cache: str | None = None) -> dict[str, Any]:
-    """Run one worker in a fresh subprocess and return its JSON."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", library, "--seed", str(seed),
-           "--steps", str(args.steps), "--eval-interval", str(args.eval_interval)]
-    if jax_cache:
-        cmd += ["--jax-cache", jax_cache]
-    env = dict(os.environ)
-    env.pop("JAX_COMPILATION_CACHE_DIR", None)  # a user's cache would make the cold run warm
-    env["PLUGRL_COMPILATION_CACHE"] = jax_cache or "off"
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"worker {library} seed {seed} failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def run_all(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
-    """Every seed's runs, one process at a time; the libraries alternate so drift hits both."""
-    runs: dict[str, list[dict[str, Any]]] = {"plugrl cold": [], "plugrl warm": [], "SB3": []}
-    for seed in args.seeds:
-        with tempfile.TemporaryDirectory(prefix="plugrl-jax-cache-") as cache:
-            common._progress(runs, "plugrl cold", spawn("plugrl", seed, args, cache))
-            if not args.no_warm:
-                common._progress(runs, "plugrl warm", spawn("plugrl", seed, args, cache))
-        if not args.plugrl_only:
-            common._progress(runs, "SB3", spawn("sb3", seed, args))
-    return {name: results for name, results in runs.items() if results}
-
-
 def describe(args: argparse.Namespace, command: str) -> str:
     """The settings, the machine and the exact command, printed above the tables."""
     return (f"DQN on {ENV_ID}, RL-Zoo preset (lr 2.3e-3, batch 64, buffer 100k, 1000 random "
@@ -168,7 +127,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     if args.worker:
-        worker_main(args)
+        common.worker_main(args, run_plugrl, run_sb3)
         return
     peers = ("stable_baselines3", "torch")
     if not args.plugrl_only and not all(importlib.util.find_spec(m) for m in peers):
@@ -177,7 +136,7 @@ def main() -> None:
         sys.exit(2)
     command = shlex.join([sys.executable, *sys.argv])
     print(f"Running {len(args.seeds)} seeds, one process at a time ...", file=sys.stderr)
-    runs = run_all(args)
+    runs = common.run_all(args, __file__)
     print(describe(args, command))
     common.print_tables(runs)
     common.print_ratios(runs)

@@ -259,8 +259,10 @@ def _sb3_callback(tracker: Tracker) -> Any:
     return RolloutBoundaries()
 
 
-def worker_main(args: argparse.Namespace) -> None:
-    """Run one (library, seed) and print its JSON as the last line of stdout."""
+def worker_main(args: argparse.Namespace, run_plugrl: Callable[..., dict[str, Any]] = run_plugrl,
+                run_sb3: Callable[..., dict[str, Any]] = run_sb3) -> None:
+    """Run one (library, seed) and print its JSON as the last line of stdout (the other
+    benchmarks pass their own ``run_plugrl`` and ``run_sb3``)."""
     if args.worker == "plugrl":
         result = run_plugrl(args.seed, args.steps, args.eval_interval, args.jax_cache)
     else:
@@ -269,10 +271,10 @@ def worker_main(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------- parent
-def spawn(library: str, seed: int, args: argparse.Namespace,
-          jax_cache: str | None = None) -> dict[str, Any]:
-    """Run one worker in a fresh subprocess and return its JSON."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", library, "--seed", str(seed),
+def spawn(library: str, seed: int, args: argparse.Namespace, jax_cache: str | None = None,
+          script: str = __file__) -> dict[str, Any]:
+    """Run one worker of ``script`` (this one by default) in a fresh subprocess; return its JSON."""
+    cmd = [sys.executable, os.path.abspath(script), "--worker", library, "--seed", str(seed),
            "--steps", str(args.steps), "--eval-interval", str(args.eval_interval)]
     if jax_cache:
         cmd += ["--jax-cache", jax_cache]
@@ -286,16 +288,20 @@ def spawn(library: str, seed: int, args: argparse.Namespace,
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_all(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
-    """Every seed's runs, one process at a time; the libraries alternate so drift hits both."""
+def run_all(args: argparse.Namespace, script: str = __file__,
+            progress: Callable[..., None] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every seed's runs of ``script``'s workers, one process at a time; the libraries alternate
+    so drift hits both. ``progress(runs, name, result)`` records each run (default
+    :func:`_progress`)."""
+    progress = progress or _progress
     runs: dict[str, list[dict[str, Any]]] = {"plugrl cold": [], "plugrl warm": [], "SB3": []}
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix="plugrl-jax-cache-") as cache:
-            _progress(runs, "plugrl cold", spawn("plugrl", seed, args, cache))
+            progress(runs, "plugrl cold", spawn("plugrl", seed, args, cache, script))
             if not args.no_warm:
-                _progress(runs, "plugrl warm", spawn("plugrl", seed, args, cache))
+                progress(runs, "plugrl warm", spawn("plugrl", seed, args, cache, script))
         if not args.plugrl_only:
-            _progress(runs, "SB3", spawn("sb3", seed, args))
+            progress(runs, "SB3", spawn("sb3", seed, args, script=script))
     return {name: results for name, results in runs.items() if results}
 
 

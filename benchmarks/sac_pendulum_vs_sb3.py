@@ -34,9 +34,7 @@ import os
 import platform
 import shlex
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -216,43 +214,6 @@ def update_flops(obs_dim: int = 3, act_dim: int = 1, hidden: tuple[int, ...] = (
 
 
 # ---------------------------------------------------------------------- parent
-def worker_main(args: argparse.Namespace) -> None:
-    if args.worker == "plugrl":
-        result = run_plugrl(args.seed, args.steps, args.eval_interval, args.jax_cache)
-    else:
-        result = run_sb3(args.seed, args.steps, args.eval_interval)
-    print(json.dumps({"library": args.worker, "seed": args.seed, **result}))
-
-
-def spawn(library: str, seed: int, args: argparse.Namespace,
-          jax_cache: str | None = None) -> dict[str, Any]:
-    """Run one worker in a fresh subprocess and return its JSON."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", library, "--seed", str(seed),
-           "--steps", str(args.steps), "--eval-interval", str(args.eval_interval)]
-    if jax_cache:
-        cmd += ["--jax-cache", jax_cache]
-    env = dict(os.environ)
-    env.pop("JAX_COMPILATION_CACHE_DIR", None)
-    env["PLUGRL_COMPILATION_CACHE"] = jax_cache or "off"
-    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"worker {library} seed {seed} failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def run_all(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
-    """Every seed's runs, one process at a time; the libraries alternate so drift hits both."""
-    runs: dict[str, list[dict[str, Any]]] = {"plugrl cold": [], "plugrl warm": [], "SB3": []}
-    for seed in args.seeds:
-        with tempfile.TemporaryDirectory(prefix="plugrl-jax-cache-") as cache:
-            _progress(runs, "plugrl cold", spawn("plugrl", seed, args, cache))
-            if not args.no_warm:
-                _progress(runs, "plugrl warm", spawn("plugrl", seed, args, cache))
-        if not args.plugrl_only:
-            _progress(runs, "SB3", spawn("sb3", seed, args))
-    return {name: results for name, results in runs.items() if results}
-
-
 def _progress(runs: dict[str, list[dict[str, Any]]], name: str, result: dict[str, Any]) -> None:
     runs[name].append(result)
     print(f"  {name:12s} seed {result['seed']}: {common._fmt_steps(result['steps_to_threshold'])} steps "
@@ -322,7 +283,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     if args.worker:
-        worker_main(args)
+        common.worker_main(args, run_plugrl, run_sb3)
         return
     if not args.plugrl_only and not all(importlib.util.find_spec(m) for m in ("stable_baselines3", "torch")):
         print(f"Stable-Baselines3 and torch are not importable in {sys.executable}; see "
@@ -330,7 +291,7 @@ def main() -> None:
         sys.exit(2)
     command = shlex.join([sys.executable, *sys.argv])
     print(f"Running {len(args.seeds)} seeds, one process at a time ...", file=sys.stderr)
-    runs = run_all(args)
+    runs = common.run_all(args, __file__, progress=_progress)
     print(describe(args, command))
     common.print_tables(runs, COLUMNS, THRESHOLD)
     print()
