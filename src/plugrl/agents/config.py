@@ -93,18 +93,12 @@ class OnPolicyConfig:
             raise ValueError(f"batch_size: expected at most n_steps * num_envs = "
                              f"{self.n_steps * self.num_envs} samples per rollout, got {self.batch_size}")
         _check_schedule("clip", self.clip, positive=True)
-        _check_schedule("lr", self.lr, positive=True)
         for name in ("vfcn_coeff", "entropy_coeff"):
             if not float(getattr(self, name)) >= 0:
                 raise ValueError(f"{name}: expected a float >= 0, got {getattr(self, name)}")
-        for name in ("max_grad_norm", "clip_value"):
-            value = getattr(self, name)
-            if value is not None and not float(value) > 0:
-                raise ValueError(f"{name}: expected None or a float > 0, got {value}")
-        _check_choice("vectorization", self.vectorization, ("sync", "async"))
+        _check_optional_positive("clip_value", self.clip_value)
         _check_choice("policy_objective", self.policy_objective, ("ppo", "vanilla"))
-        if not self.hidden_sizes or any(int(h) < 1 for h in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes: expected positive layer sizes, got {self.hidden_sizes}")
+        _check_training_setup(self)
         return self
 
 
@@ -165,12 +159,7 @@ class OffPolicyConfig:
         if self.batch_size > self.memory_size:
             raise ValueError(f"batch_size: expected at most memory_size = {self.memory_size}, "
                              f"got {self.batch_size}")
-        _check_schedule("lr", self.lr, positive=True)
-        if self.max_grad_norm is not None and not float(self.max_grad_norm) > 0:
-            raise ValueError(f"max_grad_norm: expected None or a float > 0, got {self.max_grad_norm}")
-        _check_choice("vectorization", self.vectorization, ("sync", "async"))
-        if not self.hidden_sizes or any(int(h) < 1 for h in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes: expected positive layer sizes, got {self.hidden_sizes}")
+        _check_training_setup(self)
         return self
 
 
@@ -274,6 +263,21 @@ def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[s
     if "hidden_sizes" in values:
         values["hidden_sizes"] = tuple(values["hidden_sizes"])
     return config_class(**values).validate()
+
+
+def _check_training_setup(config: Any) -> None:
+    """The fields every agent's configuration has: learning rate, gradient clipping,
+    vectorization and the default networks' layer sizes."""
+    _check_schedule("lr", config.lr, positive=True)
+    _check_optional_positive("max_grad_norm", config.max_grad_norm)
+    _check_choice("vectorization", config.vectorization, ("sync", "async"))
+    if not config.hidden_sizes or any(int(h) < 1 for h in config.hidden_sizes):
+        raise ValueError(f"hidden_sizes: expected positive layer sizes, got {config.hidden_sizes}")
+
+
+def _check_optional_positive(name: str, value: Any) -> None:
+    if value is not None and not float(value) > 0:
+        raise ValueError(f"{name}: expected None or a float > 0, got {value}")
 
 
 def _check_unit(name: str, value: Any) -> None:
