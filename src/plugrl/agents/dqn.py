@@ -35,7 +35,7 @@ from plugrl._backend.jax import (
 from plugrl.agents.config import DQNConfig
 from plugrl.agents.dqn_networks import QNetwork
 from plugrl.agents.networks import policy_spaces
-from plugrl.agents.off_policy import OffPolicyAgent
+from plugrl.agents.off_policy import OffPolicyAgent, check_update_batch
 from plugrl.agents.on_policy import schedule_value
 from plugrl.updaters.losses import get_value_loss
 from plugrl.updaters.td_learning.base import td_target
@@ -44,9 +44,6 @@ from plugrl.updaters.td_learning.q_learning import greedy_bootstrap
 from plugrl.value_functions import QTypeII, V
 
 ops = keras.ops
-
-#: The fields of the batches :meth:`DQNLearner.update` trains on.
-BATCH_FIELDS = ("S", "A", "Rn", "In", "S_next", "W")
 
 __all__ = ["DQN", "DQNLearner", "dueling_q", "epsilon_schedule", "target_update_weight",
            "target_updates_due"]
@@ -221,7 +218,7 @@ class DQNLearner:
         td_errors : 2d array, shape [K, batch_size]
             :math:`G - Q(S, A)` of each step, before that step's update.
         """
-        batch = _check_batch(batch)
+        batch = check_update_batch(batch)
         num_target_updates = target_updates_due(*steps, self.config.target_update_intvl)
         self.state, metrics, td_errors = self._update(
             self.state, batch, np.float32(lr), np.float32(num_target_updates))
@@ -248,20 +245,6 @@ class DQNLearner:
 
     def _states(self, S: np.ndarray) -> np.ndarray:
         return np.asarray(S, dtype=self.func.observation_dtype)
-
-
-def _check_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The fields an update needs, checked for presence and matching leading axes [K, B]."""
-    missing = [name for name in BATCH_FIELDS if name not in batch]
-    if missing:
-        raise ValueError(f"batch: expected the fields {list(BATCH_FIELDS)}, missing {missing}")
-    batch = {name: np.asarray(batch[name]) for name in BATCH_FIELDS}
-    K_B = batch["Rn"].shape
-    bad = {name: x.shape for name, x in batch.items() if x.ndim < 2 or x.shape[:2] != K_B}
-    if len(K_B) != 2 or bad:
-        raise ValueError(f"batch: expected leading axes [K, batch_size] = {K_B} (the shape of Rn) "
-                         f"in every field, got {bad}")
-    return batch
 
 
 def dueling_q(V_s: Any, Adv: Any) -> Any:

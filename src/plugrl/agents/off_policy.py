@@ -26,9 +26,27 @@ from plugrl.agents.networks import SpacesOnly
 from plugrl.agents.on_policy import schedule_value
 from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer
 
-__all__ = ["OffPolicyAgent"]
+__all__ = ["UPDATE_FIELDS", "OffPolicyAgent", "check_update_batch"]
 
 _BATCH_FIELDS = ("S", "A", "Rn", "In", "S_next", "A_next")
+
+#: The fields of the batches a learner's ``update`` takes, each with leading axes [K, batch_size].
+UPDATE_FIELDS = ("S", "A", "Rn", "In", "S_next", "W")
+
+
+def check_update_batch(batch: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The fields of :data:`UPDATE_FIELDS` as arrays, checked for presence and for the leading
+    axes [K, batch_size] of ``Rn``."""
+    missing = [name for name in UPDATE_FIELDS if name not in batch]
+    if missing:
+        raise ValueError(f"batch: expected the fields {list(UPDATE_FIELDS)}, missing {missing}")
+    batch = {name: np.asarray(batch[name]) for name in UPDATE_FIELDS}
+    K_B = batch["Rn"].shape
+    for name, x in batch.items():
+        if len(K_B) != 2 or x.shape[:2] != K_B:
+            raise ValueError(f"batch['{name}']: expected leading axes [K, batch_size] (those of "
+                             f"batch['Rn'], shape {K_B}), got shape {x.shape}")
+    return batch
 
 
 class OffPolicyAgent(BaseAgent):

@@ -29,7 +29,7 @@ from plugrl._backend.jax import (
     with_learning_rate,
 )
 from plugrl.agents.config import SACConfig
-from plugrl.agents.off_policy import OffPolicyAgent
+from plugrl.agents.off_policy import OffPolicyAgent, check_update_batch
 from plugrl.agents.on_policy import schedule_value
 from plugrl.agents.sac_networks import SACNetworks, SACState
 from plugrl.agents.sac_objectives import (
@@ -47,7 +47,6 @@ ops = keras.ops
 
 __all__ = ["SAC", "SACLearner"]
 
-_BATCH_FIELDS = ("S", "A", "Rn", "In", "S_next", "W")
 
 
 class SACLearner:
@@ -239,7 +238,7 @@ class SACLearner:
         td_errors : 2d array, shape [K, batch_size]
             :math:`G - \tfrac12(q_1 + q_2)(S, A)` of each step, before that step's update.
         """
-        batch = self._check_batch(batch)
+        batch = check_update_batch(batch)
         self.state, metrics, td_errors = self._update(self.state, batch, np.float32(lr), key)
         return metrics.to_dict(), np.asarray(td_errors)
 
@@ -264,19 +263,6 @@ class SACLearner:
             raise ValueError(f"S: expected observations of shape [N, *{func.observation_space.shape}], "
                              f"got shape {S.shape}")
         return S
-
-    def _check_batch(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        missing = [name for name in _BATCH_FIELDS if name not in batch]
-        if missing:
-            raise ValueError(f"batch: expected the fields {list(_BATCH_FIELDS)}, missing {missing}")
-        lead = np.shape(batch["Rn"])
-        if len(lead) != 2:
-            raise ValueError(f"batch['Rn']: expected shape [K, batch_size], got {lead}")
-        for name in _BATCH_FIELDS:
-            if np.shape(batch[name])[:2] != lead:
-                raise ValueError(f"batch['{name}']: expected leading axes {lead}, got shape "
-                                 f"{np.shape(batch[name])}")
-        return {name: batch[name] for name in _BATCH_FIELDS}
 
 
 def _with_lr(state: TrainState, lr: Any) -> TrainState:
