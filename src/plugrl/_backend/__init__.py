@@ -17,10 +17,17 @@ cold and 1.6 s warm). The cache lives in ``$PLUGRL_COMPILATION_CACHE``, by defau
 for JAX itself (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``) is left alone.
 
 These are plugrl's only import-time effects; each only fills in a default.
+
+Every program plugrl compiles goes through :func:`jit`, ``jax.jit`` with
+:data:`COMPILER_OPTIONS`: LLVM's optimisation level 1 instead of the default 3. Matrix products
+run in library kernels either way, and the fused elementwise loops of small networks and
+environments ran as fast, with identical results, while compiling faster (PPO's fast-path chunk:
+2.27 s became 1.85 s).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -57,4 +64,9 @@ if not _jax_cache_chosen and (_cache_dir := _compilation_cache_dir()):
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
-__all__ = ["keras"]
+#: XLA options of every program plugrl compiles.
+COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
+
+jit = functools.partial(jax.jit, compiler_options=COMPILER_OPTIONS)
+
+__all__ = ["COMPILER_OPTIONS", "jit", "keras"]

@@ -10,6 +10,7 @@ and ``non_trainable_variables``; that order is also the order in which weights a
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -19,8 +20,9 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from plugrl._backend import keras
+from plugrl._backend import jit, keras
 from plugrl._backend.jax_random import (  # noqa: F401  (part of the core's interface)
+    batched_initialization,
     gumbel_noise,
     is_concrete,
     normal_noise,
@@ -39,6 +41,8 @@ __all__ = [
     "Metrics",
     "TrainState",
     "as_optax",
+    "batched_initialization",
+    "compile_concurrently",
     "copy_arrays",
     "export_weights",
     "gumbel_noise",
@@ -120,11 +124,11 @@ def init_train_state(
     params, non_trainable = copy_arrays(params), copy_arrays(non_trainable)
 
     # One compiled function instead of a small compiled kernel per array shape.
-    @jax.jit
+    @jit
     def derived(params: Params, non_trainable: Params) -> tuple[Any, Params]:
         return ravel_pytree(params)[0], jax.tree_util.tree_map(jnp.copy, non_trainable)
 
-    @jax.jit
+    @jit
     def optimizer_state(params: Params) -> Any:
         return optimizer.init(params)
 
@@ -212,7 +216,7 @@ def make_train_step(
     loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str
 ) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]:
     """:func:`train_step`, compiled with :func:`jax.jit` (once per input shape)."""
-    return jax.jit(train_step(loss_fn, optimizer, name))
+    return jit(train_step(loss_fn, optimizer, name))
 
 
 def minibatch_epochs(step: Callable, state: TrainState, batch: Batch, indices: jax.Array,
@@ -357,7 +361,20 @@ def _as_optax(optimizer: Any) -> optax.GradientTransformation:
     return optax.GradientTransformation(init, update)
 
 
-jit = jax.jit
+
+
+def compile_concurrently(programs: Sequence[tuple[Callable, tuple]]) -> list[Any]:
+    """Compile each ``(jitted function, arguments)`` pair, each in a thread of its own.
+
+    XLA compiles one program on one core and releases the GIL meanwhile, so programs compiled
+    side by side take the wall time of the longest. Tracing holds the GIL: programs are traced
+    in order, each compiling as soon as it is traced (put the quick ones first). The arguments
+    may be arrays or ``jax.ShapeDtypeStruct``; returns the compiled programs
+    (``jax.stages.Compiled``), which take arguments of those shapes.
+    """
+    with concurrent.futures.ThreadPoolExecutor(len(programs)) as pool:
+        pending = [pool.submit(function.lower(*args).compile) for function, args in programs]
+        return [future.result() for future in pending]
 
 
 def per_group(optimizers: Sequence[optax.GradientTransformation]) -> optax.GradientTransformation:

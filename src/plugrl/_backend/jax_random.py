@@ -11,10 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from plugrl._backend import keras
+from plugrl._backend import jit, keras
 
-__all__ = ["gumbel_noise", "is_concrete", "normal_noise", "prng_key", "random_argmax",
-           "seeded_initialization", "split_key"]
+__all__ = ["batched_initialization", "gumbel_noise", "is_concrete", "normal_noise", "prng_key",
+           "random_argmax", "seeded_initialization", "split_key"]
 
 
 def prng_key(seed: int | None) -> jax.Array:
@@ -54,6 +54,54 @@ def seeded_initialization(seed: int | None) -> Iterator[None]:
     finally:
         python_random.setstate(saved_python_state)
         global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, saved_generator)
+
+
+@contextlib.contextmanager
+def batched_initialization() -> Iterator[None]:
+    """Compute the initial values of the Keras variables created inside the block in one
+    compiled call, when the block ends.
+
+    Each eager initialiser compiles a kernel of its own (one per shape and kind): building an
+    agent's networks compiled twenty of them, most of its construction time. Inside the block
+    variables are created uninitialised (a Keras ``StatelessScope``); initialisers with a fixed
+    integer seed, and constant ones, then run together under one ``jax.jit``, which gives the
+    same values as running them one by one. Any other initialiser (one drawing from a
+    ``SeedGenerator``, a custom callable) runs eagerly, in creation order, as Keras would.
+    """
+    from keras.src.backend.common import global_state
+    from keras.src.backend.common.stateless_scope import (
+        StatelessScope,
+        in_stateless_scope,
+    )
+
+    if in_stateless_scope():  # an enclosing block (or Keras itself) initialises them
+        yield
+        return
+    pending = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+    start = len(pending)
+    with StatelessScope(initialize_variables=False):
+        yield
+    created = pending[start:]
+    del pending[start:]
+    together = [v for v in created if _pure_initializer(v._initializer)]
+    if together:
+        values = jit(lambda: [v._initializer(v.shape, dtype=v.dtype) for v in together])()
+        for variable, value in zip(together, values):
+            variable._initialize(value)
+            variable._initializer = None
+    for variable in created:
+        if variable._initializer is not None:
+            variable._deferred_initialize()
+
+
+def _pure_initializer(initializer: Any) -> bool:
+    """Whether an initialiser's values depend on its arguments alone (no generator state)."""
+    from keras.src.initializers.constant_initializers import Constant, Ones, Zeros
+    from keras.src.initializers.random_initializers import RandomInitializer
+
+    if isinstance(initializer, RandomInitializer):
+        return isinstance(initializer.seed, int)
+    return type(initializer) in (Constant, Ones, Zeros)
 
 
 def random_argmax(key: jax.Array, values: jax.Array) -> jax.Array:

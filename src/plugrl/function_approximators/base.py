@@ -13,6 +13,7 @@ import optax
 from plugrl._backend import keras
 from plugrl._backend.jax import (
     as_optax,
+    batched_initialization,
     copy_arrays,
     export_weights,
     import_weights,
@@ -239,7 +240,7 @@ class FunctionApproximator:
 
     def _build_head(self, key: str) -> keras.Model:
         name = key.split("#")[0]
-        with seeded_initialization(self._next_seed()):
+        with seeded_initialization(self._next_seed()), batched_initialization():
             S = keras.Input(self.observation_space.shape, dtype=self.observation_dtype.name, name="S")
             if name == "q1":
                 A = keras.Input(self._action_input_shape(), dtype="float32", name="A")

@@ -15,6 +15,8 @@ import gymnasium as gym
 import jax
 import numpy as np
 
+from plugrl._backend import jit
+
 __all__ = ["JaxEnv", "time_limit", "to_gymnasium"]
 
 
@@ -55,8 +57,8 @@ class _GymnasiumAdapter(gym.Env):
         self.params = env.default_params if params is None else params
         self.observation_space = env.observation_space
         self.action_space = env.action_space
-        self._reset = jax.jit(env.reset)
-        self._step = jax.jit(env.step)
+        self._reset = jit(env.reset)
+        self._step = jit(env.step)
         self._key = jax.random.PRNGKey(0)
         self._state: Any = None
 
