@@ -99,9 +99,9 @@ def _chunk_result(marks: list, solved: Any, setup_s: float, import_s: float) -> 
 def run_fast_throughput(args: argparse.Namespace) -> dict[str, Any]:
     """Compile time and steps/s of the fast path's compiled chunk at PureJaxRL's settings."""
     _plugrl_imports(None)
-    import jax
-    import jax.numpy as jnp
+    import numpy as np
 
+    from plugrl._backend.jax import prng_key
     from plugrl.agents import PPO
     from plugrl.agents.fast_training import hyperparameters
     from plugrl.envs.jax import make
@@ -114,11 +114,10 @@ def run_fast_throughput(args: argparse.Namespace) -> dict[str, Any]:
                 entropy_coeff=p["ent_coef"], hidden_sizes=(64, 64), activation="tanh")
     updates = THROUGHPUT_STEPS // size
     trainer = agent._fast.trainer(updates, 0)
-    carry = trainer.init_carry(agent.learner.state, jax.random.PRNGKey(args.seed))
-    call = (carry, hyperparameters(agent.config), jnp.float32(THROUGHPUT_STEPS),
-            jnp.int32(updates), jax.random.PRNGKey(1))
+    call = (trainer.start(agent.learner.state, np.asarray(prng_key(args.seed))),
+            hyperparameters(agent.config), np.float32(THROUGHPUT_STEPS), np.int32(updates))
     t0 = clock()
-    compiled = trainer.chunk.lower(*call).compile()
+    compiled, _ = trainer.compiled(*call)
     compile_s = clock() - t0
     return {"compile_s": compile_s, **_best_of(lambda: compiled(*call)[1].mean_return, 3)}
 

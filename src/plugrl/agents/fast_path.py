@@ -3,9 +3,11 @@
 :class:`FastTrainer` compiles one *chunk* of training: up to ``max_updates`` iterations of a
 rollout of ``n_steps`` vector steps of ``num_envs`` environments (``lax.scan``, environments
 reset automatically), GAE advantages, and every epoch and minibatch of the learner's update;
-then, optionally, deterministic evaluation episodes on the same JAX environment. Nothing leaves
-the device within a chunk; the host calls the compiled chunk again to go on, which is where
-callbacks, checkpoints and early stopping happen, without recompiling.
+the first chunk of a run also resets every environment. Deterministic evaluation episodes on the
+same JAX environment are a second compiled program, run on the chunk's final state; the two
+compile at once, each on a core of its own. Nothing leaves the device within a chunk; the host
+calls the compiled chunk again to go on, which is where callbacks, checkpoints and early
+stopping happen, without recompiling.
 
 The loss, GAE and the learner's state are those of the ordinary path, so the trained state loads
 back into the agent, which then acts on Gymnasium's environment as usual. The hyperparameters
@@ -25,7 +27,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from plugrl._backend.jax import TrainState, train_step, with_learning_rate
+from plugrl._backend.jax import (
+    TrainState,
+    compile_concurrently,
+    jit,
+    train_step,
+    with_learning_rate,
+)
 from plugrl.agents.on_policy import OnPolicyLearner
 from plugrl.caching.gae import gae_advantages
 
@@ -68,6 +76,7 @@ class Carry(NamedTuple):
     norm: NormState | None
     key: jax.Array
     steps: jax.Array  # env steps so far (int32), for the schedules
+    fresh: jax.Array  # bool: the environments are still to be reset (a carry from ``start``)
 
 
 class ChunkLog(NamedTuple):
@@ -76,7 +85,6 @@ class ChunkLog(NamedTuple):
     mean_return: jax.Array  # [max_updates] mean return of the episodes ended in each rollout
     episodes: jax.Array  # [max_updates] number of episodes ended in each rollout
     metrics: jax.Array  # [max_updates, num_metrics] the update's metrics (means over minibatches)
-    eval_return: jax.Array  # mean return of the evaluation episodes (NaN: not evaluated)
 
 
 class FastTrainer:
@@ -93,7 +101,7 @@ class FastTrainer:
     max_updates : int
         Iterations (rollout and update) per chunk at most; a chunk runs ``num_updates`` of them.
     eval_episodes : int
-        Deterministic evaluation episodes at the end of a chunk (0: no evaluation).
+        Deterministic episodes of :meth:`evaluate` (0: the trainer does not evaluate).
     normalizer : RunningNormalizer, optional
         Its ``clip`` and ``epsilon``; observations are normalised in the graph when given.
     record_metrics : bool, optional
@@ -122,26 +130,61 @@ class FastTrainer:
         self._train_step = train_step(learner._loss_fn, optax.flatten(learner.optimizer),
                                       type(learner).__name__)
         self.metric_names = self._metric_names() if record_metrics else ()
-        self.chunk = jax.jit(self._chunk)
-        self.init_carry = jax.jit(self._init_carry)
+        self._compiled: dict[Any, tuple[Any, Any]] = {}
+        self._placeholders = jax.eval_shape(
+            self._reset, jax.ShapeDtypeStruct((self.num_envs, 2), jnp.uint32), env_params)
 
     # ------------------------------------------------------------------ state
-    def _init_carry(self, state: TrainState, key: jax.Array, steps: int = 0,
-                   norm: NormState | None = None) -> Carry:
-        """The carry of a run that starts from ``state``, resetting all environments."""
+    def start(self, state: TrainState, key: jax.Array, steps: int = 0,
+              norm: NormState | None = None) -> Carry:
+        """The carry of a run that starts from ``state``, built on the host: the first chunk
+        resets the environments (inside its program, which spares compiling one for it)."""
+        if self.norm_clip is not None and norm is None:
+            norm = NormState(np.zeros(self.obs_shape, np.float32), np.ones(self.obs_shape, np.float32),
+                             np.zeros((), np.float32))
+        obs, env_state = jax.tree_util.tree_map(lambda x: np.zeros(x.shape, x.dtype), self._placeholders)
+        return Carry(state, env_state, obs, np.zeros(self.num_envs, np.float32), norm, key,
+                     np.int32(steps), np.bool_(True))
+
+    def _reset_envs(self, envs: tuple) -> tuple:
+        """Reset every environment: ``(env_state, obs, episode_return, key)`` of a fresh carry."""
+        _, _, episode_return, key = envs
         key, k_reset = jax.random.split(key)
         obs, env_state = self._reset(jax.random.split(k_reset, self.num_envs), self.env_params)
-        if self.norm_clip is not None and norm is None:
-            norm = NormState(jnp.zeros(self.obs_shape), jnp.ones(self.obs_shape), jnp.zeros(()))
-        return Carry(state, env_state, obs, jnp.zeros(self.num_envs), norm, key,
-                     jnp.asarray(steps, jnp.int32))
+        return env_state, obs, jnp.zeros_like(episode_return), key
+
+    def compiled(self, *chunk_args: Any, vmapped: bool = False) -> tuple[Any, Any]:
+        """The chunk and evaluation programs for these chunk arguments, compiled together: XLA
+        compiles a program on one core, so the evaluation's compilation costs no wall time.
+
+        ``vmapped``: both programs over a leading run axis of the carry, hyperparameters and
+        evaluation key (as :func:`~plugrl.agents.fast_training.train_many` calls them).
+        """
+        runs = np.shape(chunk_args[0].steps)  # () for one run, (R,) for R runs under vmap
+        if (vmapped, runs) not in self._compiled:
+            chunk, evaluation = self._chunk, self.evaluate
+            if vmapped:
+                chunk = jax.vmap(chunk, in_axes=(0, 0, None, None))
+                evaluation = jax.vmap(evaluation)
+            carry = chunk_args[0]
+            eval_key = jax.ShapeDtypeStruct((*runs, 2), jnp.uint32)
+            programs = [(jit(chunk), chunk_args)]
+            if self.eval_episodes:
+                programs.insert(0, (jit(evaluation), (carry.learner, carry.norm, eval_key)))
+            *evaluation, chunk = compile_concurrently(programs)
+            self._compiled[vmapped, runs] = (chunk, evaluation[0] if evaluation else None)
+        return self._compiled[vmapped, runs]
 
     # ------------------------------------------------------------------ one chunk
     def _chunk(self, carry: Carry, hp: Hyperparameters, total_steps: jax.Array,
-               num_updates: jax.Array, eval_key: jax.Array) -> tuple[Carry, ChunkLog]:
+               num_updates: jax.Array) -> tuple[Carry, ChunkLog]:
         K = self.max_updates
-        log = ChunkLog(jnp.full(K, jnp.nan), jnp.zeros(K),
-                       jnp.full((K, len(self.metric_names)), jnp.nan), jnp.asarray(jnp.nan))
+        envs = (carry.env_state, carry.obs, carry.episode_return, carry.key)
+        env_state, obs, episode_return, key = jax.lax.cond(carry.fresh, self._reset_envs,
+                                                           lambda envs: envs, envs)
+        carry = carry._replace(env_state=env_state, obs=obs, episode_return=episode_return, key=key,
+                               fresh=jnp.asarray(False))
+        log = ChunkLog(jnp.full(K, jnp.nan), jnp.zeros(K), jnp.full((K, len(self.metric_names)), jnp.nan))
 
         def body(i: jax.Array, state: tuple[Carry, ChunkLog]) -> tuple[Carry, ChunkLog]:
             carry, log = state
@@ -152,10 +195,7 @@ class FastTrainer:
                 log = log._replace(metrics=log.metrics.at[i].set(metrics))
             return carry, log
 
-        carry, log = jax.lax.fori_loop(0, num_updates, body, (carry, log))
-        if self.eval_episodes:
-            log = log._replace(eval_return=self.evaluate(carry.learner, carry.norm, eval_key))
-        return carry, log
+        return jax.lax.fori_loop(0, num_updates, body, (carry, log))
 
     def _metric_names(self) -> tuple[str, ...]:
         """The names of the update's metrics, from tracing one minibatch step (not compiled)."""

@@ -73,9 +73,12 @@ class FastPath:
         num_updates = max(1, math.ceil((target - agent.num_steps) / size))
         trainer = self.trainer(math.ceil(chunk / size) + 1 if self.chunk_steps else num_updates,
                                cfg.eval_episodes if self.evaluate else 0)
-        carry, log = trainer.chunk(self._current_carry(trainer), hyperparameters(cfg),
-                                   jnp.float32(total_steps), jnp.int32(num_updates),
-                                   prng_key(agent.seed + _EVAL_SEED_OFFSET))
+        args = (self._current_carry(trainer), hyperparameters(cfg), np.float32(total_steps),
+                np.int32(num_updates))
+        chunk, evaluation = trainer.compiled(*args)
+        carry, log = chunk(*args)
+        eval_return = (evaluation(carry.learner, carry.norm, prng_key(agent.seed + _EVAL_SEED_OFFSET))
+                       if evaluation is not None else None)
         self._carry = carry
         agent.learner.load_state(carry.learner)
         if carry.norm is not None:
@@ -83,7 +86,7 @@ class FastPath:
                                          for k, v in carry.norm._asdict().items()})
         agent._key = np.asarray(carry.key)
         agent.num_steps = int(carry.steps)
-        return self._record(trainer, log, num_updates)
+        return self._record(trainer, log, num_updates, eval_return)
 
     def _current_carry(self, trainer: FastTrainer) -> Any:
         """The carry of the last chunk, unless the agent's state changed since (restored)."""
@@ -93,11 +96,12 @@ class FastPath:
             return carry
         norm = None
         if agent.normalizer is not None:
-            norm = NormState(*(jnp.asarray(agent.normalizer.state()[k], jnp.float32)
+            norm = NormState(*(np.asarray(agent.normalizer.state()[k], np.float32)
                                for k in ("mean", "var", "count")))
-        return trainer.init_carry(agent.learner.state, jnp.asarray(agent._key), agent.num_steps, norm)
+        return trainer.start(agent.learner.state, np.asarray(agent._key), agent.num_steps, norm)
 
-    def _record(self, trainer: FastTrainer, log: Any, num_updates: int) -> dict[str, float]:
+    def _record(self, trainer: FastTrainer, log: Any, num_updates: int,
+                eval_return: Any) -> dict[str, float]:
         returns, episodes = (np.asarray(x)[:num_updates] for x in (log.mean_return, log.episodes))
         self.episodes += int(episodes.sum())
         ended = episodes > 0
@@ -106,8 +110,8 @@ class FastPath:
                                   if ended.any() else float("nan"))}
         if trainer.metric_names:
             record.update(zip(trainer.metric_names, np.asarray(log.metrics)[num_updates - 1].tolist()))
-        if trainer.eval_episodes:
-            record["eval_return"] = float(log.eval_return)
+        if eval_return is not None:
+            record["eval_return"] = float(eval_return)
         return record
 
 
@@ -197,32 +201,36 @@ def train_many(agent: Any, seeds: list[int], total_steps: int, eval_interval: in
     chunk = eval_interval or total_steps
     max_updates = math.ceil(chunk / size) + (1 if eval_interval else 0)
     trainer = fast.trainer(max_updates, cfg.eval_episodes if eval_interval else 0)
-    init = jax.jit(jax.vmap(trainer._init_carry, in_axes=(0, 0, None, None)))
-    chunk_fn = jax.jit(jax.vmap(trainer._chunk, in_axes=(0, 0, None, None, 0)))
-    carry = init(_initial_states(agent, [r["seed"] for r in runs]),
-                 jnp.stack([prng_key(r["seed"]) for r in runs]), 0, None)
-    hp = jax.tree_util.tree_map(lambda *x: jnp.stack(x),
-                                *[hyperparameters(cfg, **{k: v for k, v in r.items() if k != "seed"})
-                                  for r in runs])
-    eval_keys = jnp.stack([prng_key(r["seed"] + _EVAL_SEED_OFFSET) for r in runs])
+    states = _initial_states(agent, [r["seed"] for r in runs])
+    carry = _stack([trainer.start(state, np.asarray(prng_key(r["seed"])))
+                    for state, r in zip(states, runs)])
+    hp = _stack([hyperparameters(cfg, **{k: v for k, v in r.items() if k != "seed"}) for r in runs])
+    eval_keys = _stack([prng_key(r["seed"] + _EVAL_SEED_OFFSET) for r in runs])
     steps, train_returns, eval_steps, eval_returns = 0, [], [], []
     while steps < total_steps:
         target = min(total_steps, (steps // chunk + 1) * chunk)
         n = max(1, math.ceil((target - steps) / size))
-        carry, log = chunk_fn(carry, hp, jnp.float32(total_steps), jnp.int32(n), eval_keys)
+        args = (carry, hp, np.float32(total_steps), np.int32(n))
+        chunk_fn, evaluation = trainer.compiled(*args, vmapped=True)
+        carry, log = chunk_fn(*args)
         steps += n * size
         train_returns.append(np.asarray(log.mean_return)[:, :n])
         if eval_interval:
             eval_steps.append(steps)
-            eval_returns.append(np.asarray(log.eval_return))
+            eval_returns.append(np.asarray(evaluation(carry.learner, carry.norm, eval_keys)))
     returns = np.concatenate(train_returns, axis=1)
     return ManyRuns(runs, size * np.arange(1, returns.shape[1] + 1), returns, np.asarray(eval_steps),
                     np.stack(eval_returns, axis=1) if eval_returns else np.zeros((len(runs), 0)),
                     carry.learner)
 
 
-def _initial_states(agent: Any, seeds: list[int]) -> TrainState:
-    """Each seed's initial learner state, stacked; built like the agent's own networks."""
+def _stack(trees: list[Any]) -> Any:
+    """Pytrees of the same structure stacked along a new leading axis, on the host."""
+    return jax.tree_util.tree_map(lambda *x: np.stack([np.asarray(v) for v in x]), *trees)
+
+
+def _initial_states(agent: Any, seeds: list[int]) -> list[TrainState]:
+    """Each seed's initial learner state, built like the agent's own networks."""
     learner = agent.learner
     default = isinstance(learner.policy.function_approximator, MLP)
     states = {}
@@ -232,7 +240,7 @@ def _initial_states(agent: Any, seeds: list[int]) -> TrainState:
         else:
             states[seed] = OnPolicyLearner(agent.observation_space, agent.action_space,
                                            agent.config, seed).state
-    return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *[states[s] for s in seeds])
+    return [states[s] for s in seeds]
 
 
 def is_jax_env(env: Any) -> bool:
