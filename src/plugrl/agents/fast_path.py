@@ -137,21 +137,14 @@ class FastTrainer:
     # ------------------------------------------------------------------ state
     def start(self, state: TrainState, key: jax.Array, steps: int = 0,
               norm: NormState | None = None) -> Carry:
-        """The carry of a run that starts from ``state``, built on the host: the first chunk
-        resets the environments (inside its program, which spares compiling one for it)."""
+        """The carry of a run that starts from ``state``, built on the host: the first iteration
+        resets the environments (inside the chunk, which spares compiling a program for it)."""
         if self.norm_clip is not None and norm is None:
             norm = NormState(np.zeros(self.obs_shape, np.float32), np.ones(self.obs_shape, np.float32),
                              np.zeros((), np.float32))
         obs, env_state = jax.tree_util.tree_map(lambda x: np.zeros(x.shape, x.dtype), self._placeholders)
-        return Carry(state, env_state, obs, np.zeros(self.num_envs, np.float32), norm, key,
-                     np.int32(steps), np.bool_(True))
-
-    def _reset_envs(self, envs: tuple) -> tuple:
-        """Reset every environment: ``(env_state, obs, episode_return, key)`` of a fresh carry."""
-        _, _, episode_return, key = envs
-        key, k_reset = jax.random.split(key)
-        obs, env_state = self._reset(jax.random.split(k_reset, self.num_envs), self.env_params)
-        return env_state, obs, jnp.zeros_like(episode_return), key
+        return Carry(state, env_state, obs, np.zeros(self.num_envs, np.float32), norm,
+                     np.asarray(key, np.uint32), np.int32(steps), np.bool_(True))
 
     def compiled(self, *chunk_args: Any, vmapped: bool = False) -> tuple[Any, Any]:
         """The chunk and evaluation programs for these chunk arguments, compiled together: XLA
@@ -179,12 +172,8 @@ class FastTrainer:
     def _chunk(self, carry: Carry, hp: Hyperparameters, total_steps: jax.Array,
                num_updates: jax.Array) -> tuple[Carry, ChunkLog]:
         K = self.max_updates
-        envs = (carry.env_state, carry.obs, carry.episode_return, carry.key)
-        env_state, obs, episode_return, key = jax.lax.cond(carry.fresh, self._reset_envs,
-                                                           lambda envs: envs, envs)
-        carry = carry._replace(env_state=env_state, obs=obs, episode_return=episode_return, key=key,
-                               fresh=jnp.asarray(False))
-        log = ChunkLog(jnp.full(K, jnp.nan), jnp.zeros(K), jnp.full((K, len(self.metric_names)), jnp.nan))
+        log = ChunkLog(jnp.full(K, jnp.nan), jnp.zeros(K),
+                       jnp.full((K, len(self.metric_names)), jnp.nan))
 
         def body(i: jax.Array, state: tuple[Carry, ChunkLog]) -> tuple[Carry, ChunkLog]:
             carry, log = state
@@ -212,10 +201,13 @@ class FastTrainer:
                    total_steps: jax.Array) -> tuple[Carry, tuple[jax.Array, jax.Array, jax.Array]]:
         """One rollout and the update on it (the ordinary path's ``_train_iteration``)."""
         key, k_iteration = jax.random.split(carry.key)
-        rollout_randomness, update_randomness = self._randomness(k_iteration)
+        rollout_randomness, update_randomness, first = self._randomness(k_iteration)
+        # A fresh carry's environments start from resets drawn with the others.
+        (obs, env_state), fresh = first, carry.fresh
+        envs = (_where(fresh, env_state, carry.env_state), jnp.where(fresh, obs, carry.obs),
+                jnp.where(fresh, 0.0, carry.episode_return))
         # The scan carries only what a step changes: a loop-carried buffer is copied on every
         # iteration, and the weights alone made up most of a step's cost.
-        envs = (carry.env_state, carry.obs, carry.episode_return)
         act = functools.partial(self._env_step, carry.learner.params,
                                 carry.learner.non_trainable, carry.norm)
         (env_state, obs, episode_return), rollout = jax.lax.scan(
@@ -239,23 +231,24 @@ class FastTrainer:
         finished = jnp.sum(done)
         mean_return = jnp.where(finished > 0, jnp.sum(jnp.where(done, returns, 0.0))
                                 / jnp.maximum(finished, 1), jnp.nan)
-        carry = carry._replace(learner=state, norm=norm, key=key, steps=steps)
+        carry = carry._replace(learner=state, norm=norm, key=key, steps=steps, fresh=jnp.asarray(False))
         return carry, (mean_return, finished.astype(jnp.float32), metrics)
 
     # ------------------------------------------------------------------ rollout
-    def _randomness(self, key: jax.Array) -> tuple[tuple, tuple[jax.Array, jax.Array]]:
+    def _randomness(self, key: jax.Array) -> tuple[tuple, tuple[jax.Array, jax.Array], tuple]:
         """All the random numbers of an iteration from one draw of bits: each PRNG call took
-        0.2-0.5 s to compile, and inside a loop ran as a loop of its own on the CPU.
+        0.1-0.5 s to trace and compile, and inside a loop ran as a loop of its own on the CPU.
 
         Returns the rollout's action noise, env keys and reset states (a reset is drawn for
         every env at every step, used where an episode ends), each [n_steps, num_envs, ...];
-        and the update's shuffles [num_epoch, samples] and step keys [num_epoch, minibatches].
+        the update's shuffles [num_epoch, samples] and step keys [num_epoch, minibatches];
+        and one more reset per env [num_envs, ...], where a run starts.
         """
         T, N, E, M = self.n_steps, self.num_envs, self.config.num_epoch, self.num_minibatches
         learner, size = self.learner, self.n_steps * self.num_envs
         shape = ((learner.policy.function_approximator.num_actions,) if learner.discrete
                  else self.env.action_space.shape)
-        counts = (size * math.prod(shape), 2 * size, 2 * size, E * size, 2 * E * M)
+        counts = (size * math.prod(shape), 2 * (size + N), 2 * size, E * size, 2 * E * M)
         bits = jax.random.bits(key, (sum(counts),), jnp.uint32)
         noise, reset_keys, step_keys, order, update_keys = jnp.split(
             bits, list(itertools.accumulate(counts[:-1])))
@@ -264,11 +257,13 @@ class FastTrainer:
         noise = (-jnp.log(-jnp.log(_uniform(noise, jnp.finfo(jnp.float32).tiny)))
                  if learner.discrete else
                  jnp.sqrt(2.0) * jax.lax.erf_inv(_uniform(noise, float(np.nextafter(np.float32(-1), 0)))))
-        resets = self._reset(reset_keys.reshape(size, 2), self.env_params)
-        resets = jax.tree_util.tree_map(lambda x: x.reshape(T, N, *x.shape[1:]), resets)
+        resets = self._reset(reset_keys.reshape(size + N, 2), self.env_params)
+        first = jax.tree_util.tree_map(lambda x: x[size:], resets)
+        resets = jax.tree_util.tree_map(lambda x: x[:size].reshape(T, N, *x.shape[1:]), resets)
         # A sort of random numbers shuffles much cheaper to compile than jax.random.permutation.
         orders = jnp.argsort(order.reshape(E, size), axis=1)[:, :M * self.config.batch_size]
-        return (noise, step_keys.reshape(T, N, 2), resets), (orders, update_keys.reshape(E, M, 2))
+        return ((noise, step_keys.reshape(T, N, 2), resets), (orders, update_keys.reshape(E, M, 2)),
+                first)
 
     def _env_step(self, params: Any, non_trainable: Any, norm: NormState | None, envs: tuple,
                   xs: tuple) -> tuple[tuple, tuple]:
@@ -416,6 +411,11 @@ def _uniform(bits: jax.Array, minval: float) -> jax.Array:
     """Floats uniform in ``[minval, 1)`` from uint32 ``bits``, as ``jax.random.uniform``."""
     unit = jax.lax.bitcast_convert_type((bits >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
     return jnp.maximum(minval, unit * (1.0 - minval) + minval)
+
+
+def _where(condition: jax.Array, new: Any, old: Any) -> Any:
+    """``new`` where the scalar ``condition`` holds, else ``old``, leaf by leaf of two pytrees."""
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(condition, a, b), new, old)
 
 
 def _rows(mask: jax.Array, x: jax.Array) -> jax.Array:
