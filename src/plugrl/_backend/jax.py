@@ -112,9 +112,9 @@ def copy_arrays(values: Sequence[Any]) -> Params:
     Keras hands out its variables' own buffers; copying them means that neither a compiled step
     nor a later write-back into the model can invalidate the other's memory.
     """
-    # Through host memory: a device-side copy would compile one kernel per shape, and building
-    # an agent copies dozens of arrays once.
-    return tuple(jax.tree_util.tree_map(lambda v: jnp.asarray(np.array(v, copy=True)), tuple(values)))
+    # Through host memory and ``jax.device_put``: a device-side copy, or ``jnp.asarray`` of a
+    # NumPy array, compiles one kernel per shape, and building an agent copies dozens of arrays.
+    return tuple(jax.tree_util.tree_map(lambda v: jax.device_put(np.array(v, copy=True)), tuple(values)))
 
 
 def init_train_state(
@@ -314,7 +314,7 @@ def import_weights(template: Sequence[jax.Array], values: Sequence[Any], *, name
             raise ValueError(f"{name}[{i}]: expected shape {t.shape}, got {v.shape}")
         if not np.can_cast(v.dtype, t.dtype, casting="same_kind"):
             raise ValueError(f"{name}[{i}]: expected dtype {t.dtype}, got {v.dtype}")
-        out.append(jnp.asarray(v, dtype=t.dtype))
+        out.append(jax.device_put(v.astype(t.dtype, copy=False)))  # no kernel, unlike jnp.asarray
     return tuple(out)
 
 

@@ -24,8 +24,8 @@ def prng_key(seed: int | None) -> jax.Array:
     if seed < 0:
         return jax.random.PRNGKey(seed)
     # Threefry's key for a seed, [0, seed mod 2**32] without 64-bit mode, built on the host so
-    # that no kernel is compiled for it.
-    return jnp.asarray(np.array([0, seed & 0xFFFFFFFF], np.uint32))
+    # that no kernel is compiled for it (``jnp.asarray`` would compile one).
+    return jax.device_put(np.array([0, seed & 0xFFFFFFFF], np.uint32))
 
 
 @contextlib.contextmanager

@@ -124,14 +124,6 @@ class FastTrainer:
         self.norm_clip = None if normalizer is None else (normalizer.clip, normalizer.epsilon)
         self._reset = jax.vmap(env.reset, in_axes=(0, None))
         self._step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
-        # Within an update the weights are one raveled vector, and the optimizer runs on it,
-        # gradient clipping included (the ordinary path clips per array, which rounds the norm
-        # differently); its state is the same. The loss unravels them, so no array is copied
-        # in or out of the vector at each step: XLA runs a third fewer kernels per step.
-        _, self._unravel = ravel_pytree(learner.state.params)
-        self._train_step = train_step(
-            lambda flat, state, batch, key: learner._loss_fn(self._unravel(flat), state, batch, key),
-            learner.optimizer, type(learner).__name__)
         self.metric_names = self._metric_names() if record_metrics else ()
         self._compiled: dict[Any, tuple[Any, Any]] = {}
         self._placeholders = jax.eval_shape(
@@ -193,14 +185,16 @@ class FastTrainer:
         """The names of the update's metrics, from tracing one minibatch step (not compiled)."""
         B, d_obs = self.config.batch_size, math.prod(self.obs_shape)
         d_action = 1 if self.learner.discrete else math.prod(self.env.action_space.shape)
-        rows = jnp.zeros((B, d_obs + d_action + 4))
-        coefficients = dict.fromkeys(("clip", "entropy_coeff", "vfcn_coeff"), jnp.float32(0.1))
-        state = self.learner.state
-        state = state._replace(params=ravel_pytree(state.params)[0])
-        _, metrics = jax.eval_shape(
-            lambda st: self._train_step(st, {**self._unpack(rows), **coefficients},
-                                        jax.random.PRNGKey(0)), state)
-        return metrics.names
+
+        def step(state: TrainState) -> Any:
+            rows = jnp.zeros((B, d_obs + d_action + 4))
+            coefficients = dict.fromkeys(("clip", "entropy_coeff", "vfcn_coeff"), jnp.float32(0.1))
+            flat, unravel = ravel_pytree(state.params)
+            return self._train_step(unravel)(state._replace(params=flat),
+                                             {**self._unpack(rows), **coefficients},
+                                             jnp.zeros(2, jnp.uint32))
+
+        return jax.eval_shape(step, self.learner.state)[1].names
 
     def _iteration(self, carry: Carry, hp: Hyperparameters,
                    total_steps: jax.Array) -> tuple[Carry, tuple[jax.Array, jax.Array, jax.Array]]:
@@ -334,15 +328,29 @@ class FastTrainer:
         return {"S": S, "A": A, "logP": X[:, D], "V": X[:, D + 1], "Adv": X[:, D + 2],
                 "R": X[:, D + 3]}
 
+    def _train_step(self, unravel: Any) -> Any:
+        """The learner's update step on raveled weights, which its loss unravels.
+
+        Within an update the weights are one vector and the optimizer runs on it, gradient
+        clipping included (the ordinary path clips per array, which rounds the norm
+        differently); its state is the same. No array is copied in or out of the vector at each
+        step, which spares XLA a third of a small network's kernels.
+        """
+        learner = self.learner
+        return train_step(lambda flat, state, batch, key: learner._loss_fn(unravel(flat), state, batch, key),
+                          learner.optimizer, type(learner).__name__)
+
     def _update(self, state: TrainState, X: jax.Array, coefficients: dict[str, jax.Array],
                 orders: jax.Array, keys: jax.Array) -> tuple[TrainState, jax.Array]:
         """Every epoch: the rollout's samples in the epoch's order (``orders`` [num_epoch,
         minibatches x batch_size]), one step per minibatch (``keys`` [num_epoch, minibatches])."""
         M, B = self.num_minibatches, self.config.batch_size
+        flat, unravel = ravel_pytree(state.params)
+        train_step = self._train_step(unravel)
 
         def minibatch(state: TrainState, ys: tuple) -> tuple[TrainState, jax.Array]:
             rows, k = ys
-            state, metrics = self._train_step(state, {**self._unpack(rows), **coefficients}, k)
+            state, metrics = train_step(state, {**self._unpack(rows), **coefficients}, k)
             # Unrecorded metrics stay out of the scan's outputs, so XLA drops their computation.
             return state, metrics.values if self.metric_names else jnp.zeros(0)
 
@@ -352,10 +360,9 @@ class FastTrainer:
 
         # The target weights (unused by these losses) stay out of the loop-carried state.
         targets = (state.target_params, state.target_non_trainable)
-        light = state._replace(params=ravel_pytree(state.params)[0], target_params=jnp.zeros(0),
-                               target_non_trainable=())
+        light = state._replace(params=flat, target_params=jnp.zeros(0), target_non_trainable=())
         light, metrics = jax.lax.scan(epoch, light, (orders, keys))
-        state = light._replace(params=self._unravel(light.params), target_params=targets[0],
+        state = light._replace(params=unravel(light.params), target_params=targets[0],
                                target_non_trainable=targets[1])
         return state, metrics.mean(axis=(0, 1))
 

@@ -130,7 +130,7 @@ def hyperparameters(config: Any, **overrides: Any) -> Hyperparameters:
                              f"({base!r}), got {value!r}")
         if isinstance(base, str) or callable(base):
             value = float(value[4:]) if isinstance(value, str) else 1.0
-        values[name] = jnp.float32(value)
+        values[name] = np.float32(value)  # a host scalar: jnp.float32 compiles a kernel
     return Hyperparameters(**values)
 
 
@@ -279,10 +279,11 @@ def check_schedule(name: str, schedule: Any) -> None:
 
 def check_traceable(learner: OnPolicyLearner, env: Any, env_params: Any) -> None:
     """Trace (without compiling) the environment and the networks once, so that an untraceable
-    piece is named here instead of failing deep inside the compiled program."""
-    key = jax.random.PRNGKey(0)
-    action = (jnp.zeros((), jnp.int32) if isinstance(env.action_space, gym.spaces.Discrete)
-              else jnp.zeros(env.action_space.shape, jnp.float32))
+    piece is named here instead of failing deep inside the compiled program (shapes only: a
+    concrete array made here would compile a kernel of its own)."""
+    key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+    action = (jax.ShapeDtypeStruct((), jnp.int32) if isinstance(env.action_space, gym.spaces.Discrete)
+              else jax.ShapeDtypeStruct(env.action_space.shape, jnp.float32))
     for method in ("reset", "step"):
         try:
             obs, state = jax.eval_shape(env.reset, key, env_params)
@@ -292,7 +293,7 @@ def check_traceable(learner: OnPolicyLearner, env: Any, env_params: Any) -> None
             raise TypeError(f"env.{method}: expected a pure function that jax.jit can trace, got "
                             f"{type(exc).__name__} while tracing {type(env).__name__}.{method}: "
                             f"{_first_line(exc)}") from None
-    S = jnp.zeros((2, *env.observation_space.shape), jnp.float32)
+    S = jax.ShapeDtypeStruct((2, *env.observation_space.shape), jnp.float32)
     try:
         jax.eval_shape(learner._forward, learner.state.params, learner.state.non_trainable, S)
     except Exception as exc:  # noqa: BLE001
