@@ -366,11 +366,12 @@ def _as_optax(optimizer: Any) -> optax.GradientTransformation:
 def compile_concurrently(programs: Sequence[tuple[Callable, tuple]]) -> list[Any]:
     """Compile each ``(jitted function, arguments)`` pair, each in a thread of its own.
 
-    XLA compiles one program on one core and releases the GIL meanwhile, so programs compiled
-    side by side take the wall time of the longest. Tracing holds the GIL: programs are traced
-    in order, each compiling as soon as it is traced (put the quick ones first). The arguments
-    may be arrays or ``jax.ShapeDtypeStruct``; returns the compiled programs
-    (``jax.stages.Compiled``), which take arguments of those shapes.
+    XLA releases the GIL while it compiles, and does not keep two cores busy with one
+    program, so programs compiled side by side take less wall time than one after the other
+    (the fast path's chunk and evaluation: 2.3 s instead of 2.8-3.0 s). Tracing holds the GIL:
+    programs are traced in order, each compiling as soon as it is traced (put the quick ones
+    first). The arguments may be arrays or ``jax.ShapeDtypeStruct``; returns the compiled
+    programs (``jax.stages.Compiled``), which take arguments of those shapes.
     """
     with concurrent.futures.ThreadPoolExecutor(len(programs)) as pool:
         pending = [pool.submit(function.lower(*args).compile) for function, args in programs]

@@ -5,7 +5,7 @@ rollout of ``n_steps`` vector steps of ``num_envs`` environments (``lax.scan``, 
 reset automatically), GAE advantages, and every epoch and minibatch of the learner's update;
 the first chunk of a run also resets every environment. Deterministic evaluation episodes on the
 same JAX environment are a second compiled program, run on the chunk's final state; the two
-compile at once, each on a core of its own. Nothing leaves the device within a chunk; the host
+compile side by side, in two threads. Nothing leaves the device within a chunk; the host
 calls the compiled chunk again to go on, which is where callbacks, checkpoints and early
 stopping happen, without recompiling.
 
@@ -142,8 +142,9 @@ class FastTrainer:
                      np.asarray(key, np.uint32), np.int32(steps), np.bool_(True))
 
     def compiled(self, *chunk_args: Any, vmapped: bool = False) -> tuple[Any, Any]:
-        """The chunk and evaluation programs for these chunk arguments, compiled together: XLA
-        compiles a program on one core, so the evaluation's compilation costs no wall time.
+        """The chunk and evaluation programs for these chunk arguments, compiled side by side
+        (:func:`~plugrl._backend.jax.compile_concurrently`): on 2 cores the evaluation's
+        compilation then took 0.5 s less wall time than after the chunk's.
 
         ``vmapped``: both programs over a leading run axis of the carry, hyperparameters and
         evaluation key (as :func:`~plugrl.agents.fast_training.train_many` calls them).
@@ -334,7 +335,8 @@ class FastTrainer:
         Within an update the weights are one vector and the optimizer runs on it, gradient
         clipping included (the ordinary path clips per array, which rounds the norm
         differently); its state is the same. No array is copied in or out of the vector at each
-        step, which spares XLA a third of a small network's kernels.
+        step: a 64x64 actor-critic's step ran 72 kernels instead of 79, and PureJaxRL's settings
+        5-10% more env steps/s.
         """
         learner = self.learner
         return train_step(lambda flat, state, batch, key: learner._loss_fn(unravel(flat), state, batch, key),
