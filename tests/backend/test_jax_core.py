@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -10,6 +12,7 @@ import pytest
 from plugrl._backend import keras
 from plugrl._backend.jax import (
     as_optax,
+    batched_initialization,
     export_weights,
     import_weights,
     init_train_state,
@@ -106,6 +109,34 @@ def test_seeded_initialization_is_reproducible_and_restores_global_state():
     np.testing.assert_array_equal(first, second)
     assert not np.array_equal(first, third)
     assert random.random() == expected_next
+
+
+class _AssignsWhileBuilding(keras.layers.Layer):
+    """A layer that sets one weight from another while it builds (as weight normalisation does)."""
+
+    def build(self, input_shape):
+        self.v = self.add_weight(shape=(input_shape[-1], 2), initializer="glorot_uniform")
+        self.g = self.add_weight(shape=(), initializer="zeros")
+        self.g.assign(keras.ops.sum(keras.ops.abs(self.v)))
+
+    def call(self, x):
+        return self.g * keras.ops.matmul(x, self.v)
+
+
+def test_batched_initialization_gives_the_weights_of_eager_initialization():
+    def build(batched):
+        with seeded_initialization(3), (batched_initialization() if batched else contextlib.nullcontext()):
+            S = keras.Input((3,))
+            X = keras.layers.Dense(5, activation="tanh")(S)
+            X = keras.layers.Dense(4, bias_initializer="ones")(X)
+            model = keras.Model(S, _AssignsWhileBuilding()(X))
+        return [np.asarray(w) for w in model.get_weights()]
+
+    eager, batched = build(False), build(True)
+    assert len(eager) == len(batched) == 6
+    for a, b in zip(eager, batched):
+        np.testing.assert_array_equal(a, b)
+    assert batched[-1] == pytest.approx(np.abs(batched[-2]).sum())  # the assignment survived
 
 
 def test_keras_optimizer_adapter_matches_keras_sgd():

@@ -10,6 +10,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from keras.src.backend.common.stateless_scope import StatelessScope, in_stateless_scope
 
 from plugrl._backend import jit, keras
 
@@ -67,22 +68,23 @@ def batched_initialization() -> Iterator[None]:
     integer seed, and constant ones, then run together under one ``jax.jit``, which gives the
     same values as running them one by one. Any other initialiser (one drawing from a
     ``SeedGenerator``, a custom callable) runs eagerly, in creation order, as Keras would.
+    Values a layer assigns while it builds (recorded by the scope) are assigned afterwards, in
+    order.
     """
     from keras.src.backend.common import global_state
-    from keras.src.backend.common.stateless_scope import (
-        StatelessScope,
-        in_stateless_scope,
-    )
 
     if in_stateless_scope():  # an enclosing block (or Keras itself) initialises them
         yield
         return
     pending = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
     start = len(pending)
-    with StatelessScope(initialize_variables=False):
-        yield
-    created = pending[start:]
-    del pending[start:]
+    scope = _RecordingScope()
+    try:
+        with scope:
+            yield
+    finally:
+        created = pending[start:]
+        del pending[start:]
     together = [v for v in created if _pure_initializer(v._initializer)]
     if together:
         values = jit(lambda: [v._initializer(v.shape, dtype=v.dtype) for v in together])()
@@ -92,6 +94,20 @@ def batched_initialization() -> Iterator[None]:
     for variable in created:
         if variable._initializer is not None:
             variable._deferred_initialize()
+    for variable, value in scope.updates:
+        variable.assign(value)
+
+
+class _RecordingScope(StatelessScope):
+    """A stateless scope that leaves variables uninitialised and keeps its updates in order."""
+
+    def __init__(self) -> None:
+        super().__init__(initialize_variables=False)
+        self.updates: list[tuple[Any, Any]] = []
+
+    def add_update(self, update: tuple[Any, Any]) -> None:
+        super().add_update(update)
+        self.updates.append(update)
 
 
 def _pure_initializer(initializer: Any) -> bool:
