@@ -43,6 +43,31 @@ def test_same_seed_same_initial_weights(cartpole, mlp_class):
     assert not np.array_equal(a[0], c[0])
 
 
+class _Offset(keras.layers.Layer):
+    """Creates a variable from an array while it builds, which needs eager initialisation."""
+
+    def build(self, input_shape):
+        self.offset = keras.Variable(np.full(input_shape[-1], 0.5, np.float32), trainable=False)
+
+    def call(self, x):
+        return x - self.offset
+
+
+def test_a_body_that_needs_eager_initialisation_still_builds(cartpole):
+    class Body(plugrl.FunctionApproximator):
+        def body(self, S):
+            return keras.layers.Dense(8, activation="tanh")(_Offset()(S))
+
+    body = Body(cartpole, random_seed=3)
+    weights = plugrl.V(body).get_weights()
+    again = plugrl.V(Body(cartpole, random_seed=3)).get_weights()
+    assert [w.shape for w in weights] == [(4, 8), (8,), (8, 1), (1,)]
+    for x, y in zip(weights, again):
+        np.testing.assert_array_equal(x, y)
+    (offset,) = body.head_model("v").model.non_trainable_variables
+    np.testing.assert_array_equal(np.asarray(offset.value), np.full(4, 0.5, np.float32))
+
+
 def test_optimizer_choices(cartpole):
     assert LinearFunctionApproximator.DEFAULT_OPTIMIZER is optax.sgd
     assert plugrl.FunctionApproximator.DEFAULT_OPTIMIZER is optax.adam

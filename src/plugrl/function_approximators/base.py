@@ -239,13 +239,22 @@ class FunctionApproximator:
         return self._body_model
 
     def _build_head(self, key: str) -> keras.Model:
-        name = key.split("#")[0]
-        with seeded_initialization(self._next_seed()), batched_initialization():
-            S = keras.Input(self.observation_space.shape, dtype=self.observation_dtype.name, name="S")
-            if name == "q1":
-                A = keras.Input(self._action_input_shape(), dtype="float32", name="A")
-                return keras.Model([S, A], self.head_q1(self.body_q1(S, A)))
-            return keras.Model(S, self._head_only(key)(self._shared_body()(S)))
+        seed, cached = self._next_seed(), (self._body_model, dict(self._head_only_models))
+        try:
+            with seeded_initialization(seed), batched_initialization():
+                return self._new_head_model(key)
+        except Exception:  # noqa: BLE001  (a layer that needs its variables while it builds)
+            # Keras' own eager initialisation, from the same seed; a genuine error raises again.
+            self._body_model, self._head_only_models = cached
+            with seeded_initialization(seed):
+                return self._new_head_model(key)
+
+    def _new_head_model(self, key: str) -> keras.Model:
+        S = keras.Input(self.observation_space.shape, dtype=self.observation_dtype.name, name="S")
+        if key.split("#")[0] == "q1":
+            A = keras.Input(self._action_input_shape(), dtype="float32", name="A")
+            return keras.Model([S, A], self.head_q1(self.body_q1(S, A)))
+        return keras.Model(S, self._head_only(key)(self._shared_body()(S)))
 
     def _head_only(self, key: str) -> keras.Model:
         """``X -> output`` for one head, built once, so several models can share the head."""
