@@ -25,7 +25,6 @@ Needs Stable-Baselines3 and a CPU torch in the running Python (see ``benchmarks/
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -106,34 +105,12 @@ def describe(args: argparse.Namespace, command: str) -> str:
             f"Command: {command}")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Options of the parent; ``--worker``, ``--seed`` and ``--jax-cache`` are internal."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=50_000,
-                        help="most env steps per run (RL-Zoo's budget; default 50000)")
-    parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2],
-                        help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--eval-interval", type=int, default=10_000,
-                        help="env steps between evaluations")
-    parser.add_argument("--json", metavar="PATH", help="save the raw results to PATH")
-    parser.add_argument("--plugrl-only", action="store_true", help="skip Stable-Baselines3")
-    parser.add_argument("--no-warm", action="store_true", help="skip plugrl's warm-cache runs")
-    parser.add_argument("--worker", choices=["plugrl", "sb3"], help=argparse.SUPPRESS)
-    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--jax-cache", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
-
-
 def main() -> None:
-    args = parse_args()
+    args = common.parse_args(description=__doc__, steps=50_000)  # RL-Zoo's budget
     if args.worker:
         common.worker_main(args, run_plugrl, run_sb3)
         return
-    peers = ("stable_baselines3", "torch")
-    if not args.plugrl_only and not all(importlib.util.find_spec(m) for m in peers):
-        print(common.SETUP_HINT.format(python=sys.executable).replace("ppo_", "dqn_"),
-              file=sys.stderr)
-        sys.exit(2)
+    common.require_peers(args, __file__)
     command = shlex.join([sys.executable, *sys.argv])
     print(f"Running {len(args.seeds)} seeds, one process at a time ...", file=sys.stderr)
     runs = common.run_all(args, __file__)

@@ -403,14 +403,17 @@ def describe(args: argparse.Namespace, command: str) -> str:
             f"Command: {command}")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Options of the parent; ``--worker``, ``--seed`` and ``--jax-cache`` are internal."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100_000, help="most env steps per run")
+def parse_args(argv: list[str] | None = None, *, description: str = __doc__,
+               steps: int = 100_000, eval_interval: int = 10_000) -> argparse.Namespace:
+    """Options of the parent; ``--worker``, ``--seed`` and ``--jax-cache`` are internal. The
+    other benchmark scripts pass their own docstring and defaults."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=steps,
+                        help=f"most env steps per run (default {steps})")
     parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2],
                         help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--eval-interval", type=int, default=10_000,
-                        help="env steps between evaluations")
+    parser.add_argument("--eval-interval", type=int, default=eval_interval,
+                        help=f"env steps between evaluations (default {eval_interval})")
     parser.add_argument("--json", metavar="PATH", help="save the raw results to PATH")
     parser.add_argument("--plugrl-only", action="store_true", help="skip Stable-Baselines3")
     parser.add_argument("--no-warm", action="store_true", help="skip plugrl's warm-cache runs")
@@ -420,15 +423,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def require_peers(args: argparse.Namespace, script: str = __file__) -> None:
+    """Exit with set-up instructions unless SB3 and torch import (or ``--plugrl-only``)."""
+    if args.plugrl_only or all(importlib.util.find_spec(m) for m in ("stable_baselines3", "torch")):
+        return
+    hint = SETUP_HINT.format(python=sys.executable)
+    print(hint.replace("ppo_cartpole_vs_sb3.py", os.path.basename(script)), file=sys.stderr)
+    sys.exit(2)
+
+
 def main() -> None:
     args = parse_args()
     if args.worker:
         worker_main(args)
         return
-    peers = ("stable_baselines3", "torch")
-    if not args.plugrl_only and not all(importlib.util.find_spec(m) for m in peers):
-        print(SETUP_HINT.format(python=sys.executable), file=sys.stderr)
-        sys.exit(2)
+    require_peers(args)
     command = shlex.join([sys.executable, *sys.argv])
     print(f"Running {len(args.seeds)} seeds, one process at a time ...", file=sys.stderr)
     runs = run_all(args)

@@ -26,7 +26,6 @@ these sizes it, not the framework, bounds the speed.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
 import math
@@ -264,31 +263,12 @@ def describe(args: argparse.Namespace, command: str) -> str:
             f"Command: {command}")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20_000, help="most env steps per run")
-    parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2],
-                        help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--eval-interval", type=int, default=2_000,
-                        help="env steps between evaluations")
-    parser.add_argument("--json", metavar="PATH", help="save the raw results to PATH")
-    parser.add_argument("--plugrl-only", action="store_true", help="skip Stable-Baselines3")
-    parser.add_argument("--no-warm", action="store_true", help="skip plugrl's warm-cache runs")
-    parser.add_argument("--worker", choices=["plugrl", "sb3"], help=argparse.SUPPRESS)
-    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--jax-cache", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
-
-
 def main() -> None:
-    args = parse_args()
+    args = common.parse_args(description=__doc__, steps=20_000, eval_interval=2_000)
     if args.worker:
         common.worker_main(args, run_plugrl, run_sb3)
         return
-    if not args.plugrl_only and not all(importlib.util.find_spec(m) for m in ("stable_baselines3", "torch")):
-        print(f"Stable-Baselines3 and torch are not importable in {sys.executable}; see "
-              "benchmarks/README.md, or pass --plugrl-only.", file=sys.stderr)
-        sys.exit(2)
+    common.require_peers(args, __file__)
     command = shlex.join([sys.executable, *sys.argv])
     print(f"Running {len(args.seeds)} seeds, one process at a time ...", file=sys.stderr)
     runs = common.run_all(args, __file__, progress=_progress)
