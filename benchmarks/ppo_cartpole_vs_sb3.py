@@ -231,7 +231,8 @@ class LinearSchedule:
 
 
 def _sb3_callback(tracker: Tracker) -> Any:
-    """An SB3 callback that reports rollout boundaries after each update to ``tracker``.
+    """An SB3 callback that reports rollout boundaries after each update to ``tracker`` (any
+    object with a ``boundary(steps)`` method; the off-policy scripts use it too).
 
     SB3 calls ``_on_rollout_end`` before ``train()`` on that rollout, so evaluating there would
     score the policy one update behind plugrl's. The boundary after an update is instead the

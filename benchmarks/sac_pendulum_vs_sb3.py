@@ -160,34 +160,12 @@ def run_sb3(seed: int, total_steps: int, eval_interval: int) -> dict[str, Any]:
                 policy_kwargs={"net_arch": list(p["hidden_sizes"])}, seed=seed, device="cpu",
                 verbose=0)
     tracker.start_training()
-    model.learn(total_steps, callback=_sb3_callback(tracker))
+    # With train_freq=1 a rollout is one env step: the PPO script's rollout boundaries are
+    # step boundaries, each reported after that step's update.
+    model.learn(total_steps, callback=common._sb3_callback(tracker))
     update_s = time_updates(lambda: model.train(gradient_steps=1, batch_size=p["batch_size"]))
     versions = {"stable_baselines3": stable_baselines3.__version__, "torch": torch.__version__}
     return {**tracker.result(), "update_ms": 1e3 * update_s, "versions": versions}
-
-
-def _sb3_callback(tracker: Tracker) -> Any:
-    """Report each step to ``tracker`` after its update: SB3 calls ``_on_rollout_start`` after
-    ``train()`` on the previous step (with ``train_freq=1`` a rollout is one step)."""
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    class StepBoundaries(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.stop = False
-
-        def _on_rollout_start(self) -> None:
-            if self.model.num_timesteps > 0:
-                self.stop = tracker.boundary(self.model.num_timesteps)
-
-        def _on_step(self) -> bool:
-            return not self.stop
-
-        def _on_training_end(self) -> None:
-            if not self.stop:
-                tracker.boundary(self.model.num_timesteps)
-
-    return StepBoundaries()
 
 
 # ---------------------------------------------------------------------- floating-point work
