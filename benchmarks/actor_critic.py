@@ -41,7 +41,7 @@ def measure(env: gym.Env, repeats: int) -> dict[str, float]:
     S = rng.normal(size=(64, *env.observation_space.shape)).astype(np.float32)
     A = actor_critic.policy.batch_eval(S)
     Rn, In = np.ones(64, np.float32), np.full(64, 0.99, np.float32)
-    batch = (S, actor_critic.policy._check_actions(A, 64), Rn, In, S)
+    batch = (S, actor_critic.policy.check_actions(A, 64), Rn, In, S)
     s = S[0]
 
     def raw_steps() -> None:

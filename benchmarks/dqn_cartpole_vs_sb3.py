@@ -55,7 +55,7 @@ def run_plugrl(seed: int, total_steps: int, eval_interval: int,
     if jax_cache:
         common._use_persistent_cache(jax, jax_cache)
     import plugrl
-    from plugrl.agents.dqn import DQN
+    from plugrl.agents.off_policy.dqn import DQN
 
     import_s = common.clock() - t0
     agent: Any = None

@@ -101,9 +101,9 @@ def run_fast_throughput(args: argparse.Namespace) -> dict[str, Any]:
     _plugrl_imports(None)
     import numpy as np
 
-    from plugrl._backend.jax import prng_key
+    from plugrl._backend import prng_key
     from plugrl.agents import PPO
-    from plugrl.agents.fast_training import hyperparameters
+    from plugrl.agents.on_policy.fast_training import hyperparameters
     from plugrl.envs.jax import make
 
     p = PUREJAXRL

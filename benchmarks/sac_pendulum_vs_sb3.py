@@ -127,7 +127,7 @@ def run_plugrl(seed: int, total_steps: int, eval_interval: int,
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     import plugrl
-    from plugrl.agents.sac import SAC
+    from plugrl.agents.off_policy.sac import SAC
 
     agent: Any = None
     tracker = Tracker(lambda s: agent.select_action(s, deterministic=True), eval_interval)

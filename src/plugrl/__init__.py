@@ -29,11 +29,11 @@ from plugrl.policies import (
     SoftmaxPolicy,
     UserInputPolicy,
 )
+from plugrl._version import __version__
 from plugrl.value_functions import QTypeI, QTypeII, V
 
-__version__ = "0.1.0.dev0"
-
 __all__ = [
+    "__version__",
     "ActorCritic",
     "EpsilonGreedy",
     "FunctionApproximator",

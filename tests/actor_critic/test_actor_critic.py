@@ -71,7 +71,7 @@ def test_mismatched_function_approximators(cartpole, pendulum):
 
 def test_soft_actor_critic_discrete_and_continuous(cartpole, pendulum, mlp_class):
     sac = plugrl.SoftActorCritic.from_func(mlp_class(cartpole, random_seed=0), random_seed=0)
-    assert sac.q_func1._head is not sac.q_func2._head
+    assert sac.q_func1.head is not sac.q_func2.head
     metrics = sac.batch_update(*batch())
     assert {"SoftActorCritic/q_loss", "SoftActorCritic/v_loss", "SoftPG/entropy"} <= set(metrics)
     env = plugrl.wrappers.BoxActionsToReals(pendulum)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from plugrl.agents import A2C, PPO, PPO2, REINFORCE
-from plugrl.agents.checkpoints import CheckpointError
+from plugrl.utils.checkpoints import CheckpointError
 
 #: RL-Zoo's CartPole-v1 PPO hyperparameters.
 ZOO_CARTPOLE = dict(num_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98,

@@ -1,4 +1,4 @@
-"""Tests of plugrl.agents.checkpoints: round trips, atomic replacement, corruption, pruning."""
+"""Tests of plugrl.utils.checkpoints: round trips, atomic replacement, corruption, pruning."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import plugrl
-from plugrl.agents.checkpoints import (
+from plugrl.utils.checkpoints import (
     FORMAT_VERSION,
     CheckpointError,
     checkpoint_name,

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from plugrl._backend import keras
-from plugrl._backend.jax import prng_key
+from plugrl._backend import prng_key
 from plugrl.agents.config import DQNConfig, build_config
-from plugrl.agents.dqn import (
+from plugrl.agents.off_policy.dqn import (
     DQN,
     DQNLearner,
     epsilon_schedule,

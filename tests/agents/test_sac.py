@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 
 from plugrl._backend import keras
-from plugrl._backend.jax import normal_noise, prng_key
+from plugrl._backend import normal_noise, prng_key
 from plugrl.agents.config import SACConfig
-from plugrl.agents.sac import SAC, SACLearner
-from plugrl.agents.sac_objectives import (
+from plugrl.agents.off_policy.sac import SAC, SACLearner
+from plugrl.updaters.policy_objectives.sac import (
     actor_loss,
     critic_loss,
     default_target_entropy,
     ent_coeff_loss,
     soft_bootstrap,
 )
-from plugrl.agents.squashed_gaussian import (
+from plugrl.proba_dists.squashed_normal import (
     log_one_minus_tanh_sq,
     rescale_actions,
     squashed_log_std,

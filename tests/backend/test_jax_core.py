@@ -10,7 +10,7 @@ import optax
 import pytest
 
 from plugrl._backend import keras
-from plugrl._backend.jax import (
+from plugrl._backend import (
     as_optax,
     batched_initialization,
     export_weights,

@@ -10,7 +10,7 @@ import scipy.special
 import scipy.stats
 
 import plugrl  # noqa: F401  (selects the JAX backend before Keras loads)
-from plugrl._backend.jax import gumbel_noise, prng_key
+from plugrl._backend import gumbel_noise, prng_key
 from plugrl.proba_dists import CategoricalDist, NormalDist
 
 BATCH, N = 5, 4

@@ -10,7 +10,7 @@ import scipy.integrate
 import scipy.stats
 
 import plugrl  # noqa: F401  (selects the JAX backend before Keras loads)
-from plugrl._backend.jax import prng_key
+from plugrl._backend import prng_key
 from plugrl.proba_dists import CategoricalDist, NormalDist
 
 SHAPE = (4, 2, 3)  # [batch_size, *action_shape] with a two-dimensional action shape

@@ -1,33 +1,23 @@
-"""Backend selection: plugrl runs Keras 3 on JAX.
+"""The backend seam: every library module reaches the backend through this package.
 
-Keras reads ``KERAS_BACKEND`` once, when it is first imported, so plugrl sets it here before
-anything imports Keras. A user who imported Keras with another backend gets a clear error
-instead of a silent mix of backends.
+plugrl runs Keras 3 on JAX. Keras reads ``KERAS_BACKEND`` once, when it is first imported, so
+plugrl sets it here before anything imports Keras. A user who imported Keras with another
+backend gets a clear error instead of a silent mix of backends.
 
-plugrl also turns off JAX's asynchronous dispatch on the CPU, unless the user chose a setting
-with the ``JAX_CPU_ENABLE_ASYNC_DISPATCH`` environment variable. Update steps here are tiny
-computations, for which handing each one to a worker thread costs more than it saves: measured
-on a 2-core CPU (``benchmarks/value_loop.py``), synchronous dispatch made the seed's
-single-transition loop about 15% faster and a batch update about 40% faster.
+The backend itself is one module, :mod:`plugrl._backend.jax`: train states, the one
+``train_step`` and ``scan_steps``, randomness, weight transfer, tree and array helpers. This
+package re-exports its public names; library modules import them from here and never from
+``jax``, ``optax`` or ``plugrl._backend.jax`` directly (the JAX environments and the fast path,
+JAX by nature, excepted), so that another backend is one more module and a selector here.
 
-plugrl also turns on JAX's persistent compilation cache, so that a second run of the same
-program skips compilation (measured: building a PPO agent and its first update took 12.8 s
-cold and 1.6 s warm). The cache lives in ``$PLUGRL_COMPILATION_CACHE``, by default
-``~/.cache/plugrl/jax``; set the variable to ``off`` to turn it off. A cache directory chosen
-for JAX itself (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``) is left alone.
-
-These are plugrl's only import-time effects; each only fills in a default.
-
-Every program plugrl compiles goes through :func:`jit`, ``jax.jit`` with
-:data:`COMPILER_OPTIONS`: LLVM's optimisation level 1 instead of the default 3. Matrix products
-run in library kernels either way, and the fused elementwise loops of small networks and
-environments ran as fast, with identical results, while compiling faster (PPO's fast-path chunk:
-2.27 s became 1.85 s).
+Importing the JAX backend sets two JAX options, each only filling in a default that the user
+can override (plugrl's one deliberate import-time effect; see :mod:`plugrl._backend.jax`):
+synchronous CPU dispatch (``JAX_CPU_ENABLE_ASYNC_DISPATCH``) and a persistent compilation cache
+(``PLUGRL_COMPILATION_CACHE=off`` turns it off).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 
@@ -36,7 +26,6 @@ _BACKEND = "jax"
 if "keras" not in sys.modules:
     os.environ.setdefault("KERAS_BACKEND", _BACKEND)
 
-import jax  # noqa: E402
 import keras  # noqa: E402  (must follow the environment variable above)
 
 if keras.backend.backend() != _BACKEND:
@@ -45,28 +34,7 @@ if keras.backend.backend() != _BACKEND:
         "Import plugrl before keras, or set KERAS_BACKEND=jax."
     )
 
-if "JAX_CPU_ENABLE_ASYNC_DISPATCH" not in os.environ:
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
+from plugrl._backend.jax import *  # noqa: E402,F403  (the selected backend's public names)
+from plugrl._backend.jax import __all__ as _backend_names  # noqa: E402
 
-
-def _compilation_cache_dir() -> str | None:
-    default = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
-                           "plugrl", "jax")
-    directory = os.environ.get("PLUGRL_COMPILATION_CACHE", default)
-    return None if directory.strip().lower() in ("", "0", "off", "false", "no") else directory
-
-
-_jax_cache_chosen = ("JAX_COMPILATION_CACHE_DIR" in os.environ
-                     or jax.config.jax_compilation_cache_dir is not None)
-if not _jax_cache_chosen and (_cache_dir := _compilation_cache_dir()):
-    jax.config.update("jax_compilation_cache_dir", _cache_dir)
-    # Small programs too: an agent compiles many of them, and together they take seconds.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-#: XLA options of every program plugrl compiles.
-COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
-
-jit = functools.partial(jax.jit, compiler_options=COMPILER_OPTIONS)
-
-__all__ = ["COMPILER_OPTIONS", "jit", "keras"]
+__all__ = ["keras", *_backend_names]

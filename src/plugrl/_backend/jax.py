@@ -20,7 +20,9 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from plugrl._backend import jit, keras
+import keras
+
+from plugrl._backend.jax_config import COMPILER_OPTIONS, jit
 from plugrl._backend.jax_random import (  # noqa: F401  (part of the core's interface)
     batched_initialization,
     gumbel_noise,
@@ -38,6 +40,7 @@ Metrics = dict[str, jax.Array]
 LossFn = Callable[[Params, "TrainState", Batch, jax.Array], tuple[jax.Array, tuple[Params, Metrics]]]
 
 __all__ = [
+    "COMPILER_OPTIONS",
     "Metrics",
     "TrainState",
     "as_optax",

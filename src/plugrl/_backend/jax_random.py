@@ -12,7 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 from keras.src.backend.common.stateless_scope import StatelessScope, in_stateless_scope
 
-from plugrl._backend import jit, keras
+import keras
+
+from plugrl._backend.jax_config import jit
 
 __all__ = ["batched_initialization", "gumbel_noise", "is_concrete", "normal_noise", "prng_key",
            "random_argmax", "seeded_initialization", "split_key"]

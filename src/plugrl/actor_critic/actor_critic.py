@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plugrl._backend import keras
-from plugrl._backend.jax import (
+from plugrl._backend import (
     TrainState,
     init_train_state,
     make_train_step,
@@ -121,10 +121,10 @@ class ActorCritic(BaseActorCritic):
             V_pred, V_next = V_all[:batch_size], V_all[batch_size:]
         else:
             (Z, V_pred), non_trainable = self._forward(params, state.non_trainable, S)
-            V_next = v_func._predict(v_targets, v_target_nt, S_next)[0]
+            V_next = v_func.apply(v_targets, v_target_nt, S_next)[0]
         G = ops.stop_gradient(Rn + In * V_next)
         Adv = G - ops.stop_gradient(V_pred)
-        Z_old = policy._predict(pi_targets, pi_target_nt, S)[0]
+        Z_old = policy.apply(pi_targets, pi_target_nt, S)[0]
         policy_loss, metrics = policy._policy_loss(Z, Z_old, A, Adv, key)
         value_loss = ops.mean(v_func.updater.loss(G, V_pred))
         metrics = {**metrics, "ActorCritic/policy_loss": policy_loss,
@@ -137,16 +137,16 @@ class ActorCritic(BaseActorCritic):
             (Z, V_out), nt = head.model.stateless_call(list(params[0]), list(non_trainable[0]), S,
                                                        training=True)
             return (Z, V_out[:, 0]), (tuple(nt),)
-        Z, nt_pi = self.policy._predict(params[0], non_trainable[0], S, training=True)
-        V_pred, nt_v = self.v_func._predict(params[1], non_trainable[1], S, training=True)
+        Z, nt_pi = self.policy.apply(params[0], non_trainable[0], S, training=True)
+        V_pred, nt_v = self.v_func.apply(params[1], non_trainable[1], S, training=True)
         return (Z, V_pred), (tuple(nt_pi), tuple(nt_v))
 
     def _parameter_groups(self) -> list[tuple[FunctionApproximator, Any]]:
         if self._shared:
             func = self.policy.function_approximator
             return [(func, func.joint_head_model(("pi", "v")))]
-        return [(self.policy.function_approximator, self.policy._head),
-                (self.v_func.function_approximator, self.v_func._head)]
+        return [(self.policy.function_approximator, self.policy.head),
+                (self.v_func.function_approximator, self.v_func.head)]
 
     def _gather(self, kind: str) -> tuple:
         return tuple(func.gather(getattr(head, kind)) for func, head in self._groups)

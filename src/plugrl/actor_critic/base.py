@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from plugrl._backend.jax import Metrics
+from plugrl._backend import Metrics
 from plugrl.caching import NStepCache
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.value_functions import V
@@ -53,9 +53,9 @@ class BaseActorCritic(abc.ABC):
     def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
                s_next: Any = None) -> None:
         """Update on a single transition, through an n-step cache (``done``: terminated)."""
-        s, a = self.v_func._check_state(s), self.policy._check_action(a)
+        s, a = self.v_func.check_state(s), self.policy.check_action(a)
         if s_next is not None:
-            s_next = self.v_func._check_state(s_next)
+            s_next = self.v_func.check_state(s_next)
         self._cache.add(s, a, r, done, truncated=truncated, s_next=s_next)
         while self._cache:
             S, A, Rn, In, S_next, _ = self._cache.pop()
@@ -76,10 +76,10 @@ class BaseActorCritic(abc.ABC):
         A_next : ignored
             Accepted for the seed's signature.
         """
-        S = self.v_func._check_states(S)
-        S_next = self.v_func._check_states(S_next, "S_next")
+        S = self.v_func.check_states(S)
+        S_next = self.v_func.check_states(S_next, "S_next")
         if len(S_next) != len(S):
             raise ValueError(f"S_next: expected batch size {len(S)} (as S), got {len(S_next)}")
-        A = self.policy._check_actions(A, len(S), "A")
-        Rn, In = self.v_func.updater._check_returns(Rn, In, len(S))
+        A = self.policy.check_actions(A, len(S), "A")
+        Rn, In = self.v_func.updater.check_returns(Rn, In, len(S))
         return self._apply((S, A, Rn, In, S_next)).to_dict()

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from plugrl._backend import keras
-from plugrl._backend.jax import (
+from plugrl._backend import (
     TrainState,
     init_train_state,
     make_train_step,
     split_key,
     unraveler,
 )
-from plugrl.actor_critic._groups import ParameterGroups
+from plugrl.function_approximators.parameter_groups import ParameterGroups
 from plugrl.actor_critic.actor_critic import check_same_env
 from plugrl.actor_critic.base import BaseActorCritic
 from plugrl.function_approximators.base import FunctionApproximator
@@ -118,16 +118,16 @@ class SoftActorCritic(BaseActorCritic):
         S, A, Rn, In, S_next, pi_targets, pi_target_nt, v_targets, v_target_nt = batch
         weights = [self._groups.select(params, state.non_trainable, i) for i in range(4)]
         key_pi, key_v = split_key(key)
-        Z, _ = self.policy._predict(*weights[0], S, training=True)
-        V_pred, _ = self.v_func._predict(*weights[1], S, training=True)
+        Z, _ = self.policy.apply(*weights[0], S, training=True)
+        V_pred, _ = self.v_func.apply(*weights[1], S, training=True)
         v_boot = ((self._unravel[1](v_targets), v_target_nt)
                   if self.v_func.bootstrap_with_target_model else weights[1])
-        G = ops.stop_gradient(Rn + In * self.v_func._predict(*v_boot, S_next)[0])
+        G = ops.stop_gradient(Rn + In * self.v_func.apply(*v_boot, S_next)[0])
         loss = self.q_func1.updater.loss
-        q_loss = sum(ops.mean(loss(G, q._predict(*w, S, A, training=True)[0]))
+        q_loss = sum(ops.mean(loss(G, q.apply(*w, S, A, training=True)[0]))
                      for q, w in ((self.q_func1, weights[2]), (self.q_func2, weights[3])))
         Adv, V_target = self._soft_values(Z, S, weights[2:], key_v)
-        Z_old = self.policy._predict(self._unravel[0](pi_targets), pi_target_nt, S)[0]
+        Z_old = self.policy.apply(self._unravel[0](pi_targets), pi_target_nt, S)[0]
         policy_loss, metrics = self.policy._policy_loss(Z, Z_old, A, Adv, key_pi)
         v_loss = ops.mean(loss(V_target, V_pred))
         metrics = {**metrics, "SoftActorCritic/q_loss": q_loss, "SoftActorCritic/v_loss": v_loss,
@@ -140,15 +140,15 @@ class SoftActorCritic(BaseActorCritic):
         beta = self.policy.objective.entropy_beta
         frozen = [keras.tree.map_structure(ops.stop_gradient, w) for w in q_weights]
         q1, q2 = self.q_func1, self.q_func2
-        dist = self.policy._make_dist(keras.tree.map_structure(ops.stop_gradient, Z))
+        dist = self.policy.make_dist(keras.tree.map_structure(ops.stop_gradient, Z))
         if self.policy.function_approximator.action_is_discrete:
-            Q_min = ops.minimum(q1._q_s(*frozen[0], S)[0], q2._q_s(*frozen[1], S)[0])
+            Q_min = ops.minimum(q1.apply_q_s(*frozen[0], S)[0], q2.apply_q_s(*frozen[1], S)[0])
             V_target = expected_soft_value(dist.probs, dist.log_probs, Q_min, beta)
             return Q_min, ops.stop_gradient(V_target)
 
         def q_min(A_sampled: Any) -> Any:
-            return ops.minimum(q1._predict(*frozen[0], S, A_sampled)[0],
-                               q2._predict(*frozen[1], S, A_sampled)[0])
+            return ops.minimum(q1.apply(*frozen[0], S, A_sampled)[0],
+                               q2.apply(*frozen[1], S, A_sampled)[0])
 
         A_sampled = dist.sample(key)
         V_target = q_min(A_sampled) - beta * dist.log_proba(A_sampled)
@@ -167,6 +167,6 @@ def _check_components(policy: Any, v_func: Any, q_func1: Any, q_func2: Any) -> N
             raise TypeError(f"{name}: expected a QTypeI or QTypeII, got {type(q).__name__}")
         check_same_env(policy, q, name)
     check_same_env(policy, v_func, "v_func")
-    if q_func1._head is q_func2._head and q_func1.function_approximator is q_func2.function_approximator:
+    if q_func1.head is q_func2.head and q_func1.function_approximator is q_func2.function_approximator:
         raise ValueError("q_func2: expected a Q-function with weights of its own, got one that "
                          "shares q_func1's head; pass head_id='...' to one of them")

@@ -1,12 +1,14 @@
-"""Ready-made agents (level 3): ``fit``, ``evaluate``, ``predict``, ``save`` and ``load``."""
+"""Ready-made agents (level 3): ``fit``, ``evaluate``, ``predict``, ``save`` and ``load``.
 
-from plugrl.agents.algorithms import A2C, PPO, PPO2, REINFORCE
+By family: :mod:`plugrl.agents.on_policy` (REINFORCE, A2C, PPO, PPO2 and the fast path) and
+:mod:`plugrl.agents.off_policy` (DQN, SAC); what every agent shares is in :mod:`.base`,
+:mod:`.config`, :mod:`.persistence` and :mod:`.presets`.
+"""
+
 from plugrl.agents.base import AgentPolicy, BaseAgent
 from plugrl.agents.config import DQNConfig, OffPolicyConfig, OnPolicyConfig, SACConfig
-from plugrl.agents.dqn import DQN
-from plugrl.agents.off_policy import OffPolicyAgent
-from plugrl.agents.on_policy_agent import OnPolicyAgent
-from plugrl.agents.sac import SAC
+from plugrl.agents.off_policy import DQN, SAC, OffPolicyAgent
+from plugrl.agents.on_policy import A2C, PPO, PPO2, REINFORCE, OnPolicyAgent
 
 #: Agent classes by name, as the CLI and checkpoints refer to them.
 AGENTS = {cls.AGENT_TYPE: cls for cls in (REINFORCE, A2C, PPO, PPO2, DQN, SAC)}

@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend.jax import prng_key
+from plugrl._backend import prng_key
 from plugrl.agents.config import build_config
+from plugrl.agents.presets import load_preset
 from plugrl.samplers import RolloutSampler, make_vector_env
 
 __all__ = ["AgentPolicy", "BaseAgent"]
@@ -202,9 +203,7 @@ class BaseAgent(abc.ABC):
         >>> _, total_steps = plugrl.presets.load_preset("PPO", "CartPole-v1")  # doctest: +SKIP
         >>> agent.fit(total_steps)  # doctest: +SKIP
         """
-        from plugrl.presets import load_preset
-
-        config, _ = load_preset(cls.AGENT_TYPE, name_or_env)
+        config, _ = load_preset(cls, name_or_env)
         return cls(name_or_env, **{**config, **overrides})
 
     def config_dict(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Saving, loading and checkpointing agents in the safe checkpoint format.
 
-An agent is stored as a checkpoint directory (:mod:`plugrl.agents.checkpoints`): every array
+An agent is stored as a checkpoint directory (:mod:`plugrl.utils.checkpoints`): every array
 of the learner's state (weights, optimizer state), the JAX key, the actions of each
 environment's current episode and the agent's own arrays (the observation normaliser's
 statistics, the replay buffer) in ``arrays.npz``; the configuration, counters, training
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl.agents.checkpoints import (
+from plugrl.utils.checkpoints import (
     CheckpointError,
     checkpoint_name,
     latest_checkpoint,

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plugrl._backend import keras
-from plugrl._backend.jax import is_concrete, jit
+from plugrl._backend import is_concrete, jit
 
 __all__ = ["GAE", "gae_advantages", "standardize"]
 

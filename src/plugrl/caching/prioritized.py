@@ -157,14 +157,14 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
                                "max_priority": self._max_priority}
         return arrays, meta
 
-    def _check_state(self, arrays: Any, meta: Any) -> dict[str, Any]:
+    def check_state(self, arrays: Any, meta: Any) -> dict[str, Any]:
         if not isinstance(arrays, Mapping) or not isinstance(meta, Mapping):
             raise TypeError(f"arrays, meta: expected two dicts, got {type(arrays).__name__} and "
                             f"{type(meta).__name__}")
         if "priorities" not in arrays or "prioritized" not in meta:
             raise ValueError("arrays, meta: expected the 'priorities' array and the 'prioritized' "
                              "settings of a PrioritizedReplayBuffer state")
-        restored = super()._check_state({k: v for k, v in arrays.items() if k != "priorities"},
+        restored = super().check_state({k: v for k, v in arrays.items() if k != "priorities"},
                                         {k: v for k, v in meta.items() if k != "prioritized"})
         restored["prioritized"] = self._check_prioritized(meta["prioritized"])
         restored["priorities"] = _check_priorities(arrays["priorities"], restored["slots"]["valid"],

@@ -203,7 +203,7 @@ class ExperienceReplayBuffer:
         done = check_flag("done", done)
         truncated = check_flag("truncated", truncated) and not done
         frames = self._layout.frames(self._layout.check("s", s))
-        a = self._check_action(a)
+        a = self.check_action(a)
         continues = self._episode_open and (episode_id is None or episode_id == self._last_episode_id)
         if continues:
             recent = (self._next - np.arange(self._layout.k - 1, 0, -1)) % self.capacity
@@ -309,14 +309,14 @@ class ExperienceReplayBuffer:
             stacking, observation and action specs) or an array has the wrong dtype or shape
             or disagrees with the counters; the buffer is then left unchanged.
         """
-        self._apply_state(self._check_state(arrays, meta))
+        self._apply_state(self.check_state(arrays, meta))
 
-    def _check_state(self, arrays: Any, meta: Any) -> dict[str, Any]:
+    def check_state(self, arrays: Any, meta: Any) -> dict[str, Any]:
         """Validate a saved state; return what :meth:`_apply_state` restores."""
         return checks.check_state(arrays, meta, self._config(), self._slot_arrays())
 
     def _apply_state(self, restored: dict[str, Any]) -> None:
-        """Restore a state validated by :meth:`_check_state` (this cannot fail)."""
+        """Restore a state validated by :meth:`check_state` (this cannot fail)."""
         size, counters = restored["counters"]["size"], restored["counters"]
         for name, x in self._slot_arrays().items():
             x[:size] = restored["slots"][name]
@@ -343,7 +343,7 @@ class ExperienceReplayBuffer:
                 "observation_dtype": str(layout.dtype), "action_shape": list(self._A.shape[1:]),
                 "action_dtype": str(self._A.dtype)}
 
-    def _check_action(self, a: Any) -> np.ndarray:
+    def check_action(self, a: Any) -> np.ndarray:
         arr = np.asarray(a)
         space = self._action_space
         if isinstance(space, spaces.Discrete):

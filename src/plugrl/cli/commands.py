@@ -60,7 +60,7 @@ def load_run_agent(run_dir: pathlib.Path) -> Any:
         If there is no readable agent there.
     """
     from plugrl.agents import BaseAgent
-    from plugrl.agents.checkpoints import CheckpointError
+    from plugrl.utils.checkpoints import CheckpointError
     from plugrl.agents.persistence import load_agent
 
     path = run_dir / "agent" if (run_dir / "agent").is_dir() else run_dir
@@ -145,7 +145,7 @@ def run_presets(args: argparse.Namespace, console: Any) -> int:
     """Print a table: one row per env id, one column per agent, the preset's budget in cells."""
     from rich.table import Table
 
-    from plugrl.presets.loader import list_presets, load_preset
+    from plugrl.agents.presets import list_presets, load_preset
 
     presets = list_presets()
     envs = sorted({env for env_ids in presets.values() for env in env_ids})

@@ -3,7 +3,7 @@
 Every field of the agents' configuration dataclasses (:class:`~plugrl.agents.config.OnPolicyConfig`,
 :class:`~plugrl.agents.config.DQNConfig`, :class:`~plugrl.agents.config.SACConfig`) becomes an option
 ``--<field-with-dashes>`` whose help is the field's docstring and whose values are parsed by
-the field's type (:func:`plugrl.presets.loader.coerce_field`); ``--set key=value`` does the
+the field's type (:func:`plugrl.agents.presets.coerce_field`); ``--set key=value`` does the
 same for any field or alias. Nothing here names a field, so a new field is a new option.
 """
 
@@ -62,7 +62,7 @@ def _own_field_docs(config_class: type) -> dict[str, str]:
 
 def add_hyperparameter_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--<field>`` for every configuration field and ``--set key=value`` to ``parser``."""
-    from plugrl.presets.loader import config_classes, field_types, type_name
+    from plugrl.agents.presets import config_classes, field_types, type_name
 
     classes = config_classes()
     group = parser.add_argument_group(
@@ -97,7 +97,7 @@ def hyperparameter_overrides(args: argparse.Namespace) -> dict[str, Any]:
     UsageError
         On a ``--set`` without ``=`` or with a value that does not fit the field's type.
     """
-    from plugrl.presets.loader import coerce_field
+    from plugrl.agents.presets import coerce_field
 
     overrides = {name[len(_DEST_PREFIX):]: value for name, value in vars(args).items()
                  if name.startswith(_DEST_PREFIX)}
@@ -114,7 +114,7 @@ def hyperparameter_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _field_parser(name: str) -> Callable[[str], Any]:
     """An argparse ``type`` that parses one field's value, with the field named in errors."""
-    from plugrl.presets.loader import coerce_field
+    from plugrl.agents.presets import coerce_field
 
     def parse(text: str) -> Any:
         try:
@@ -127,7 +127,7 @@ def _field_parser(name: str) -> Callable[[str], Any]:
 
 
 def _metavar(annotation: Any) -> str:
-    from plugrl.presets.loader import type_name
+    from plugrl.agents.presets import type_name
 
     words = [w for w in type_name(annotation).split(" | ") if not w.startswith("callable")]
     return "|".join(w.replace("tuple of ", "").upper() + ("[,...]" if w.startswith("tuple") else "")

@@ -123,7 +123,7 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
     """
     from plugrl.agents import AGENTS
     from plugrl.agents.config import build_config
-    from plugrl.presets.loader import canonical_agent_name
+    from plugrl.agents.presets import canonical_agent_name
 
     try:
         agent_name = canonical_agent_name(args.agent)
@@ -152,7 +152,7 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
 
 def _resolve_preset(agent_name: str, env_id: str, name: str) -> tuple[dict[str, Any], int | None, str]:
     """The preset's configuration and budget, and its label for ``run.json``."""
-    from plugrl.presets.loader import list_presets, load_preset, load_preset_file
+    from plugrl.agents.presets import list_presets, load_preset, load_preset_file
 
     try:
         if name.lower() == "none":

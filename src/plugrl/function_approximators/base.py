@@ -11,7 +11,7 @@ import numpy as np
 import optax
 
 from plugrl._backend import keras
-from plugrl._backend.jax import (
+from plugrl._backend import (
     as_optax,
     batched_initialization,
     copy_arrays,

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import (
+from plugrl._backend import (
     Metrics,
     TrainState,
     jit,
@@ -85,9 +85,9 @@ class BaseUpdateablePolicy(BaseFunction):
         self._noise_buffer: np.ndarray = np.zeros((0,))
         self._noise_index = 0
         self._key = prng_key(random_seed)
-        self._eval = jit(lambda params, non_trainable, S: self._predict(params, non_trainable, S)[0])
+        self._eval = jit(lambda params, non_trainable, S: self.apply(params, non_trainable, S)[0])
         self._act = jit(lambda params, non_trainable, S, noise:
-                        self._action_from_noise(self._predict(params, non_trainable, S)[0], noise))
+                        self._action_from_noise(self.apply(params, non_trainable, S)[0], noise))
         self._step = make_train_step(self._loss_fn, function_approximator.optimizer,
                                      type(self).__name__)
         self.dist: ProbaDist | None = None
@@ -101,7 +101,7 @@ class BaseUpdateablePolicy(BaseFunction):
         """Raise a clear error if the action space does not suit the policy."""
 
     @abc.abstractmethod
-    def _make_dist(self, Z: Any) -> ProbaDist:
+    def make_dist(self, Z: Any) -> ProbaDist:
         """The distribution for parameters ``Z`` (inside traced code)."""
 
     @abc.abstractmethod
@@ -109,7 +109,7 @@ class BaseUpdateablePolicy(BaseFunction):
         """Sample actions on the host from NumPy parameters ``Z`` of a batch."""
 
     @abc.abstractmethod
-    def _noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    def noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """Host-drawn noise for ``size`` actions (see :meth:`_action_from_noise`), from ``rng``
         or the policy's own generator."""
 
@@ -117,7 +117,7 @@ class BaseUpdateablePolicy(BaseFunction):
         """Noise for one action, taken from a block drawn in advance (one draw per call costs
         more than the rest of the host work of sampling an action)."""
         if self._noise_index >= len(self._noise_buffer):
-            self._noise_buffer, self._noise_index = self._noise_block(256), 0
+            self._noise_buffer, self._noise_index = self.noise_block(256), 0
         self._noise_index += 1
         return self._noise_buffer[self._noise_index - 1]
 
@@ -135,10 +135,10 @@ class BaseUpdateablePolicy(BaseFunction):
         """The most likely actions for NumPy parameters ``Z`` of a batch."""
 
     # ------------------------------------------------------------------ pure functions
-    def _predict(self, params: Any, non_trainable: Any, S: Any, A: Any = None,
+    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any = None,
                  training: bool = False) -> tuple[Any, Any]:
         """Pure forward pass: the distribution parameters ``Z`` and updated non-trainables."""
-        return self._head.model.stateless_call(list(params), list(non_trainable), S,
+        return self.head.model.stateless_call(list(params), list(non_trainable), S,
                                                training=training)
 
     def policy_loss_with_metrics(self, Adv: Any, A: Any = None) -> tuple[Any, dict[str, Any]]:
@@ -161,13 +161,13 @@ class BaseUpdateablePolicy(BaseFunction):
     def _policy_loss(self, Z: Any, Z_old: Any, A: Any, Adv: Any,
                      key: Any = None) -> tuple[Any, dict[str, Any]]:
         Z_old = keras.tree.map_structure(ops.stop_gradient, Z_old)
-        with self._distributions(self._make_dist(Z), self._make_dist(Z_old), key):
+        with self._distributions(self.make_dist(Z), self.make_dist(Z_old), key):
             return self.policy_loss_with_metrics(Adv, A)
 
     def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
         S, A, Adv = batch
-        Z, non_trainable = self._predict(params, state.non_trainable, S, training=True)
-        Z_old, _ = self._predict(state.targets(), state.target_non_trainable, S)
+        Z, non_trainable = self.apply(params, state.non_trainable, S, training=True)
+        Z_old, _ = self.apply(state.targets(), state.target_non_trainable, S)
         loss, metrics = self._policy_loss(Z, Z_old, A, Adv, key)
         return loss, (tuple(non_trainable), metrics)
 
@@ -188,7 +188,7 @@ class BaseUpdateablePolicy(BaseFunction):
         The noise is drawn on the host and the action computed in the same jitted call as the
         distribution parameters, so one action costs one dispatch and one small transfer.
         """
-        S = self._check_state(s)[None]
+        S = self.check_state(s)[None]
         weights = self._weights(use_target_model)
         a = self._to_action(self._act(*weights, S, self._noise()))
         if a is None:  # the parameters are not finite: report them clearly
@@ -205,12 +205,12 @@ class BaseUpdateablePolicy(BaseFunction):
 
     def batch_eval(self, S: Any, use_target_model: bool = False) -> np.ndarray:
         """Sampled actions for a batch of states, shape [batch_size, ...]."""
-        S = self._check_states(S)
+        S = self.check_states(S)
         return self._sample(self._checked_params(self._eval(*self._weights(use_target_model), S)))
 
     def update(self, s: Any, a: Any, advantage: float) -> None:
         """Update the policy on a single transition with advantage :math:`\\mathcal{A}(s,a)`."""
-        self.batch_update(self._check_state(s)[None], [self._check_action(a)], [advantage])
+        self.batch_update(self.check_state(s)[None], [self.check_action(a)], [advantage])
 
     def batch_update(self, S: Any, A: Any, Adv: Any) -> dict[str, float]:
         """Update the policy on a batch; returns losses and metrics as floats.
@@ -235,7 +235,7 @@ class BaseUpdateablePolicy(BaseFunction):
         return metrics
 
     def _params_of(self, s: Any, use_target_model: bool) -> Any:
-        S = self._check_state(s)[None]
+        S = self.check_state(s)[None]
         return self._checked_params(self._eval(*self._weights(use_target_model), S))
 
     def _checked_params(self, Z: Any) -> Any:
@@ -246,14 +246,14 @@ class BaseUpdateablePolicy(BaseFunction):
         return tuple(parts) if isinstance(Z, (tuple, list)) else parts[0]
 
     def _check_batch(self, S: Any, A: Any, Adv: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        S = self._check_states(S)
+        S = self.check_states(S)
         Adv = check_finite(np.asarray(Adv, dtype=np.float32), "Adv")
         if Adv.shape != (len(S),):
             raise ValueError(f"Adv: expected shape [{len(S)}] (the batch size of S), got {Adv.shape}")
         return S, self._check_behaviour_actions(A, len(S)), Adv
 
     def _check_behaviour_actions(self, A: Any, batch_size: int) -> np.ndarray:
-        return self._check_actions(A, batch_size, "A")
+        return self.check_actions(A, batch_size, "A")
 
 
 def _make_objective(update_strategy: Any, ppo_clip_eps: float,

@@ -59,7 +59,7 @@ class EpsilonGreedy:
     def __call__(self, s: Any) -> int:
         r"""Draw an action :math:`a\sim\pi(.|s)` for a single state observation ``s``."""
         if self._rng.random() < self.epsilon:
-            self.q_function._check_state(s)
+            self.q_function.check_state(s)
             return int(self._rng.integers(self._num_actions))
         return self.greedy(s)
 

@@ -51,7 +51,7 @@ class GaussianPolicy(BaseUpdateablePolicy):
                 f"got {space}; wrap the env with plugrl.wrappers.BoxActionsToReals"
             )
 
-    def _make_dist(self, Z: Any) -> NormalDist:
+    def make_dist(self, Z: Any) -> NormalDist:
         mu, logvar = Z
         return NormalDist(mu, logvar)
 
@@ -62,7 +62,7 @@ class GaussianPolicy(BaseUpdateablePolicy):
     def _mode(self, Z: Any) -> np.ndarray:
         return Z[0]
 
-    def _noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    def noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
         shape = self.function_approximator.action_space.shape
         return (self._rng if rng is None else rng).standard_normal((size, *shape), np.float32)
 

@@ -46,7 +46,7 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
             raise TypeError(f"function_approximator: SoftmaxPolicy expected a Discrete action space, "
                             f"got {space}; use GaussianPolicy for Box actions")
 
-    def _make_dist(self, Z: Any) -> CategoricalDist:
+    def make_dist(self, Z: Any) -> CategoricalDist:
         return CategoricalDist(Z)
 
     def _sample(self, Z: np.ndarray) -> np.ndarray:
@@ -56,7 +56,7 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
     def _mode(self, Z: np.ndarray) -> np.ndarray:
         return np.argmax(Z, axis=-1)
 
-    def _noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    def noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
         n = self.function_approximator.num_actions
         return (self._rng if rng is None else rng).gumbel(size=(size, n)).astype(np.float32)
 

@@ -13,7 +13,7 @@ Examples
 
 from __future__ import annotations
 
-from plugrl.presets.loader import (
+from plugrl.agents.presets import (
     NON_CONFIG_KEYS,
     coerce_field,
     list_presets,

@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import is_concrete, prng_key, split_key
+from plugrl._backend import is_concrete, prng_key, split_key
 
 ops = keras.ops
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import gumbel_noise, is_concrete
+from plugrl._backend import gumbel_noise, is_concrete
 from plugrl.proba_dists.base import ProbaDist, Tensor, as_float_tensor, check_finite
 
 ops = keras.ops

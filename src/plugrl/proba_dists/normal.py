@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from plugrl._backend import keras
-from plugrl._backend.jax import normal_noise
+from plugrl._backend import normal_noise
 from plugrl.proba_dists.base import ProbaDist, Tensor, as_float_tensor, check_finite
 
 ops = keras.ops

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend.jax import (
+from plugrl._backend import (
     TrainState,
     export_weights,
     import_weights,
@@ -40,7 +40,7 @@ class BaseFunction:
             )
         self.function_approximator = function_approximator
         self.env = function_approximator.env
-        self._head = function_approximator.head_model(self.HEAD, head_id)
+        self.head = function_approximator.head_model(self.HEAD, head_id)
         self._state: TrainState | None = None
         self._gathered: tuple[Any, Any] = ((), ())
         self._gathered_version = -1
@@ -51,8 +51,8 @@ class BaseFunction:
         # compilation time.
         if self._state is None:
             func = self.function_approximator
-            self._state = init_train_state(func.gather(self._head.trainable),
-                                           func.gather(self._head.non_trainable), func.optimizer)
+            self._state = init_train_state(func.gather(self.head.trainable),
+                                           func.gather(self.head.non_trainable), func.optimizer)
         return self._state
 
     @_train_state.setter
@@ -63,14 +63,14 @@ class BaseFunction:
     @property
     def train_state(self) -> TrainState:
         """The train state, with the current primary weights from the shared store."""
-        func, head = self.function_approximator, self._head
+        func, head = self.function_approximator, self.head
         return self._train_state._replace(
             params=func.gather(head.trainable), non_trainable=func.gather(head.non_trainable)
         )
 
     @train_state.setter
     def train_state(self, state: TrainState) -> None:
-        func, head = self.function_approximator, self._head
+        func, head = self.function_approximator, self.head
         func.scatter(head.trainable, state.params)
         func.scatter(head.non_trainable, state.non_trainable)
         self._train_state = state
@@ -78,7 +78,7 @@ class BaseFunction:
     def _weights(self, use_target_model: bool) -> tuple[Any, Any]:
         if use_target_model:
             return self._train_state.targets(), self._train_state.target_non_trainable
-        func, head = self.function_approximator, self._head
+        func, head = self.function_approximator, self.head
         if self._gathered_version != func.version:  # acting calls this every step
             self._gathered = func.gather(head.trainable), func.gather(head.non_trainable)
             self._gathered_version = func.version
@@ -116,14 +116,14 @@ class BaseFunction:
                 params=import_weights(state.params, weights, name="weights"))
 
     # ------------------------------------------------------------------ input checks
-    def _check_state(self, s: Any) -> np.ndarray:
+    def check_state(self, s: Any) -> np.ndarray:
         space = self.function_approximator.observation_space
         s = np.asarray(s, dtype=self.function_approximator.observation_dtype)
         if s.shape != space.shape:
             raise ValueError(f"s: expected an observation of shape {space.shape}, got shape {s.shape}")
         return s
 
-    def _check_states(self, S: Any, name: str = "S") -> np.ndarray:
+    def check_states(self, S: Any, name: str = "S") -> np.ndarray:
         space = self.function_approximator.observation_space
         S = np.asarray(S, dtype=self.function_approximator.observation_dtype)
         if S.ndim < 1 or S.shape[1:] != space.shape:
@@ -133,7 +133,7 @@ class BaseFunction:
             )
         return S
 
-    def _check_action(self, a: Any) -> Any:
+    def check_action(self, a: Any) -> Any:
         space = self.function_approximator.action_space
         if isinstance(space, gym.spaces.Discrete):
             if not (np.ndim(a) == 0 and np.issubdtype(np.asarray(a).dtype, np.integer)):
@@ -146,7 +146,7 @@ class BaseFunction:
             raise ValueError(f"a: expected a finite action of shape {space.shape}, got {a!r}")
         return a
 
-    def _check_actions(self, A: Any, batch_size: int, name: str = "A") -> np.ndarray:
+    def check_actions(self, A: Any, batch_size: int, name: str = "A") -> np.ndarray:
         space = self.function_approximator.action_space
         A = np.asarray(A)
         if isinstance(space, gym.spaces.Discrete):

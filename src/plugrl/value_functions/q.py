@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import jit
+from plugrl._backend import jit
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.updaters import td_learning
 from plugrl.utils.validation import check_gamma, check_positive_int
@@ -28,7 +28,7 @@ UPDATE_STRATEGIES: dict[str, type[td_learning.BaseTDLearning]] = {
 
 
 class BaseQ(BaseFunction):
-    r"""What type-I and type-II Q-functions share; subclasses define ``_predict`` and ``_q_s``.
+    r"""What type-I and type-II Q-functions share; subclasses define ``apply`` and ``apply_q_s``.
 
     Parameters
     ----------
@@ -61,8 +61,8 @@ class BaseQ(BaseFunction):
         self.update_strategy = update_strategy
         super().__init__(function_approximator, head_id)
         self._eval_q_sa = jit(lambda params, non_trainable, S, A:
-                              self._predict(params, non_trainable, S, A)[0])
-        self._eval_q_s = jit(lambda params, non_trainable, S: self._q_s(params, non_trainable, S)[0])
+                              self.apply(params, non_trainable, S, A)[0])
+        self._eval_q_s = jit(lambda params, non_trainable, S: self.apply_q_s(params, non_trainable, S)[0])
         self.updater = UPDATE_STRATEGIES[update_strategy](self)
 
     @property
@@ -71,20 +71,20 @@ class BaseQ(BaseFunction):
 
     def __call__(self, s: Any, a: Any = None, use_target_model: bool = False) -> Any:
         """:math:`q(s,a)` as a float, or :math:`q(s,.)` of shape [num_actions] if ``a`` is None."""
-        s = self._check_state(s)[None]
+        s = self.check_state(s)[None]
         weights = self._weights(use_target_model)
         if a is None:
             return np.asarray(self._eval_q_s(*weights, s))[0]
-        A = self._check_actions(np.asarray([self._check_action(a)]), 1, "a")
+        A = self.check_actions(np.asarray([self.check_action(a)]), 1, "a")
         return np.asarray(self._eval_q_sa(*weights, s, A))[0].item()
 
     def batch_eval(self, S: Any, A: Any = None, use_target_model: bool = False) -> np.ndarray:
         """``Q_sa`` of shape [batch_size], or ``Q_s`` [batch_size, num_actions] if ``A`` is None."""
-        S = self._check_states(S)
+        S = self.check_states(S)
         weights = self._weights(use_target_model)
         if A is None:
             return np.asarray(self._eval_q_s(*weights, S))
-        return np.asarray(self._eval_q_sa(*weights, S, self._check_actions(A, len(S))))
+        return np.asarray(self._eval_q_sa(*weights, S, self.check_actions(A, len(S))))
 
     def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
                s_next: Any = None, a_next: Any = None) -> None:
@@ -115,21 +115,21 @@ class QTypeI(BaseQ):
             return ops.one_hot(A, self.num_actions, dtype="float32")
         return A
 
-    def _predict(self, params: Any, non_trainable: Any, S: Any, A: Any,
+    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any,
                  training: bool = False) -> tuple[Any, Any]:
         """Pure forward pass: ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
-        Q_sa, non_trainable = self._head.model.stateless_call(
+        Q_sa, non_trainable = self.head.model.stateless_call(
             list(params), list(non_trainable), [S, self._action_input(A)], training=training)
         return Q_sa[:, 0], non_trainable
 
-    def _q_s(self, params: Any, non_trainable: Any, S: Any,
+    def apply_q_s(self, params: Any, non_trainable: Any, S: Any,
              training: bool = False) -> tuple[Any, Any]:
         """Pure forward pass over every action: ``Q_s`` of shape [batch_size, num_actions]."""
         n = self.num_actions
         batch_size = S.shape[0]
         S_rep = ops.repeat(S, n, axis=0)
         A_rep = ops.tile(ops.arange(n, dtype="int32"), (batch_size,))
-        Q_sa, non_trainable = self._predict(params, non_trainable, S_rep, A_rep, training)
+        Q_sa, non_trainable = self.apply(params, non_trainable, S_rep, A_rep, training)
         return ops.reshape(Q_sa, (batch_size, n)), non_trainable
 
 
@@ -150,13 +150,13 @@ class QTypeII(BaseQ):
         super().__init__(function_approximator, gamma, bootstrap_n, bootstrap_with_target_model,
                          update_strategy, head_id=head_id)
 
-    def _q_s(self, params: Any, non_trainable: Any, S: Any,
+    def apply_q_s(self, params: Any, non_trainable: Any, S: Any,
              training: bool = False) -> tuple[Any, Any]:
         """Pure forward pass: ``Q_s`` of shape [batch_size, num_actions]."""
-        return self._head.model.stateless_call(list(params), list(non_trainable), S, training=training)
+        return self.head.model.stateless_call(list(params), list(non_trainable), S, training=training)
 
-    def _predict(self, params: Any, non_trainable: Any, S: Any, A: Any,
+    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any,
                  training: bool = False) -> tuple[Any, Any]:
         """Pure forward pass: ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
-        Q_s, non_trainable = self._q_s(params, non_trainable, S, training)
+        Q_s, non_trainable = self.apply_q_s(params, non_trainable, S, training)
         return ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0], non_trainable

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from plugrl._backend.jax import jit
+from plugrl._backend import jit
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.updaters.td_learning import Sarsa
 from plugrl.utils.validation import check_gamma, check_positive_int
@@ -45,25 +45,25 @@ class V(BaseFunction):
         self.bootstrap_n = check_positive_int(bootstrap_n, "bootstrap_n")
         self.bootstrap_with_target_model = bool(bootstrap_with_target_model)
         super().__init__(function_approximator, head_id)
-        self._eval = jit(lambda params, non_trainable, S: self._predict(params, non_trainable, S)[0])
+        self._eval = jit(lambda params, non_trainable, S: self.apply(params, non_trainable, S)[0])
         self._no_action = _zero_action(function_approximator)
         self.updater = Sarsa(self)
 
-    def _predict(self, params: Any, non_trainable: Any, S: Any, A: Any = None,
+    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any = None,
                  training: bool = False) -> tuple[Any, Any]:
         """Pure forward pass: ``V`` of shape [batch_size] and the updated non-trainables."""
-        V, non_trainable = self._head.model.stateless_call(
+        V, non_trainable = self.head.model.stateless_call(
             list(params), list(non_trainable), S, training=training)
         return V[:, 0], non_trainable
 
     def __call__(self, s: Any, use_target_model: bool = False) -> float:
         """The estimated value :math:`v(s)` of a single state."""
-        s = self._check_state(s)
+        s = self.check_state(s)
         return np.asarray(self._eval(*self._weights(use_target_model), s[None]))[0].item()
 
     def batch_eval(self, S: Any, use_target_model: bool = False) -> np.ndarray:
         """State values :math:`v(S)`, shape [batch_size]."""
-        S = self._check_states(S)
+        S = self.check_states(S)
         return np.asarray(self._eval(*self._weights(use_target_model), S))
 
     def update(self, s: Any, r: float, done: bool, *, truncated: bool = False,

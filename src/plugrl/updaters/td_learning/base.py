@@ -8,7 +8,7 @@ An updater regresses a value function onto a bootstrapped target
 
 where only the bootstrap term :math:`Q_\text{boot}` differs between SARSA, expected SARSA,
 Q-learning and double Q-learning. The update is one jitted pure step; the value function only
-supplies the pure forward functions ``_predict`` (and ``_q_s`` for Q-functions).
+supplies the pure forward functions ``apply`` (and ``apply_q_s`` for Q-functions).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import Metrics, TrainState, jit, make_train_step, prng_key
+from plugrl._backend import Metrics, TrainState, jit, make_train_step, prng_key
 from plugrl.caching import NStepCache
 from plugrl.updaters.losses import get_value_loss
 from plugrl.utils.validation import check_finite
@@ -94,7 +94,7 @@ class BaseTDLearning(abc.ABC):
     def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
         S, A, Rn, In, S_next, A_next, *extra = batch
         G = ops.stop_gradient(self.target(state, Rn, In, S_next, A_next, *extra))
-        pred, non_trainable = self.value_function._predict(
+        pred, non_trainable = self.value_function.apply(
             params, state.non_trainable, S, A, training=True)
         loss = ops.mean(self.loss(G, pred))
         metrics = {f"{self.name}/td_error": ops.mean(G - pred), f"{self.name}/G": ops.mean(G)}
@@ -124,14 +124,14 @@ class BaseTDLearning(abc.ABC):
             bootstraps with the greedy action.
         """
         vf = self.value_function
-        s, a = vf._check_state(s), vf._check_action(a)
+        s, a = vf.check_state(s), vf.check_action(a)
         if (truncated and not done and a_next is None and self.uses_next_action
                 and vf.is_q_function and not vf.function_approximator.action_is_discrete):
             raise ValueError(
                 f"a_next: {self.name} with continuous actions needs the next action at a "
                 "truncated step, got None")
         if s_next is not None:
-            s_next = vf._check_state(s_next)
+            s_next = vf.check_state(s_next)
         self._cache.add(s, a, r, done, truncated=truncated, s_next=s_next, a_next=a_next)
         while self._cache:
             self._apply(self._cache.pop())
@@ -160,8 +160,8 @@ class BaseTDLearning(abc.ABC):
     def bootstrap_target(self, Rn: Any, In: Any, S_next: Any, A_next: Any = None) -> np.ndarray:
         r"""The bootstrapped targets :math:`G^{(n)}_t`, shape [batch_size]."""
         vf = self.value_function
-        S_next = vf._check_states(S_next, "S_next")
-        Rn, In = self._check_returns(Rn, In, len(S_next))
+        S_next = vf.check_states(S_next, "S_next")
+        Rn, In = self.check_returns(Rn, In, len(S_next))
         A_next = self._check_next_actions(A_next, len(S_next))
         return np.asarray(self._target(vf.train_state, Rn, In, S_next, A_next,
                                        *self._extra_inputs()))
@@ -187,16 +187,16 @@ class BaseTDLearning(abc.ABC):
 
     def _check_batch(self, S: Any, A: Any, Rn: Any, In: Any, S_next: Any, A_next: Any) -> tuple:
         vf = self.value_function
-        S = vf._check_states(S, "S")
+        S = vf.check_states(S, "S")
         batch_size = len(S)
-        S_next = vf._check_states(S_next, "S_next")
+        S_next = vf.check_states(S_next, "S_next")
         if len(S_next) != batch_size:
             raise ValueError(f"S_next: expected batch size {batch_size} (as S), got {len(S_next)}")
-        A = vf._check_actions(A, batch_size, "A") if vf.is_q_function else self._placeholder(batch_size)
-        Rn, In = self._check_returns(Rn, In, batch_size)
+        A = vf.check_actions(A, batch_size, "A") if vf.is_q_function else self._placeholder(batch_size)
+        Rn, In = self.check_returns(Rn, In, batch_size)
         return S, A, Rn, In, S_next, self._check_next_actions(A_next, batch_size)
 
-    def _check_returns(self, Rn: Any, In: Any, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    def check_returns(self, Rn: Any, In: Any, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         out = []
         for name, values in (("Rn", Rn), ("In", In)):
             values = check_finite(np.asarray(values, dtype=np.float32), name)
@@ -219,9 +219,9 @@ class BaseTDLearning(abc.ABC):
             if A_next.ndim == 2 and A_next.shape == (batch_size, vf.function_approximator.num_actions):
                 return self._check_propensities(A_next)
             unknown = A_next == -1 if A_next.ndim == 1 else np.zeros(batch_size, bool)
-            checked = vf._check_actions(np.where(unknown, 0, A_next), batch_size, "A_next")
+            checked = vf.check_actions(np.where(unknown, 0, A_next), batch_size, "A_next")
             return np.where(unknown, -1, checked).astype(np.int32)
-        return vf._check_actions(A_next, batch_size, "A_next")
+        return vf.check_actions(A_next, batch_size, "A_next")
 
     def _check_propensities(self, P: np.ndarray) -> np.ndarray:
         is_one_hot = np.isin(P, (0, 1)).all() and (P.sum(axis=1) == 1).all()

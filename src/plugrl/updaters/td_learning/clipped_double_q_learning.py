@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from plugrl._backend import keras
-from plugrl._backend.jax import TrainState, unraveler
+from plugrl._backend import TrainState, unraveler
 from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
@@ -61,8 +61,8 @@ class ClippedDoubleQLearning(BaseTDLearning):
             params2 = self._unravel_q2(params2)
         weights1 = self._bootstrap_weights(state)
         if not q1.function_approximator.action_is_discrete:
-            return ops.minimum(q1._predict(*weights1, S_next, A_next)[0],
-                               q2._predict(params2, non_trainable2, S_next, A_next)[0])
-        Q_min = ops.minimum(q1._q_s(*weights1, S_next)[0], q2._q_s(params2, non_trainable2, S_next)[0])
+            return ops.minimum(q1.apply(*weights1, S_next, A_next)[0],
+                               q2.apply(params2, non_trainable2, S_next, A_next)[0])
+        Q_min = ops.minimum(q1.apply_q_s(*weights1, S_next)[0], q2.apply_q_s(params2, non_trainable2, S_next)[0])
         A_next = ops.where(A_next < 0, ops.argmax(Q_min, axis=-1), A_next)
         return ops.take_along_axis(Q_min, A_next[:, None], axis=1)[:, 0]

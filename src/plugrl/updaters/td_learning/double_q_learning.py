@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from plugrl._backend import keras
-from plugrl._backend.jax import TrainState
+from plugrl._backend import TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
@@ -29,8 +29,8 @@ class DoubleQLearning(BaseTDLearning):
 
     def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
         vf = self.value_function
-        Q_primary, _ = vf._q_s(state.params, state.non_trainable, S_next)
-        Q_target, _ = vf._q_s(state.targets(), state.target_non_trainable, S_next)
+        Q_primary, _ = vf.apply_q_s(state.params, state.non_trainable, S_next)
+        Q_target, _ = vf.apply_q_s(state.targets(), state.target_non_trainable, S_next)
         return double_q_bootstrap(Q_primary, Q_target)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import TrainState
+from plugrl._backend import TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
 from plugrl.utils.validation import check_propensities
 
@@ -34,8 +34,8 @@ class ExpectedSarsa(BaseTDLearning):
         vf = self.value_function
         params, non_trainable = self._bootstrap_weights(state)
         if not vf.is_q_function:
-            return vf._predict(params, non_trainable, S_next, A_next)[0]
-        Q_s, _ = vf._q_s(params, non_trainable, S_next)
+            return vf.apply(params, non_trainable, S_next, A_next)[0]
+        Q_s, _ = vf.apply_q_s(params, non_trainable, S_next)
         if len(A_next.shape) == 1:
             A_next = ops.where(A_next < 0, ops.argmax(Q_s, axis=-1), A_next)
             A_next = ops.one_hot(A_next, Q_s.shape[-1], dtype=Q_s.dtype)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from plugrl._backend import keras
-from plugrl._backend.jax import TrainState
+from plugrl._backend import TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
@@ -28,7 +28,7 @@ class QLearning(BaseTDLearning):
 
     def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
         params, non_trainable = self._bootstrap_weights(state)
-        Q_s, _ = self.value_function._q_s(params, non_trainable, S_next)
+        Q_s, _ = self.value_function.apply_q_s(params, non_trainable, S_next)
         return greedy_bootstrap(Q_s)
 
 

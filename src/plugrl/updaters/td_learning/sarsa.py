@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from plugrl._backend import keras
-from plugrl._backend.jax import TrainState
+from plugrl._backend import TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
@@ -32,7 +32,7 @@ class Sarsa(BaseTDLearning):
         vf = self.value_function
         params, non_trainable = self._bootstrap_weights(state)
         if not vf.is_q_function or not vf.function_approximator.action_is_discrete:
-            return vf._predict(params, non_trainable, S_next, A_next)[0]
-        Q_s, _ = vf._q_s(params, non_trainable, S_next)
+            return vf.apply(params, non_trainable, S_next, A_next)[0]
+        Q_s, _ = vf.apply_q_s(params, non_trainable, S_next)
         A_next = ops.where(A_next < 0, ops.argmax(Q_s, axis=-1), A_next)
         return ops.take_along_axis(Q_s, A_next[:, None], axis=1)[:, 0]

@@ -42,13 +42,14 @@ def list_presets() -> dict[str, list[str]]:
     return {name: sorted(_read_agent_presets(name)) for name in _agent_names()}
 
 
-def load_preset(agent_name: str, env_id: str) -> tuple[dict[str, Any], int | None]:
+def load_preset(agent_name: str | type, env_id: str) -> tuple[dict[str, Any], int | None]:
     """The preset of an agent for an environment, checked against the configuration.
 
     Parameters
     ----------
-    agent_name : str
-        An agent of ``plugrl.agents.AGENTS``, any case (``"ppo"``).
+    agent_name : str or agent class
+        An agent of ``plugrl.agents.AGENTS``, any case (``"ppo"``), or an agent class (its
+        ``AGENT_TYPE`` names the preset file; its ``CONFIG`` and ``DEFAULTS`` check the values).
     env_id : str
         A Gymnasium id with a preset for this agent (see :func:`list_presets`).
 
@@ -64,14 +65,15 @@ def load_preset(agent_name: str, env_id: str) -> tuple[dict[str, Any], int | Non
     ValueError
         On an unknown agent or env id (the message lists the valid ones), or an invalid preset.
     """
-    agent = canonical_agent_name(agent_name)
+    agent = canonical_agent_name(agent_name.AGENT_TYPE if isinstance(agent_name, type) else agent_name)
     presets = _read_agent_presets(agent)
     if env_id not in presets:
         close = difflib.get_close_matches(str(env_id), list(presets), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"env_id: expected an env with a {agent} preset, got {env_id!r}{hint} "
                          f"Presets exist for: {sorted(presets) or 'none'}")
-    return split_preset(presets[env_id], source=f"{agent} preset for {env_id}", agent=agent)
+    return split_preset(presets[env_id], source=f"{agent} preset for {env_id}",
+                        agent=agent_name if isinstance(agent_name, type) else agent)
 
 
 def load_preset_file(path: str | os.PathLike[str], env_id: str | None = None,
@@ -107,11 +109,12 @@ def load_preset_file(path: str | os.PathLike[str], env_id: str | None = None,
 
 
 def split_preset(preset: Mapping[str, Any], source: str = "preset",
-                 agent: str | None = None) -> tuple[dict[str, Any], int | None]:
+                 agent: str | type | None = None) -> tuple[dict[str, Any], int | None]:
     """Separate a preset's configuration fields from its budget and check both.
 
-    Configuration values are type-checked with :func:`coerce_field`; with ``agent`` given, the
-    whole configuration is also validated by building it on that agent's defaults.
+    Configuration values are type-checked with :func:`coerce_field`; with ``agent`` given (a
+    name in ``plugrl.agents.AGENTS`` or an agent class), the whole configuration is also
+    validated by building it on that agent's defaults.
     """
     from plugrl.agents import AGENTS
     from plugrl.agents.config import build_config
@@ -124,7 +127,8 @@ def split_preset(preset: Mapping[str, Any], source: str = "preset",
     try:
         config = {name: coerce_field(name, value) for name, value in config.items()}
         if agent is not None:
-            build_config(AGENTS[agent].CONFIG, AGENTS[agent].DEFAULTS, config)
+            agent_class = agent if isinstance(agent, type) else AGENTS[agent]
+            build_config(agent_class.CONFIG, agent_class.DEFAULTS, config)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{source}: {error}") from error
     return config, total_steps

@@ -2,7 +2,7 @@
 
 An on-policy agent constructed on a JAX environment (``PPO(plugrl.envs.jax.make("CartPole-v1"))``)
 trains through :class:`FastPath`: each iteration of ``fit`` is one call of the compiled chunk of
-:class:`~plugrl.agents.fast_path.FastTrainer`, which runs every rollout and update up to the next
+:class:`~plugrl.agents.on_policy.fast_path.FastTrainer`, which runs every rollout and update up to the next
 evaluation, callback or checkpoint, so Python callbacks run between chunks on the host and
 never inside the compiled program. :func:`train_many` runs the same compiled chunk under
 ``jax.vmap`` for many seeds and hyperparameter settings.
@@ -21,14 +21,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from plugrl._backend.jax import TrainState, prng_key
-from plugrl.agents.fast_path import (
+from plugrl.agents.on_policy.fast_path import (
     TRACED_FIELDS,
     FastTrainer,
     Hyperparameters,
     NormState,
 )
-from plugrl.agents.networks import MLP
-from plugrl.agents.on_policy import OnPolicyLearner
+from plugrl.function_approximators.predefined.mlp import MLP
+from plugrl.agents.on_policy.learner import OnPolicyLearner
 
 __all__ = ["FastPath", "ManyRuns", "check_fast_path", "hyperparameters", "train_many"]
 
@@ -186,7 +186,7 @@ def train_many(agent: Any, seeds: list[int], total_steps: int, eval_interval: in
         env steps (on the JAX environment, inside the compiled program; the episodes of run
         ``seed`` are those ``fit`` plays with that seed).
     **grid : list
-        Values of traced hyperparameters (:data:`~plugrl.agents.fast_path.TRACED_FIELDS`); every
+        Values of traced hyperparameters (:data:`~plugrl.agents.on_policy.fast_path.TRACED_FIELDS`); every
         combination runs with every seed.
     """
     fast = agent._fast

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from plugrl._backend import keras
-from plugrl.agents.networks import MLP
+from plugrl.function_approximators.predefined.mlp import MLP
 
 __all__ = ["QNetwork", "fan_in_uniform_dense"]
 
@@ -20,7 +20,7 @@ class QNetwork(MLP):
     r"""An MLP body with heads whose weights and biases are drawn from
     :math:`U(-1/\sqrt{n_\text{in}}, 1/\sqrt{n_\text{in}})`, as PyTorch's ``nn.Linear``.
 
-    Parameters as in :class:`~plugrl.agents.networks.MLP`.
+    Parameters as in :class:`~plugrl.function_approximators.predefined.mlp.MLP`.
     """
 
     def body(self, S: Any) -> Any:

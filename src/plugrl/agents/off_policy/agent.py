@@ -19,12 +19,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from plugrl._backend.jax import split_key
+from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import OffPolicyConfig
-from plugrl.agents.networks import SpacesOnly
-from plugrl.agents.on_policy import schedule_value
+from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer
+from plugrl.utils.schedules import schedule_value
 
 __all__ = ["UPDATE_FIELDS", "OffPolicyAgent", "check_update_batch"]
 

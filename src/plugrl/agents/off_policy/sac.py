@@ -4,9 +4,9 @@ One jitted call samples actions (the noise comes from the host's NumPy generator
 call runs a whole round of ``num_updates_per_step`` gradient steps (``lax.scan``), each of which
 updates, as Stable-Baselines3 does, the entropy coefficient, the twin critics, the actor and,
 every ``target_update_intvl`` gradient steps, the target critics (Polyak, weight ``tau``). The
-losses are in :mod:`plugrl.agents.sac_objectives`, the networks in
-:mod:`plugrl.agents.sac_networks`; ``Box`` actions use the tanh-squashed Gaussian of
-:mod:`plugrl.agents.squashed_gaussian`, discrete actions a categorical policy.
+losses are in :mod:`plugrl.updaters.policy_objectives.sac`, the networks in
+:mod:`plugrl.agents.off_policy.sac_networks`; ``Box`` actions use the tanh-squashed Gaussian of
+:mod:`plugrl.proba_dists.squashed_normal`, discrete actions a categorical policy.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import optax
 
 from plugrl._backend import keras
-from plugrl._backend.jax import (
+from plugrl._backend import (
     Metrics,
     TrainState,
     jit,
@@ -29,19 +29,19 @@ from plugrl._backend.jax import (
     with_learning_rate,
 )
 from plugrl.agents.config import SACConfig
-from plugrl.agents.off_policy import OffPolicyAgent, check_update_batch
-from plugrl.agents.on_policy import schedule_value
-from plugrl.agents.sac_networks import SACNetworks, SACState
-from plugrl.agents.sac_objectives import (
+from plugrl.agents.off_policy.agent import OffPolicyAgent, check_update_batch
+from plugrl.agents.off_policy.sac_networks import SACNetworks, SACState
+from plugrl.updaters.policy_objectives.sac import (
     actor_loss,
     critic_loss,
     default_target_entropy,
     ent_coeff_loss,
     soft_bootstrap,
 )
-from plugrl.agents.squashed_gaussian import rescale_actions
+from plugrl.proba_dists.squashed_normal import rescale_actions
 from plugrl.caching.gae import standardize
 from plugrl.updaters.td_learning.base import td_target
+from plugrl.utils.schedules import schedule_value
 
 ops = keras.ops
 
@@ -64,7 +64,7 @@ class SACLearner:
         Seeds the weight initialisation.
     function_approximator : FunctionApproximator, optional
         A user-made body for the actor and the critics (see
-        :class:`~plugrl.agents.sac_networks.SACNetworks`); by default separate MLPs.
+        :class:`~plugrl.agents.off_policy.sac_networks.SACNetworks`); by default separate MLPs.
 
     Attributes
     ----------
@@ -72,7 +72,7 @@ class SACLearner:
         Everything trained, as one pytree.
     target_entropy : float
         :math:`\bar{\mathcal{H}}`: ``config.target_entropy``, or
-        :func:`~plugrl.agents.sac_objectives.default_target_entropy` if that is None.
+        :func:`~plugrl.updaters.policy_objectives.sac.default_target_entropy` if that is None.
     """
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: SACConfig,
@@ -87,7 +87,7 @@ class SACLearner:
         self.state = self.nets.init_state(self.optimizer, config.ent_coeff_init)
         self._act = jit(self._act_fn)
         self._greedy = jit(self._greedy_fn)
-        self._predict = jit(self._predict_fn)
+        self._probabilities = jit(self._predict_fn)
         self._update = jit(self._update_fn)
 
     # ------------------------------------------------------------------ pure update
@@ -212,7 +212,7 @@ class SACLearner:
     def predict(self, S: np.ndarray) -> Any:
         """``(mu, log_std)`` of the Gaussian before squashing (``Box``), or the action
         probabilities [N, num_actions] (discrete)."""
-        Z = self._predict(*self.nets.actor_weights(self.state), self._states(S))
+        Z = self._probabilities(*self.nets.actor_weights(self.state), self._states(S))
         return np.asarray(Z) if self.discrete else tuple(np.asarray(z) for z in Z)
 
     def update(self, batch: dict[str, np.ndarray], lr: float, key: Any,

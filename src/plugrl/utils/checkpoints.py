@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from plugrl._version import __version__
 from plugrl.utils.files import give_default_mode
 from plugrl.utils.rng import rng_from_json, rng_state_to_json
 
@@ -111,10 +112,6 @@ def save_checkpoint(directory: PathLike, name: str, *, agent_type: str, config: 
     pathlib.Path
         ``directory/name``. On any exception it is untouched and no temporary directory remains.
     """
-    # plugrl/__init__.py defines __version__ after importing its submodules: at the top of
-    # this module the import would be circular once the package imports the agents.
-    from plugrl import __version__
-
     _check_name(name)
     if not isinstance(agent_type, str) or not agent_type:
         raise TypeError(f"agent_type must be a non-empty str, got {agent_type!r}")

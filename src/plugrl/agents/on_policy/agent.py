@@ -8,12 +8,13 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend.jax import split_key
+from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import OnPolicyConfig
-from plugrl.agents.fast_training import FastPath, ManyRuns, is_jax_env
-from plugrl.agents.normalizer import RunningNormalizer
-from plugrl.agents.on_policy import OnPolicyLearner, schedule_value
+from plugrl.agents.on_policy.fast_training import FastPath, ManyRuns, is_jax_env
+from plugrl.utils.running_moments import RunningNormalizer
+from plugrl.utils.schedules import schedule_value
+from plugrl.agents.on_policy.learner import OnPolicyLearner
 
 __all__ = ["OnPolicyAgent"]
 
@@ -26,7 +27,7 @@ class OnPolicyAgent(BaseAgent):
     env : str, gymnasium.Env, gymnasium.vector.VectorEnv or JaxEnv
         A Gymnasium id, an environment, or a vector environment; or a JAX environment
         (:mod:`plugrl.envs.jax`), which selects the fast path: ``fit`` then runs rollouts and
-        updates in one compiled function (:mod:`plugrl.agents.fast_training`), while acting,
+        updates in one compiled function (:mod:`plugrl.agents.on_policy.fast_training`), while acting,
         evaluating and saving use the Gymnasium environment of the same id.
     seed : int, optional
         Seeds networks, environments and every random draw; the same seed gives the same run.
@@ -93,12 +94,12 @@ class OnPolicyAgent(BaseAgent):
     def train_many(self, seeds: list[int], total_steps: int, eval_interval: int | None = None,
                    **grid: list[Any]) -> ManyRuns:
         """Train many seeds (and a grid of traced hyperparameters) at once on the fast path;
-        see :func:`plugrl.agents.fast_training.train_many`. The agent itself is not changed."""
+        see :func:`plugrl.agents.on_policy.fast_training.train_many`. The agent itself is not changed."""
         if self._fast is None:
             raise ValueError("train_many: expected an agent made on a JAX environment, e.g. "
                              "PPO(plugrl.envs.jax.make('CartPole-v1')), got one on "
                              f"{self.env_id or 'a Gymnasium env'}")
-        from plugrl.agents.fast_training import train_many
+        from plugrl.agents.on_policy.fast_training import train_many
 
         return train_many(self, seeds, total_steps, eval_interval, **grid)
 
@@ -136,7 +137,7 @@ class OnPolicyAgent(BaseAgent):
         return self._env_actions(info["A"]), info
 
     def _noise(self, batch_size: int) -> np.ndarray:
-        return self.learner.policy._noise_block(batch_size, self._rng)
+        return self.learner.policy.noise_block(batch_size, self._rng)
 
     def _env_actions(self, A: np.ndarray) -> np.ndarray:
         """Actions for the env: Box actions are clipped to the bounds (log-probabilities are
@@ -152,7 +153,7 @@ class OnPolicyAgent(BaseAgent):
 
     def select_action(self, s: Any, deterministic: bool = False) -> Any:
         """One action for one observation: sampled, or the most likely if ``deterministic``."""
-        S = self._normalize(self.learner.policy._check_state(s)[None])
+        S = self._normalize(self.learner.policy.check_state(s)[None])
         if deterministic:
             Z = self.learner.policy_params(S)
             A = np.argmax(Z, axis=-1) if self.learner.discrete else Z[0]
@@ -163,7 +164,7 @@ class OnPolicyAgent(BaseAgent):
 
     def predict(self, s: Any) -> tuple[Any, float]:
         """DeepChem's pair: action probabilities (or ``(mu, logvar)``) and the value of ``s``."""
-        S = self._normalize(self.learner.policy._check_state(s)[None])
+        S = self._normalize(self.learner.policy.check_state(s)[None])
         Z = self.learner.policy_params(S)
         value = float(self.learner.values(S)[0])
         if self.learner.discrete:
@@ -184,7 +185,7 @@ class OnPolicyAgent(BaseAgent):
         models = {}
         for name, function in (("actor", self.learner.policy), ("critic", self.learner.v_func)):
             function.function_approximator.sync_keras_variables()
-            models[name] = function._head.model
+            models[name] = function.head.model
         return models
 
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import optax
 
-from plugrl._backend.jax import per_group
+from plugrl._backend import per_group
 from plugrl.function_approximators.base import FunctionApproximator
 
 __all__ = ["ParameterGroups"]
@@ -29,8 +29,8 @@ class ParameterGroups:
         for f in functions:
             group = self._group_of(f.function_approximator)
             trainable, non_trainable = self.positions[group]
-            self._local.append((group, _extend(trainable, f._head.trainable),
-                                _extend(non_trainable, f._head.non_trainable)))
+            self._local.append((group, _extend(trainable, f.head.trainable),
+                                _extend(non_trainable, f.head.non_trainable)))
 
     @property
     def optimizer(self) -> optax.GradientTransformation:

@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import (
+from plugrl._backend import (
     TrainState,
     init_train_state,
     jit,
@@ -22,12 +22,13 @@ from plugrl._backend.jax import (
     train_step,
     with_learning_rate,
 )
-from plugrl.actor_critic._groups import ParameterGroups
+from plugrl.function_approximators.parameter_groups import ParameterGroups
 from plugrl.agents.config import OnPolicyConfig
-from plugrl.agents.networks import MLP, policy_spaces
+from plugrl.function_approximators.predefined.mlp import MLP, policy_spaces
 from plugrl.caching.gae import GAE, standardize
 from plugrl.policies import GaussianPolicy, SoftmaxPolicy
 from plugrl.updaters.policy_objectives import ppo_clip_surrogate
+from plugrl.utils.schedules import schedule_value
 from plugrl.value_functions import V
 
 ops = keras.ops
@@ -90,12 +91,12 @@ class OnPolicyLearner:
     def _forward(self, params: Any, non_trainable: Any, S: Any) -> tuple[Any, Any]:
         weights_pi = self._groups.select(params, non_trainable, 0)
         weights_v = self._groups.select(params, non_trainable, 1)
-        return self.policy._predict(*weights_pi, S)[0], self.v_func._predict(*weights_v, S)[0]
+        return self.policy.apply(*weights_pi, S)[0], self.v_func.apply(*weights_v, S)[0]
 
     def _act_fn(self, params: Any, non_trainable: Any, S: Any, noise: Any) -> Any:
         """Actions, log-probabilities, values and distribution parameters, packed in one array."""
         Z, V_pred = self._forward(params, non_trainable, S)
-        dist = self.policy._make_dist(Z)
+        dist = self.policy.make_dist(Z)
         if self.discrete:
             A = ops.argmax(Z + noise, axis=-1)
             columns = [ops.cast(A, "float32")[:, None], Z]
@@ -109,7 +110,7 @@ class OnPolicyLearner:
     def _loss_fn(self, params: Any, state: TrainState, batch: dict, key: Any) -> tuple[Any, Any]:
         cfg = self.config
         Z, V_pred = self._forward(params, state.non_trainable, batch["S"])
-        dist = self.policy._make_dist(Z)
+        dist = self.policy.make_dist(Z)
         logP = dist.log_proba(batch["A"])
         Adv = batch["Adv"]
         if cfg.standardize_advantages:
@@ -188,16 +189,6 @@ def _value_loss(V_pred: Any, V_old: Any, R: Any, clip_value: float | None) -> An
         return ops.mean(error)
     V_clipped = V_old + ops.clip(V_pred - V_old, -clip_value, clip_value)
     return ops.mean(ops.maximum(error, ops.square(V_clipped - R)))
-
-
-def schedule_value(schedule: Any, progress: float) -> float:
-    """The value of a schedule at ``progress`` in [0, 1]: a constant, ``'lin_<x>'`` (linear from
-    x to 0) or a callable of the remaining fraction ``1 - progress`` (as in SB3)."""
-    if callable(schedule):
-        return float(schedule(1.0 - progress))
-    if isinstance(schedule, str):
-        return float(schedule[4:]) * (1.0 - progress)
-    return float(schedule)
 
 
 def _flat(x: Any) -> Any:

@@ -34,8 +34,9 @@ from plugrl._backend.jax import (
     train_step,
     with_learning_rate,
 )
-from plugrl.agents.on_policy import OnPolicyLearner
+from plugrl.agents.on_policy.learner import OnPolicyLearner
 from plugrl.caching.gae import gae_advantages
+from plugrl.utils.schedules import schedule_value
 
 __all__ = ["TRACED_FIELDS", "Carry", "ChunkLog", "FastTrainer", "Hyperparameters", "NormState"]
 
@@ -110,7 +111,7 @@ class FastTrainer:
 
     Notes
     -----
-    :func:`plugrl.agents.fast_training.check_fast_path` names untraceable pieces beforehand.
+    :func:`plugrl.agents.on_policy.fast_training.check_fast_path` names untraceable pieces beforehand.
     """
 
     def __init__(self, learner: OnPolicyLearner, env: Any, env_params: Any, max_updates: int,
@@ -147,7 +148,7 @@ class FastTrainer:
         compilation then took 0.5 s less wall time than after the chunk's.
 
         ``vmapped``: both programs over a leading run axis of the carry, hyperparameters and
-        evaluation key (as :func:`~plugrl.agents.fast_training.train_many` calls them).
+        evaluation key (as :func:`~plugrl.agents.on_policy.fast_training.train_many` calls them).
         """
         runs = np.shape(chunk_args[0].steps)  # () for one run, (R,) for R runs under vmap
         if (vmapped, runs) not in self._compiled:
@@ -221,8 +222,8 @@ class FastTrainer:
         Adv, Rlambda = gae_advantages(R, V, V_next, terminated, done, hp.gamma, hp.gae_lambda)
         batch = self._pack(carry.norm, S, A, logP, V, Adv, Rlambda)
         state = state._replace(opt_state=with_learning_rate(
-            state.opt_state, scheduled(self.config.lr, hp.lr, progress)))
-        coefficients = {"clip": scheduled(self.config.clip, hp.clip, progress),
+            state.opt_state, _float32(schedule_value(self.config.lr, progress, hp.lr))))
+        coefficients = {"clip": _float32(schedule_value(self.config.clip, progress, hp.clip)),
                         "entropy_coeff": hp.entropy_coeff, "vfcn_coeff": hp.vfcn_coeff}
         state, metrics = self._update(state, batch, coefficients, *update_randomness)
         norm = carry.norm
@@ -308,7 +309,7 @@ class FastTrainer:
     def _values(self, state: TrainState, S: jax.Array) -> jax.Array:
         learner = self.learner
         weights = learner._groups.select(state.params, state.non_trainable, 1)
-        return learner.v_func._predict(*weights, S)[0]
+        return learner.v_func.apply(*weights, S)[0]
 
     # ------------------------------------------------------------------ update
     def _pack(self, norm: NormState | None, S: jax.Array, A: jax.Array, logP: jax.Array,
@@ -383,7 +384,7 @@ class FastTrainer:
 
         def body(c: tuple) -> tuple:
             t, obs, env_state, G, done = c
-            Z = learner.policy._predict(*weights, self._normalize(norm, obs))[0]
+            Z = learner.policy.apply(*weights, self._normalize(norm, obs))[0]
             A = jnp.argmax(Z, axis=-1) if learner.discrete else Z[0].reshape(E, -1)
             obs, env_state, r, terminated, truncated, _ = self._step(
                 step_keys[t] if presplit else jax.vmap(jax.random.fold_in, in_axes=(0, None))(
@@ -413,14 +414,8 @@ def merge_moments(norm: NormState, S: jax.Array) -> NormState:
     return NormState(mean, var, total)
 
 
-def scheduled(schedule: Any, value: Any, progress: jax.Array) -> jax.Array:
-    """A schedule's value at ``progress``, from its (traced) initial ``value``: constant,
-    ``'lin_x'`` (linear to 0), or a callable of the remaining fraction (SB3's convention)."""
-    if callable(schedule):
-        return jnp.asarray(schedule(1.0 - progress), jnp.float32)
-    if isinstance(schedule, str):
-        return value * (1.0 - progress)
-    return value
+def _float32(x: Any) -> jax.Array:
+    return jnp.asarray(x, jnp.float32)
 
 
 def _uniform(bits: jax.Array, minval: float) -> jax.Array:

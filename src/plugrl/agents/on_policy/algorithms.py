@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from plugrl.agents.on_policy_agent import OnPolicyAgent
+from plugrl.agents.on_policy.agent import OnPolicyAgent
 
 __all__ = ["A2C", "PPO", "PPO2", "REINFORCE"]
 

@@ -15,7 +15,7 @@ coefficient :math:`\alpha = e^{\log\alpha}`:
 
 For ``Box`` actions the expectations over actions use one reparametrised sample; for discrete
 actions they are exact sums over the actions. The functions here are pure and written in
-``keras.ops``; :mod:`plugrl.agents.sac` assembles them into one jitted update.
+``keras.ops``; :mod:`plugrl.agents.off_policy.sac` assembles them into one jitted update.
 """
 
 from __future__ import annotations

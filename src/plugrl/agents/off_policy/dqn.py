@@ -23,7 +23,7 @@ import numpy as np
 import optax
 
 from plugrl._backend import keras
-from plugrl._backend.jax import (
+from plugrl._backend import (
     Metrics,
     TrainState,
     init_train_state,
@@ -33,15 +33,15 @@ from plugrl._backend.jax import (
     with_learning_rate,
 )
 from plugrl.agents.config import DQNConfig
-from plugrl.agents.dqn_networks import QNetwork
-from plugrl.agents.networks import policy_spaces
-from plugrl.agents.off_policy import OffPolicyAgent, check_update_batch
-from plugrl.agents.on_policy import schedule_value
+from plugrl.function_approximators.predefined.q_network import QNetwork
+from plugrl.function_approximators.predefined.mlp import policy_spaces
+from plugrl.agents.off_policy.agent import OffPolicyAgent, check_update_batch
 from plugrl.updaters.losses import get_value_loss
 from plugrl.updaters.td_learning.base import td_target
 from plugrl.updaters.td_learning.double_q_learning import double_q_bootstrap
 from plugrl.updaters.td_learning.q_learning import greedy_bootstrap
 from plugrl.value_functions import QTypeII, V
+from plugrl.utils.schedules import schedule_value
 
 ops = keras.ops
 
@@ -64,7 +64,7 @@ class DQNLearner:
         Seeds the weight initialisation.
     function_approximator : FunctionApproximator, optional
         A user-made body; its ``head_q2`` (and ``head_v`` with ``config.dueling``) give the Q
-        values. By default a :class:`~plugrl.agents.dqn_networks.QNetwork` (an MLP of
+        values. By default a :class:`~plugrl.function_approximators.predefined.q_network.QNetwork` (an MLP of
         ``config.hidden_sizes``, initialised as Stable-Baselines3's).
     """
 
@@ -82,14 +82,14 @@ class DQNLearner:
         if function_approximator is None:
             self.func = QNetwork(policy_spaces(observation_space, action_space),
                                  config.hidden_sizes, config.activation, random_seed=seed)
-        self._head = self._build_head()
+        self.head = self._build_head()
         self._loss = get_value_loss(config.loss)
         self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
-        self.state = init_train_state(self.func.gather(self._head.trainable),
-                                      self.func.gather(self._head.non_trainable), self.optimizer)
+        self.state = init_train_state(self.func.gather(self.head.trainable),
+                                      self.func.gather(self.head.non_trainable), self.optimizer)
         self._greedy = jit(lambda params, non_trainable, S:
-                           ops.argmax(self._q_s(params, non_trainable, S)[0], axis=-1))
-        self._q_values = jit(lambda params, non_trainable, S: self._q_s(params, non_trainable, S)[0])
+                           ops.argmax(self.apply_q_s(params, non_trainable, S)[0], axis=-1))
+        self._q_values = jit(lambda params, non_trainable, S: self.apply_q_s(params, non_trainable, S)[0])
         self._update = jit(self._update_fn)
 
     def _build_head(self) -> Any:
@@ -100,17 +100,17 @@ class DQNLearner:
                              f"{self.action_space}, got {func.action_space}")
         strategy = "double_q_learning" if self.config.double_q else "q_learning"
         q_head = QTypeII(func, self.config.gamma, self.config.bootstrap_n,
-                         bootstrap_with_target_model=True, update_strategy=strategy)._head
+                         bootstrap_with_target_model=True, update_strategy=strategy).head
         if not self.config.dueling:
             return q_head
         V(func)  # builds head_v, whose weights the joint model shares
         return func.joint_head_model(("v", q_head.name))
 
     # ------------------------------------------------------------------ pure functions
-    def _q_s(self, params: Any, non_trainable: Any, S: Any,
+    def apply_q_s(self, params: Any, non_trainable: Any, S: Any,
              training: bool = False) -> tuple[Any, tuple]:
         """Pure forward pass: ``Q_s`` [batch_size, num_actions] and the new non-trainables."""
-        out, non_trainable = self._head.model.stateless_call(list(params), list(non_trainable),
+        out, non_trainable = self.head.model.stateless_call(list(params), list(non_trainable),
                                                              S, training=training)
         if self.config.dueling:
             out = dueling_q(*out)
@@ -121,19 +121,19 @@ class DQNLearner:
         target stays fixed during a round, and one large product beats K small ones."""
         K, B = S_next.shape[:2]
         flat = ops.reshape(S_next, (K * B, *S_next.shape[2:]))
-        Q_next = self._q_s(state.targets(), state.target_non_trainable, flat)[0]
+        Q_next = self.apply_q_s(state.targets(), state.target_non_trainable, flat)[0]
         return ops.reshape(Q_next, (K, B, self.num_actions))
 
     def _bootstrap(self, params: Any, state: TrainState, batch: dict) -> Any:
         if not self.config.double_q:
             return greedy_bootstrap(batch["Q_target_next"])
-        Q_primary = self._q_s(params, state.non_trainable, batch["S_next"])[0]
+        Q_primary = self.apply_q_s(params, state.non_trainable, batch["S_next"])[0]
         return double_q_bootstrap(Q_primary, batch["Q_target_next"])
 
     def _loss_fn(self, params: Any, state: TrainState, batch: dict) -> tuple[Any, Any]:
         G = ops.stop_gradient(td_target(batch["Rn"], batch["In"],
                                         self._bootstrap(params, state, batch)))
-        Q_s, non_trainable = self._q_s(params, state.non_trainable, batch["S"], training=True)
+        Q_s, non_trainable = self.apply_q_s(params, state.non_trainable, batch["S"], training=True)
         A = ops.cast(batch["A"], "int32")
         Q_sa = ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0]
         loss = ops.mean(batch["W"] * self._loss(G, Q_sa))
@@ -231,10 +231,10 @@ class DQNLearner:
 
     def keras_models(self) -> dict[str, keras.Model]:
         """The Q-network as a Keras model ``S -> Q_s``, with the current weights."""
-        self.func.scatter(self._head.trainable, self.state.params)
-        self.func.scatter(self._head.non_trainable, self.state.non_trainable)
+        self.func.scatter(self.head.trainable, self.state.params)
+        self.func.scatter(self.head.non_trainable, self.state.non_trainable)
         self.func.sync_keras_variables()
-        model = self._head.model
+        model = self.head.model
         if self.config.dueling:
             S = keras.Input(model.inputs[0].shape[1:], dtype=model.inputs[0].dtype, name="S")
             model = keras.Model(S, dueling_q(*model(S)), name="q_network")

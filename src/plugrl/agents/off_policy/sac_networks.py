@@ -15,11 +15,11 @@ import jax
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend.jax import TrainState, init_train_state, normal_noise
-from plugrl.actor_critic._groups import ParameterGroups
+from plugrl._backend import TrainState, init_train_state, normal_noise
+from plugrl.function_approximators.parameter_groups import ParameterGroups
 from plugrl.agents.config import SACConfig
-from plugrl.agents.networks import MLP, policy_spaces
-from plugrl.agents.squashed_gaussian import squashed_log_std, squashed_sample
+from plugrl.function_approximators.predefined.mlp import MLP, policy_spaces
+from plugrl.proba_dists.squashed_normal import squashed_log_std, squashed_sample
 from plugrl.value_functions import QTypeI, QTypeII
 
 ops = keras.ops
@@ -66,7 +66,7 @@ class _PolicyHead:
 
     def __init__(self, function_approximator: Any) -> None:
         self.function_approximator = function_approximator
-        self._head = function_approximator.head_model("pi")
+        self.head = function_approximator.head_model("pi")
 
 
 class SACNetworks:
@@ -176,7 +176,7 @@ class SACNetworks:
     # ------------------------------------------------------------------ pure forward functions
     def policy_forward(self, params: tuple, non_trainable: tuple, S: Any) -> Any:
         """Logits, or ``(mu, log_std)`` with the log standard deviations clipped."""
-        Z, _ = self.policy._head.model.stateless_call(list(params), list(non_trainable), S)
+        Z, _ = self.policy.head.model.stateless_call(list(params), list(non_trainable), S)
         if self.discrete:
             return Z
         mu, logvar = Z
@@ -194,7 +194,7 @@ class SACNetworks:
         out = []
         for i, q in enumerate(self.q_funcs, 1):
             weights = self._groups.select(params, self.nest(non_trainable), i)
-            out.append(q._q_s(*weights, S)[0] if A is None else q._predict(*weights, S, A)[0])
+            out.append(q.apply_q_s(*weights, S)[0] if A is None else q.apply(*weights, S, A)[0])
         return out[0], out[1]
 
     def sample(self, Z: Any, key: Any) -> tuple[Any, Any, Any]:
@@ -218,8 +218,8 @@ class SACNetworks:
                              self.nest(state.critic.non_trainable))
         for func in self._groups.funcs:
             func.sync_keras_variables()
-        return {"actor": self.policy._head.model, "q1": self.q_funcs[0]._head.model,
-                "q2": self.q_funcs[1]._head.model}
+        return {"actor": self.policy.head.model, "q1": self.q_funcs[0].head.model,
+                "q2": self.q_funcs[1].head.model}
 
 
 def _check_function_approximator(func: Any, action_space: gym.Space) -> None:
