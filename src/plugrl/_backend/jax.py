@@ -62,6 +62,7 @@ __all__ = [
     "random_argmax",
     "seeded_initialization",
     "split_key",
+    "scan_steps",
     "scheduled_adam",
     "sync_target",
     "train_step",
@@ -181,68 +182,88 @@ jax.tree_util.register_pytree_node_class(Metrics)
 
 
 def train_step(
-    loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str
-) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]:
+    loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str, *, with_outputs: bool = False
+) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Any]]:
     r"""Turn a loss written in ``keras.ops`` into one pure update step (not yet jitted).
+
+    This is the one optimizer step of plugrl: the seed-level updaters, the actor-critics, the
+    on-policy learner, its fast path, DQN and SAC all step through it.
 
     Parameters
     ----------
     loss_fn : callable
         ``loss_fn(params, state, batch, key) -> (loss, (non_trainable, metrics))``: the scalar
         loss to minimise, differentiated with respect to ``params`` only; ``state`` gives access
-        to the non-trainable and target variables.
+        to the non-trainable and target variables. With ``with_outputs``, the auxiliary tuple
+        has a third entry: per-sample outputs (e.g. TD errors, for replay priorities).
     optimizer : optax.GradientTransformation
         Turns gradients into parameter updates.
     name : str
         Prefix of the ``"<name>/loss"`` and ``"<name>/grad_norm"`` metrics added to the loss's own.
+    with_outputs : bool, optional
+        Whether the loss returns per-sample outputs, which the step then returns too.
 
     Returns
     -------
     step : callable
-        ``step(state, batch, key) -> (state, metrics)``; ``metrics`` is a :class:`Metrics`.
+        ``step(state, batch, key) -> (state, metrics)``, or ``(state, (metrics, outputs))`` with
+        ``with_outputs``; ``metrics`` is a :class:`Metrics`. Both forms are ``lax.scan`` bodies'
+        ``(carry, output)`` pairs, as :func:`scan_steps` takes them.
     """
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def step(state: TrainState, batch: Batch, key: jax.Array) -> tuple[TrainState, Metrics]:
-        (loss, (non_trainable, metrics)), grads = grad_fn(state.params, state, batch, key)
+    def step(state: TrainState, batch: Batch, key: jax.Array) -> tuple[TrainState, Any]:
+        (loss, aux), grads = grad_fn(state.params, state, batch, key)
+        non_trainable, metrics, *outputs = aux
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = {**metrics, f"{name}/loss": loss, f"{name}/grad_norm": optax.global_norm(grads)}
-        metrics = Metrics.pack(metrics)
+        metrics = Metrics.pack({**metrics, f"{name}/loss": loss,
+                                f"{name}/grad_norm": optax.global_norm(grads)})
         new_state = state._replace(params=params, non_trainable=non_trainable, opt_state=opt_state)
-        return new_state, metrics
+        return (new_state, (metrics, outputs[0])) if with_outputs else (new_state, metrics)
 
     return step
 
 
 def make_train_step(
-    loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str
-) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]:
+    loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str, *, with_outputs: bool = False
+) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Any]]:
     """:func:`train_step`, compiled with :func:`jax.jit` (once per input shape)."""
-    return jit(train_step(loss_fn, optimizer, name))
+    return jit(train_step(loss_fn, optimizer, name, with_outputs=with_outputs))
+
+
+def scan_steps(step: Callable[[Any, Any], tuple[Any, Any]], state: Any,
+               xs: Any) -> tuple[Any, Any, Any]:
+    """Run ``step(state, x)`` for every ``x`` along the leading axis of ``xs`` (``lax.scan``):
+    K gradient steps inside one trace, the one such loop of plugrl.
+
+    ``step`` returns ``(state, metrics)`` or ``(state, (metrics, outputs))``, as the steps of
+    :func:`train_step` do. Returns the final state, the metrics averaged over the K steps, and
+    the per-step outputs stacked along a leading axis of size K (None without outputs).
+    """
+    state, ys = jax.lax.scan(step, state, xs)
+    metrics, outputs = ys if isinstance(ys, tuple) else (ys, None)
+    return state, jax.tree_util.tree_map(lambda m: m.mean(axis=0), metrics), outputs
 
 
 def minibatch_epochs(step: Callable, state: TrainState, batch: Batch, indices: jax.Array,
                      key: jax.Array) -> tuple[TrainState, Metrics]:
     """Run ``step(state, minibatch, key)`` over the minibatches ``batch[indices[e, m]]`` of every
-    epoch ``e``, inside one trace; the returned metrics are averaged over all steps.
+    epoch ``e`` (:func:`scan_steps`, in epoch order); the metrics are averaged over all steps.
 
     ``indices`` [num_epoch, num_minibatches, batch_size] holds the shuffles, drawn on the host:
     a permutation inside the compiled program (a sort on the CPU) took longer to compile than
     the whole update.
     """
-    num_epoch, num_minibatches = indices.shape[:2]
-    keys = jax.random.split(key, num_epoch * num_minibatches).reshape(num_epoch, num_minibatches, -1)
+    num_steps = indices.shape[0] * indices.shape[1]
+    keys = jax.random.split(key, num_steps)
 
-    def epoch(state: TrainState, xs: tuple) -> tuple[TrainState, Metrics]:
-        def minibatch(state: TrainState, ys: tuple) -> tuple[TrainState, Metrics]:
-            idx, step_key = ys
-            return step(state, jax.tree_util.tree_map(lambda x: x[idx], batch), step_key)
+    def minibatch(state: TrainState, xs: tuple) -> tuple[TrainState, Metrics]:
+        idx, step_key = xs
+        return step(state, jax.tree_util.tree_map(lambda x: x[idx], batch), step_key)
 
-        return jax.lax.scan(minibatch, state, xs)
-
-    state, metrics = jax.lax.scan(epoch, state, (indices, keys))
-    return state, jax.tree_util.tree_map(lambda m: m.mean(axis=(0, 1)), metrics)
+    state, metrics, _ = scan_steps(minibatch, state, (indices.reshape(num_steps, -1), keys))
+    return state, metrics
 
 
 def scheduled_adam(learning_rate: float, max_grad_norm: float | None,
