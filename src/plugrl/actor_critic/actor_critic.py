@@ -18,6 +18,7 @@ from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.softmax import SoftmaxPolicy
+from plugrl.updaters.td_learning import td_target
 from plugrl.value_functions import V
 
 ops = keras.ops
@@ -122,7 +123,7 @@ class ActorCritic(BaseActorCritic):
         else:
             (Z, V_pred), non_trainable = self._forward(params, state.non_trainable, S)
             V_next = v_func.apply(v_targets, v_target_nt, S_next)[0]
-        G = ops.stop_gradient(Rn + In * V_next)
+        G = ops.stop_gradient(td_target(Rn, In, V_next))
         Adv = G - ops.stop_gradient(V_pred)
         Z_old = policy.apply(pi_targets, pi_target_nt, S)[0]
         policy_loss, metrics = policy._policy_loss(Z, Z_old, A, Adv, key)

@@ -20,6 +20,7 @@ from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.softmax import SoftmaxPolicy
 from plugrl.updaters.policy_objectives import SoftPG, expected_soft_value
+from plugrl.updaters.td_learning import clipped_double_q, td_target
 from plugrl.value_functions import QTypeI, QTypeII, V
 
 ops = keras.ops
@@ -122,7 +123,7 @@ class SoftActorCritic(BaseActorCritic):
         V_pred, _ = self.v_func.apply(*weights[1], S, training=True)
         v_boot = ((self._unravel[1](v_targets), v_target_nt)
                   if self.v_func.bootstrap_with_target_model else weights[1])
-        G = ops.stop_gradient(Rn + In * self.v_func.apply(*v_boot, S_next)[0])
+        G = ops.stop_gradient(td_target(Rn, In, self.v_func.apply(*v_boot, S_next)[0]))
         loss = self.q_func1.updater.loss
         q_loss = sum(ops.mean(loss(G, q.apply(*w, S, A, training=True)[0]))
                      for q, w in ((self.q_func1, weights[2]), (self.q_func2, weights[3])))
@@ -142,13 +143,13 @@ class SoftActorCritic(BaseActorCritic):
         q1, q2 = self.q_func1, self.q_func2
         dist = self.policy.make_dist(keras.tree.map_structure(ops.stop_gradient, Z))
         if self.policy.function_approximator.action_is_discrete:
-            Q_min = ops.minimum(q1.apply_q_s(*frozen[0], S)[0], q2.apply_q_s(*frozen[1], S)[0])
+            Q_min = clipped_double_q(q1.apply_q_s(*frozen[0], S)[0], q2.apply_q_s(*frozen[1], S)[0])
             V_target = expected_soft_value(dist.probs, dist.log_probs, Q_min, beta)
             return Q_min, ops.stop_gradient(V_target)
 
         def q_min(A_sampled: Any) -> Any:
-            return ops.minimum(q1.apply(*frozen[0], S, A_sampled)[0],
-                               q2.apply(*frozen[1], S, A_sampled)[0])
+            return clipped_double_q(q1.apply(*frozen[0], S, A_sampled)[0],
+                                    q2.apply(*frozen[1], S, A_sampled)[0])
 
         A_sampled = dist.sample(key)
         V_target = q_min(A_sampled) - beta * dist.log_proba(A_sampled)

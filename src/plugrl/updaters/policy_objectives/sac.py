@@ -27,7 +27,8 @@ import gymnasium as gym
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl.updaters.policy_objectives import expected_soft_value
+from plugrl.updaters.policy_objectives.soft_pg import expected_soft_value
+from plugrl.updaters.td_learning.clipped_double_q_learning import clipped_double_q
 
 ops = keras.ops
 
@@ -66,7 +67,7 @@ def soft_bootstrap(Q1_next: Any, Q2_next: Any, logP_next: Any, ent_coeff: Any,
     V_next : 1d Tensor, shape: [batch_size]
         :math:`\min_i \bar q_i - \alpha\log\pi`, in expectation over the policy.
     """
-    Q_min = ops.minimum(Q1_next, Q2_next)
+    Q_min = clipped_double_q(Q1_next, Q2_next)
     if probs_next is None:
         return Q_min - ent_coeff * logP_next
     return expected_soft_value(probs_next, logP_next, Q_min, ent_coeff)

@@ -1,7 +1,10 @@
 """Temporal-difference updaters for value functions (level 2 of the API)."""
 
-from plugrl.updaters.td_learning.base import BaseTDLearning
-from plugrl.updaters.td_learning.clipped_double_q_learning import ClippedDoubleQLearning
+from plugrl.updaters.td_learning.base import BaseTDLearning, td_target
+from plugrl.updaters.td_learning.clipped_double_q_learning import (
+    ClippedDoubleQLearning,
+    clipped_double_q,
+)
 from plugrl.updaters.td_learning.double_q_learning import DoubleQLearning
 from plugrl.updaters.td_learning.expected_sarsa import ExpectedSarsa
 from plugrl.updaters.td_learning.q_learning import QLearning
@@ -16,4 +19,6 @@ __all__ = [
     "QLearning",
     "Sarsa",
     "SoftQLearning",
+    "clipped_double_q",
+    "td_target",
 ]

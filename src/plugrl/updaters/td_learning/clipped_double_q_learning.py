@@ -10,7 +10,20 @@ from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
 
-__all__ = ["ClippedDoubleQLearning"]
+__all__ = ["ClippedDoubleQLearning", "clipped_double_q"]
+
+
+def clipped_double_q(Q1: Any, Q2: Any) -> Any:
+    r"""The clipped double-Q estimate :math:`\min_{i=1,2} q_i`, element by element: the one
+    place the twin critics' minimum lives (this updater, SAC's losses and the soft
+    actor-critic's policy loss all take it).
+
+    Parameters
+    ----------
+    Q1, Q2 : Tensor
+        The two Q-functions' values, ``Q_sa`` [batch_size] or ``Q_s`` [batch_size, num_actions].
+    """
+    return ops.minimum(Q1, Q2)
 
 
 class ClippedDoubleQLearning(BaseTDLearning):
@@ -61,8 +74,9 @@ class ClippedDoubleQLearning(BaseTDLearning):
             params2 = self._unravel_q2(params2)
         weights1 = self._bootstrap_weights(state)
         if not q1.function_approximator.action_is_discrete:
-            return ops.minimum(q1.apply(*weights1, S_next, A_next)[0],
-                               q2.apply(params2, non_trainable2, S_next, A_next)[0])
-        Q_min = ops.minimum(q1.apply_q_s(*weights1, S_next)[0], q2.apply_q_s(params2, non_trainable2, S_next)[0])
+            return clipped_double_q(q1.apply(*weights1, S_next, A_next)[0],
+                                    q2.apply(params2, non_trainable2, S_next, A_next)[0])
+        Q_min = clipped_double_q(q1.apply_q_s(*weights1, S_next)[0],
+                                 q2.apply_q_s(params2, non_trainable2, S_next)[0])
         A_next = ops.where(A_next < 0, ops.argmax(Q_min, axis=-1), A_next)
         return ops.take_along_axis(Q_min, A_next[:, None], axis=1)[:, 0]
