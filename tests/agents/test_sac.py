@@ -305,7 +305,7 @@ def test_bad_input_is_rejected_with_the_argument_named(box_learner):
     with pytest.raises(TypeError, match="action_space"):
         make_learner(gym.spaces.MultiBinary(2))
     learner = box_learner
-    with pytest.raises(ValueError, match="S: expected observations of shape"):
+    with pytest.raises(ValueError, match=r"S: expected a batch of shape \[batch_size, 3\], got shape \(2, 4\)"):
         learner.act(np.zeros((2, 4), np.float32), np.random.default_rng(0))
     batch = make_batch(learner)
     with pytest.raises(ValueError, match="missing \\['W'\\]"):

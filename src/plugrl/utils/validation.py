@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_finite", "check_gamma", "check_positive_int", "check_propensities",
-           "check_unit_interval"]
+__all__ = ["check_finite", "check_gamma", "check_observation", "check_observations",
+           "check_positive_int", "check_propensities", "check_unit_interval"]
 
 
 def check_unit_interval(value: Any, name: str) -> float:
@@ -55,3 +55,21 @@ def check_propensities(P: Any, shape: tuple[int, int], name: str) -> np.ndarray:
         raise ValueError(f"{name}: expected propensities (non-negative rows summing to 1), got row "
                          f"sums in [{sums.min()}, {sums.max()}]")
     return P
+
+
+def check_observation(s: Any, shape: tuple[int, ...], dtype: Any, name: str = "s") -> np.ndarray:
+    """One observation as an array of ``dtype``, checked to have the space's ``shape``."""
+    s = np.asarray(s, dtype=dtype)
+    if s.shape != tuple(shape):
+        raise ValueError(f"{name}: expected an observation of shape {tuple(shape)}, got shape {s.shape}")
+    return s
+
+
+def check_observations(S: Any, shape: tuple[int, ...], dtype: Any, name: str = "S") -> np.ndarray:
+    """A batch of observations [batch_size, *shape] as an array of ``dtype``: the one check of
+    observation batches, used by the value functions, policies and agents alike."""
+    S = np.asarray(S, dtype=dtype)
+    if S.ndim < 1 or S.shape[1:] != tuple(shape):
+        raise ValueError(f"{name}: expected a batch of shape [batch_size, {', '.join(map(str, shape))}], "
+                         f"got shape {S.shape}")
+    return S

@@ -16,6 +16,7 @@ from plugrl._backend import (
     sync_target,
 )
 from plugrl.function_approximators.base import FunctionApproximator
+from plugrl.utils.validation import check_observation, check_observations
 
 __all__ = ["BaseFunction"]
 
@@ -117,21 +118,14 @@ class BaseFunction:
 
     # ------------------------------------------------------------------ input checks
     def check_state(self, s: Any) -> np.ndarray:
-        space = self.function_approximator.observation_space
-        s = np.asarray(s, dtype=self.function_approximator.observation_dtype)
-        if s.shape != space.shape:
-            raise ValueError(f"s: expected an observation of shape {space.shape}, got shape {s.shape}")
-        return s
+        """One observation, checked against the observation space (see :func:`check_observation`)."""
+        func = self.function_approximator
+        return check_observation(s, func.observation_space.shape, func.observation_dtype)
 
     def check_states(self, S: Any, name: str = "S") -> np.ndarray:
-        space = self.function_approximator.observation_space
-        S = np.asarray(S, dtype=self.function_approximator.observation_dtype)
-        if S.ndim < 1 or S.shape[1:] != space.shape:
-            raise ValueError(
-                f"{name}: expected a batch of shape [batch_size, {', '.join(map(str, space.shape))}], "
-                f"got shape {S.shape}"
-            )
-        return S
+        """A batch of observations, checked against the observation space."""
+        func = self.function_approximator
+        return check_observations(S, func.observation_space.shape, func.observation_dtype, name)
 
     def check_action(self, a: Any) -> Any:
         space = self.function_approximator.action_space

@@ -25,6 +25,7 @@ from plugrl.agents.config import OffPolicyConfig
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer
 from plugrl.utils.schedules import schedule_value
+from plugrl.utils.validation import check_observation
 
 __all__ = ["UPDATE_FIELDS", "OffPolicyAgent", "check_update_batch"]
 
@@ -151,11 +152,7 @@ class OffPolicyAgent(BaseAgent):
 
     # ------------------------------------------------------------------ acting
     def _check_observation(self, s: Any) -> np.ndarray:
-        s = np.asarray(s, np.float32)
-        if s.shape != self.observation_space.shape:
-            raise ValueError(f"s: expected an observation of shape {self.observation_space.shape}, "
-                             f"got shape {s.shape}")
-        return s
+        return check_observation(s, self.observation_space.shape, np.float32)
 
     def select_action(self, s: Any, deterministic: bool = False) -> Any:
         """One action for one observation: the exploring policy's, or the greedy one if

@@ -42,6 +42,7 @@ from plugrl.proba_dists.squashed_normal import rescale_actions
 from plugrl.caching.gae import standardize
 from plugrl.updaters.td_learning.base import td_target
 from plugrl.utils.schedules import schedule_value
+from plugrl.utils.validation import check_observations
 
 ops = keras.ops
 
@@ -258,11 +259,7 @@ class SACLearner:
 
     def _states(self, S: Any) -> np.ndarray:
         func = self.nets.policy.function_approximator
-        S = np.asarray(S, func.observation_dtype)
-        if S.ndim < 1 or S.shape[1:] != func.observation_space.shape:
-            raise ValueError(f"S: expected observations of shape [N, *{func.observation_space.shape}], "
-                             f"got shape {S.shape}")
-        return S
+        return check_observations(S, func.observation_space.shape, func.observation_dtype)
 
 
 def _with_lr(state: TrainState, lr: Any) -> TrainState:
