@@ -62,6 +62,7 @@ __all__ = [
     "random_argmax",
     "seeded_initialization",
     "split_key",
+    "split_keys",
     "scan_steps",
     "scheduled_adam",
     "sync_target",
@@ -400,6 +401,12 @@ def compile_concurrently(programs: Sequence[tuple[Callable, tuple]]) -> list[Any
     with concurrent.futures.ThreadPoolExecutor(len(programs)) as pool:
         pending = [pool.submit(function.lower(*args).compile) for function, args in programs]
         return [future.result() for future in pending]
+
+
+def split_keys(key: jax.Array, num: int) -> jax.Array:
+    """``num`` independent subkeys of a raw JAX key, stacked [num, ...] (e.g. one per step of
+    :func:`scan_steps`); traceable."""
+    return jax.random.split(key, num)
 
 
 def per_group(optimizers: Sequence[optax.GradientTransformation]) -> optax.GradientTransformation:
