@@ -1,4 +1,5 @@
-"""Default networks of the agents: MLP function approximators built from layer sizes."""
+"""Default networks of the agents: MLP function approximators built from layer sizes (the MLP
+of the on-policy agents and SAC's actor, and SAC's critic)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from plugrl._backend import keras
 from plugrl.function_approximators.base import FunctionApproximator
 
-__all__ = ["MLP", "SpacesOnly", "policy_spaces"]
+__all__ = ["MLP", "CriticMLP", "SpacesOnly", "policy_spaces"]
 
 
 class SpacesOnly:
@@ -58,6 +59,17 @@ class MLP(FunctionApproximator):
 
     def body(self, S: Any) -> Any:
         X = keras.layers.Flatten()(S)
+        for units in self.hidden_sizes:
+            X = keras.layers.Dense(units, activation=self.activation)(X)
+        return X
+
+
+class CriticMLP(MLP):
+    """An MLP whose type-I Q head sees the observation and the action concatenated at the input
+    (``Box`` actions), as SAC's critics in the literature and SB3. Parameters as in :class:`MLP`."""
+
+    def body_q1(self, S: Any, A: Any) -> Any:
+        X = keras.layers.Concatenate()([keras.layers.Flatten()(S), keras.layers.Flatten()(A)])
         for units in self.hidden_sizes:
             X = keras.layers.Dense(units, activation=self.activation)(X)
         return X
