@@ -1,8 +1,8 @@
 r"""Deep Q-networks: the learner (networks, optimizer, jitted steps) and the :class:`DQN` agent.
 
 One jitted call acts (the greedy part of epsilon-greedy); one jitted call runs a whole round of
-updates: the target updates that fell due, then ``num_updates_per_step`` gradient steps
-(``lax.scan``) on the TD loss
+updates: the target updates that fell due, then ``num_updates_per_step`` gradient steps (the
+backend's ``train_step`` in its ``scan_steps``) on the TD loss
 
 .. math::
 
@@ -18,9 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-import jax
 import numpy as np
-import optax
 
 from plugrl._backend import keras
 from plugrl._backend import (
@@ -28,19 +26,21 @@ from plugrl._backend import (
     TrainState,
     init_train_state,
     jit,
+    scan_steps,
     scheduled_adam,
     sync_target,
+    train_step,
     with_learning_rate,
 )
 from plugrl.agents.config import DQNConfig
-from plugrl.function_approximators.predefined.q_network import QNetwork
-from plugrl.function_approximators.predefined.mlp import policy_spaces
 from plugrl.agents.off_policy.agent import OffPolicyAgent, check_update_batch
+from plugrl.function_approximators import FunctionApproximator, HeadModel
+from plugrl.function_approximators.predefined.mlp import policy_spaces
+from plugrl.function_approximators.predefined.q_network import QNetwork, dueling_q
 from plugrl.updaters.losses import get_value_loss
 from plugrl.updaters.td_learning.base import td_target
 from plugrl.updaters.td_learning.double_q_learning import double_q_bootstrap
 from plugrl.updaters.td_learning.q_learning import greedy_bootstrap
-from plugrl.value_functions import QTypeII, V
 from plugrl.utils.schedules import schedule_value
 
 ops = keras.ops
@@ -85,6 +85,7 @@ class DQNLearner:
         self.head = self._build_head()
         self._loss = get_value_loss(config.loss)
         self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
+        self._step = train_step(self._loss_fn, self.optimizer, "DQN", with_outputs=True)
         self.state = init_train_state(self.func.gather(self.head.trainable),
                                       self.func.gather(self.head.non_trainable), self.optimizer)
         self._greedy = jit(lambda params, non_trainable, S:
@@ -92,19 +93,20 @@ class DQNLearner:
         self._q_values = jit(lambda params, non_trainable, S: self.apply_q_s(params, non_trainable, S)[0])
         self._update = jit(self._update_fn)
 
-    def _build_head(self) -> Any:
+    def _build_head(self) -> HeadModel:
         """The head model ``S -> Q_s``, or ``S -> [V, Adv]`` for dueling heads."""
         func = self.func
+        if not isinstance(func, FunctionApproximator):
+            raise TypeError("function_approximator: expected a plugrl.FunctionApproximator, "
+                            f"got {type(func).__name__}")
         if func.action_space != self.action_space:
             raise ValueError(f"function_approximator: expected the env's action space "
                              f"{self.action_space}, got {func.action_space}")
-        strategy = "double_q_learning" if self.config.double_q else "q_learning"
-        q_head = QTypeII(func, self.config.gamma, self.config.bootstrap_n,
-                         bootstrap_with_target_model=True, update_strategy=strategy).head
+        q_head = func.head_model("q2")
         if not self.config.dueling:
             return q_head
-        V(func)  # builds head_v, whose weights the joint model shares
-        return func.joint_head_model(("v", q_head.name))
+        v_head = func.head_model("v")  # the joint model shares its weights with this head
+        return func.joint_head_model((v_head.name, q_head.name))
 
     # ------------------------------------------------------------------ pure functions
     def apply_q_s(self, params: Any, non_trainable: Any, S: Any,
@@ -130,33 +132,24 @@ class DQNLearner:
         Q_primary = self.apply_q_s(params, state.non_trainable, batch["S_next"])[0]
         return double_q_bootstrap(Q_primary, batch["Q_target_next"])
 
-    def _loss_fn(self, params: Any, state: TrainState, batch: dict) -> tuple[Any, Any]:
+    def _loss_fn(self, params: Any, state: TrainState, batch: dict, key: Any) -> tuple[Any, tuple]:
+        """The TD loss of one batch (``key`` unused); per-sample outputs: the TD errors."""
         G = ops.stop_gradient(td_target(batch["Rn"], batch["In"],
                                         self._bootstrap(params, state, batch)))
         Q_s, non_trainable = self.apply_q_s(params, state.non_trainable, batch["S"], training=True)
         A = ops.cast(batch["A"], "int32")
         Q_sa = ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0]
+        td_errors = G - Q_sa
         loss = ops.mean(batch["W"] * self._loss(G, Q_sa))
-        return loss, (non_trainable, G - Q_sa, {"DQN/q_mean": ops.mean(Q_sa)})
-
-    def _step(self, state: TrainState, batch: dict) -> tuple[TrainState, tuple]:
-        """One gradient step; returns the TD errors with the metrics."""
-        grad_fn = jax.value_and_grad(self._loss_fn, has_aux=True)
-        (loss, (non_trainable, td_errors, metrics)), grads = grad_fn(state.params, state, batch)
-        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
-        state = state._replace(params=optax.apply_updates(state.params, updates),
-                               non_trainable=non_trainable, opt_state=opt_state)
-        metrics = {**metrics, "DQN/loss": loss, "DQN/grad_norm": optax.tree.norm(grads),
-                   "DQN/td_error": ops.mean(ops.abs(td_errors))}
-        return state, (Metrics.pack(metrics), td_errors)
+        metrics = {"DQN/q_mean": ops.mean(Q_sa), "DQN/td_error": ops.mean(ops.abs(td_errors))}
+        return loss, (non_trainable, metrics, td_errors)
 
     def _update_fn(self, state: TrainState, batch: dict, lr: Any,
                    num_target_updates: Any) -> tuple[TrainState, Metrics, Any]:
         state = sync_target(state, target_update_weight(self.config.tau, num_target_updates))
         state = state._replace(opt_state=with_learning_rate(state.opt_state, lr))
         batch = {**batch, "Q_target_next": self._target_q_next(state, batch["S_next"])}
-        state, (metrics, td_errors) = jax.lax.scan(self._step, state, batch)
-        return state, jax.tree_util.tree_map(lambda m: m.mean(axis=0), metrics), td_errors
+        return scan_steps(lambda state, batch: self._step(state, batch, None), state, batch)
 
     # ------------------------------------------------------------------ host side
     def buffer_action_space(self) -> gym.spaces.Discrete:
@@ -245,19 +238,6 @@ class DQNLearner:
 
     def _states(self, S: np.ndarray) -> np.ndarray:
         return np.asarray(S, dtype=self.func.observation_dtype)
-
-
-def dueling_q(V_s: Any, Adv: Any) -> Any:
-    r"""Dueling heads' action values, :math:`Q(s,a) = V(s) + A(s,a) - \frac1n\sum_{a'} A(s,a')`.
-
-    Parameters
-    ----------
-    V_s : 2d Tensor, shape: [batch_size, 1]
-        State values.
-    Adv : 2d Tensor, shape: [batch_size, num_actions]
-        Advantages.
-    """
-    return V_s + Adv - ops.mean(Adv, axis=-1, keepdims=True)
 
 
 def target_updates_due(before: int, after: int, interval: int) -> int:
