@@ -168,7 +168,9 @@ def test_critic_target_matches_a_numpy_reference_box(box_learner):
     batch = {k: v[0] for k, v in make_batch(learner).items()}
     key = prng_key(7)
     state = learner.state
-    loss, (td_errors, _) = jax.jit(learner._critic_loss_fn)(state.critic.params, state, batch, 0.3, key)
+    critic_batch = {**batch, "actor": state.actor.params, "ent_coeff": 0.3}
+    loss, (_, _, td_errors) = jax.jit(learner._critic_loss_fn)(state.critic.params, state.critic,
+                                                               critic_batch, key)
     # Reference: the same noise, eager Keras models, NumPy arithmetic.
     mu, log_std = learner.predict(batch["S_next"])
     eps = np.asarray(normal_noise(key, mu.shape, mu.dtype))
@@ -190,8 +192,9 @@ def test_critic_target_matches_a_numpy_reference_discrete(discrete_learner):
     randomize_critics(learner)
     batch = {k: v[0] for k, v in make_batch(learner).items()}
     state = learner.state
-    _, (td_errors, _) = jax.jit(learner._critic_loss_fn)(state.critic.params, state, batch, 0.5,
-                                                         prng_key(0))
+    critic_batch = {**batch, "actor": state.actor.params, "ent_coeff": 0.5}
+    _, (_, _, td_errors) = jax.jit(learner._critic_loss_fn)(state.critic.params, state.critic,
+                                                            critic_batch, prng_key(0))
     probs = learner.predict(batch["S_next"])
     online = learner.keras_models()
     idx = np.arange(len(batch["A"]))

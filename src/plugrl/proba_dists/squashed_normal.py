@@ -27,7 +27,7 @@ from plugrl.proba_dists import NormalDist
 ops = keras.ops
 
 __all__ = ["LOG_STD_MAX", "LOG_STD_MIN", "log_one_minus_tanh_sq", "rescale_actions",
-           "squashed_log_std", "squashed_sample"]
+           "squashed_log_std", "squashed_median", "squashed_sample"]
 
 #: Bounds of :math:`\log\sigma` (as Stable-Baselines3's SAC).
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
@@ -70,6 +70,18 @@ def squashed_sample(mu: Any, log_std: Any, noise: Any) -> tuple[Any, Any]:
     event_axes = tuple(range(1, len(correction.shape)))
     logP = NormalDist(mu, 2.0 * log_std).log_proba(U) - ops.sum(correction, axis=event_axes)
     return ops.tanh(U), logP
+
+
+def squashed_median(mu: Any) -> Any:
+    r"""The deterministic action :math:`\tanh(\mu)`: the median of the squashed Gaussian (tanh is
+    monotone), as SB3's SAC acts when ``deterministic``.
+
+    Parameters
+    ----------
+    mu : Tensor, shape: [batch_size, \*action_shape]
+        Means of the Gaussian before squashing.
+    """
+    return ops.tanh(mu)
 
 
 def rescale_actions(A: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:

@@ -1,9 +1,10 @@
 r"""Soft actor-critic: the learner (optimizers, jitted steps) and the :class:`SAC` agent.
 
 One jitted call samples actions (the noise comes from the host's NumPy generator); one jitted
-call runs a whole round of ``num_updates_per_step`` gradient steps (``lax.scan``), each of which
-updates, as Stable-Baselines3 does, the entropy coefficient, the twin critics, the actor and,
-every ``target_update_intvl`` gradient steps, the target critics (Polyak, weight ``tau``). The
+call runs a whole round of ``num_updates_per_step`` gradient steps (the backend's ``scan_steps``),
+each of which updates, as Stable-Baselines3 does, the entropy coefficient, the twin critics, the
+actor (a backend ``train_step`` each) and, every ``target_update_intvl`` gradient steps, the
+target critics (Polyak, weight ``tau``). The
 losses are in :mod:`plugrl.updaters.policy_objectives.sac`, the networks in
 :mod:`plugrl.agents.off_policy.sac_networks`; ``Box`` actions use the tanh-squashed Gaussian of
 :mod:`plugrl.proba_dists.squashed_normal`, discrete actions a categorical policy.
@@ -14,32 +15,34 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import gymnasium as gym
-import jax
 import numpy as np
-import optax
 
 from plugrl._backend import keras
 from plugrl._backend import (
     Metrics,
     TrainState,
     jit,
+    scan_steps,
     scheduled_adam,
     split_key,
+    split_keys,
     sync_target,
+    train_step,
     with_learning_rate,
 )
 from plugrl.agents.config import SACConfig
 from plugrl.agents.off_policy.agent import OffPolicyAgent, check_update_batch
 from plugrl.agents.off_policy.sac_networks import SACNetworks, SACState
+from plugrl.caching.gae import standardize
+from plugrl.proba_dists.squashed_normal import rescale_actions, squashed_median, squashed_sample
 from plugrl.updaters.policy_objectives.sac import (
     actor_loss,
     critic_loss,
     default_target_entropy,
     ent_coeff_loss,
+    mean_log_proba,
     soft_bootstrap,
 )
-from plugrl.proba_dists.squashed_normal import rescale_actions
-from plugrl.caching.gae import standardize
 from plugrl.updaters.td_learning.base import td_target
 from plugrl.utils.schedules import schedule_value
 from plugrl.utils.validation import check_observations
@@ -47,7 +50,6 @@ from plugrl.utils.validation import check_observations
 ops = keras.ops
 
 __all__ = ["SAC", "SACLearner"]
-
 
 
 class SACLearner:
@@ -86,97 +88,105 @@ class SACLearner:
                                else float(config.target_entropy))
         self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
         self.state = self.nets.init_state(self.optimizer, config.ent_coeff_init)
+        self._critic_step = train_step(self._critic_loss_fn, self.optimizer, "SAC/critic",
+                                       with_outputs=True)
+        self._actor_step = train_step(self._actor_loss_fn, self.optimizer, "SAC/actor",
+                                      with_outputs=True)
+        self._ent_coeff_step = train_step(self._ent_coeff_loss_fn, self.optimizer, "SAC/ent_coeff")
         self._act = jit(self._act_fn)
         self._greedy = jit(self._greedy_fn)
         self._probabilities = jit(self._predict_fn)
         self._update = jit(self._update_fn)
 
     # ------------------------------------------------------------------ pure update
-    def _critic_loss_fn(self, critic: tuple, state: SACState, batch: dict, ent_coeff: Any,
+    def _critic_loss_fn(self, critic: tuple, state: TrainState, batch: dict,
                         key: Any) -> tuple[Any, tuple]:
-        r"""The critics' loss on one batch; aux: the TD errors [batch_size] and the mean of
-        :math:`\min_i q_i(S, A)`."""
-        actor, nt, nets = state.actor.params, state.critic.non_trainable, self.nets
+        r"""The critics' loss on one batch; ``batch`` also holds the actor's parameters
+        (``'actor'``) and the entropy coefficient (``'ent_coeff'``). Per-sample outputs: the TD
+        errors [batch_size]."""
+        actor, nt, nets = batch["actor"], state.non_trainable, self.nets
         A_next, logP_next, probs_next = nets.sample(nets.policy_params(actor, critic, nt, batch["S_next"]),
                                                     key)
-        Q1_next, Q2_next = nets.critics(actor, state.critic.targets(), state.critic.target_non_trainable,
+        Q1_next, Q2_next = nets.critics(actor, state.targets(), state.target_non_trainable,
                                         batch["S_next"], A_next)
-        V_next = soft_bootstrap(Q1_next, Q2_next, logP_next, ent_coeff, probs_next)
+        V_next = soft_bootstrap(Q1_next, Q2_next, logP_next, batch["ent_coeff"], probs_next)
         G = ops.stop_gradient(td_target(self._rewards(batch["Rn"]), batch["In"], V_next))
         A = ops.cast(batch["A"], "int32") if self.discrete else batch["A"]
         Q1, Q2 = nets.critics(actor, critic, nt, batch["S"], A)
-        return critic_loss(Q1, Q2, G, batch["W"]), (G - 0.5 * (Q1 + Q2), ops.mean(ops.minimum(Q1, Q2)))
+        metrics = {"SAC/q_mean": ops.mean(ops.minimum(Q1, Q2))}
+        return critic_loss(Q1, Q2, G, batch["W"]), (nt, metrics, G - 0.5 * (Q1 + Q2))
 
-    def _actor_loss_fn(self, actor: tuple, critic: tuple, non_trainable: tuple, S: Any,
-                       ent_coeff: Any, key: Any) -> tuple[Any, Any]:
-        """The actor's loss against the (just updated) critics; aux: the mean log-probability."""
-        A, logP, probs = self.nets.sample(self.nets.policy_params(actor, critic, non_trainable, S), key)
-        Q1, Q2 = self.nets.critics(actor, critic, non_trainable, S, A)
-        logP_mean = ops.mean(logP) if probs is None else ops.mean(ops.sum(probs * logP, axis=-1))
-        return actor_loss(Q1, Q2, logP, ent_coeff, probs), logP_mean
+    def _actor_loss_fn(self, actor: tuple, state: TrainState, batch: dict,
+                       key: Any) -> tuple[Any, tuple]:
+        """The actor's loss against the (just updated) critics, whose parameters and
+        non-trainables ``batch`` holds (``'critic'``, ``'non_trainable'``) with ``'S'`` and
+        ``'ent_coeff'``. Output: the mean log-probability, for the entropy coefficient's loss."""
+        S, critic, nt = batch["S"], batch["critic"], batch["non_trainable"]
+        A, logP, probs = self.nets.sample(self.nets.policy_params(actor, critic, nt, S), key)
+        Q1, Q2 = self.nets.critics(actor, critic, nt, S, A)
+        logP_mean = mean_log_proba(logP, probs)
+        loss = actor_loss(Q1, Q2, logP, batch["ent_coeff"], probs)
+        return loss, (state.non_trainable, {"SAC/entropy": -logP_mean}, logP_mean)
 
-    def _ent_coeff_loss_fn(self, params: tuple, logP_mean: Any) -> tuple[Any, None]:
-        return ent_coeff_loss(params[0], logP_mean, self.target_entropy), None
+    def _ent_coeff_loss_fn(self, params: tuple, state: TrainState, logP_mean: Any,
+                           key: Any) -> tuple[Any, tuple]:
+        """The entropy coefficient's loss; its batch is the actor's mean log-probability."""
+        return ent_coeff_loss(params[0], logP_mean, self.target_entropy), (state.non_trainable, {})
 
     def _rewards(self, Rn: Any) -> Any:
         """``Rn`` scaled by ``rew_scale``, then standardised over the batch if ``standardize_rew``."""
         Rn = Rn * self.config.rew_scale
         return standardize(Rn) if self.config.standardize_rew else Rn
 
-    def _descend(self, loss_fn: Any, state: TrainState, *args: Any) -> tuple[TrainState, Any, Any]:
-        """One optimizer step on ``loss_fn(state.params, *args) -> (loss, aux)``."""
-        (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, *args)
-        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
-        state = state._replace(params=optax.apply_updates(state.params, updates), opt_state=opt_state)
-        return state, loss, aux
-
     def _gradient_step(self, state: SACState, xs: tuple) -> tuple[SACState, tuple]:
         """Entropy coefficient, critics, actor, targets, in SB3's order. The new coefficient
         first weighs the next step's losses, and the actor's log-probabilities that its loss
         needs come from the same weights either way, so it is updated last here, from the
-        actor's forward pass, rather than first from a pass of its own."""
+        actor's forward pass, rather than first from a pass of its own. Three train steps; what
+        a loss needs of the other networks travels in its batch."""
         batch, key = xs
         key_next, key_pi = split_key(key)
         ent_coeff = ops.exp(state.ent_coeff.params[0])
-        critic, q_loss, (td_errors, q_mean) = self._descend(self._critic_loss_fn, state.critic,
-                                                            state, batch, ent_coeff, key_next)
-        actor, pi_loss, logP_mean = self._descend(self._actor_loss_fn, state.actor, critic.params,
-                                                  critic.non_trainable, batch["S"], ent_coeff, key_pi)
-        ent_state, alpha_loss = state.ent_coeff, ops.zeros(())
+        critic, (critic_metrics, td_errors) = self._critic_step(
+            state.critic, {**batch, "actor": state.actor.params, "ent_coeff": ent_coeff}, key_next)
+        actor, (actor_metrics, logP_mean) = self._actor_step(
+            state.actor, {"S": batch["S"], "critic": critic.params,
+                          "non_trainable": critic.non_trainable, "ent_coeff": ent_coeff}, key_pi)
+        metrics = {**_as_dict(critic_metrics), **_as_dict(actor_metrics)}
+        ent_state = state.ent_coeff
         if self.config.learn_ent_coeff:
-            ent_state, alpha_loss, _ = self._descend(self._ent_coeff_loss_fn, ent_state, logP_mean)
+            ent_state, ent_metrics = self._ent_coeff_step(ent_state, logP_mean, None)
+            metrics.update(_as_dict(ent_metrics))
+        losses = {f"SAC/{net}_loss": metrics.get(f"SAC/{net}/loss", ops.zeros(()))
+                  for net in ("critic", "actor", "ent_coeff")}
+        metrics = {**metrics, **losses, "SAC/ent_coeff": ops.exp(ent_state.params[0])}
         num_updates = state.num_updates + 1
         due = ops.cast(num_updates % self.config.target_update_intvl == 0, "float32")
         critic = sync_target(critic, self.config.tau * due)
-        metrics = {"SAC/critic_loss": q_loss, "SAC/actor_loss": pi_loss, "SAC/q_mean": q_mean,
-                   "SAC/ent_coeff": ops.exp(ent_state.params[0]), "SAC/ent_coeff_loss": alpha_loss,
-                   "SAC/entropy": -logP_mean}
         return SACState(actor, critic, ent_state, num_updates), (Metrics.pack(metrics), td_errors)
 
     def _update_fn(self, state: SACState, batch: dict, lr: Any, key: Any) -> tuple[SACState, Any, Any]:
-        """``K`` gradient steps (``lax.scan`` over the batches' leading axis) at learning rate ``lr``;
-        returns the state, the metrics averaged over the steps and the TD errors [K, batch_size]."""
+        """``K`` gradient steps (:func:`scan_steps` over the batches' leading axis) at learning
+        rate ``lr``; returns the state, the metrics averaged over the steps and the TD errors
+        [K, batch_size]."""
         state = state._replace(actor=_with_lr(state.actor, lr), critic=_with_lr(state.critic, lr),
                                ent_coeff=_with_lr(state.ent_coeff, lr))
-        keys = jax.random.split(key, batch["S"].shape[0])
-        state, (metrics, td_errors) = jax.lax.scan(self._gradient_step, state, (batch, keys))
-        return state, jax.tree_util.tree_map(lambda m: m.mean(axis=0), metrics), td_errors
+        return scan_steps(self._gradient_step, state, (batch, split_keys(key, batch["S"].shape[0])))
 
     def _act_fn(self, params: tuple, non_trainable: tuple, S: Any, noise: Any) -> Any:
         """Gumbel-max samples (discrete) or squashed Gaussian samples in [-1, 1] (``Box``)."""
         Z = self.nets.policy_forward(params, non_trainable, S)
         if self.discrete:
             return ops.argmax(Z + noise, axis=-1)
-        mu, log_std = Z
-        return ops.tanh(mu + ops.exp(log_std) * noise)
+        return squashed_sample(*Z, noise)[0]
 
     def _greedy_fn(self, params: tuple, non_trainable: tuple, S: Any) -> Any:
         Z = self.nets.policy_forward(params, non_trainable, S)
-        return ops.argmax(Z, axis=-1) if self.discrete else ops.tanh(Z[0])
+        return ops.argmax(Z, axis=-1) if self.discrete else squashed_median(Z[0])
 
     def _predict_fn(self, params: tuple, non_trainable: tuple, S: Any) -> Any:
         Z = self.nets.policy_forward(params, non_trainable, S)
-        return jax.nn.softmax(Z, axis=-1) if self.discrete else Z
+        return ops.softmax(Z, axis=-1) if self.discrete else Z
 
     # ------------------------------------------------------------------ host side
     def buffer_action_space(self) -> gym.Space:
@@ -264,6 +274,11 @@ class SACLearner:
 
 def _with_lr(state: TrainState, lr: Any) -> TrainState:
     return state._replace(opt_state=with_learning_rate(state.opt_state, lr))
+
+
+def _as_dict(metrics: Metrics) -> dict[str, Any]:
+    """A step's packed metrics as a dict (traceable), to merge with another step's."""
+    return {name: metrics[name] for name in metrics}
 
 
 class SAC(OffPolicyAgent):

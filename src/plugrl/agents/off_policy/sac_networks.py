@@ -11,20 +11,19 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import gymnasium as gym
-import jax
 import numpy as np
 
 from plugrl._backend import keras
 from plugrl._backend import TrainState, init_train_state, normal_noise
-from plugrl.function_approximators.parameter_groups import ParameterGroups
 from plugrl.agents.config import SACConfig
-from plugrl.function_approximators.predefined.mlp import MLP, policy_spaces
+from plugrl.function_approximators.parameter_groups import ParameterGroups
+from plugrl.function_approximators.predefined.mlp import MLP, CriticMLP, policy_spaces
 from plugrl.proba_dists.squashed_normal import squashed_log_std, squashed_sample
 from plugrl.value_functions import QTypeI, QTypeII
 
 ops = keras.ops
 
-__all__ = ["CriticMLP", "SACNetworks", "SACState"]
+__all__ = ["SACNetworks", "SACState"]
 
 
 class SACState(NamedTuple):
@@ -48,17 +47,6 @@ class SACState(NamedTuple):
     critic: TrainState
     ent_coeff: TrainState
     num_updates: Any
-
-
-class CriticMLP(MLP):
-    """An MLP whose type-I Q head sees the observation and the action concatenated at the input
-    (``Box`` actions), as SAC's critics in the literature and SB3."""
-
-    def body_q1(self, S: Any, A: Any) -> Any:
-        X = keras.layers.Concatenate()([keras.layers.Flatten()(S), keras.layers.Flatten()(A)])
-        for units in self.hidden_sizes:
-            X = keras.layers.Dense(units, activation=self.activation)(X)
-        return X
 
 
 class _PolicyHead:
@@ -129,12 +117,17 @@ class SACNetworks:
     def _ownership(self) -> list[list[tuple[str, int]]]:
         """For each group's trainable variable: ``('actor' | 'critic', index)`` in that network's
         parameters. A variable any critic uses belongs to the critics."""
-        critic_used = {(g, j) for g, trainable, _ in self._groups._local[1:] for j in trainable}
+        # Name each variable by its (group, position) and select a critic's weights out of the
+        # names: what comes out are the variables that critic uses.
+        names = [tuple(tuple((g, j) for j in range(len(positions[part])))
+                       for g, positions in enumerate(self._groups.positions)) for part in (0, 1)]
+        critic_used = {name for i in range(1, 1 + len(self.q_funcs))
+                       for name in self._groups.select(*names, i)[0]}
         owners, counts = [], {"actor": 0, "critic": 0}
-        for g, (positions, _) in enumerate(self._groups.positions):
+        for g, group_names in enumerate(names[0]):
             owners.append([])
-            for j in range(len(positions)):
-                owner = "critic" if (g, j) in critic_used else "actor"
+            for name in group_names:
+                owner = "critic" if name in critic_used else "actor"
                 owners[g].append((owner, counts[owner]))
                 counts[owner] += 1
         return owners
@@ -201,7 +194,7 @@ class SACNetworks:
         """``(A, logP, probs)``: a squashed sample and its log-density (``Box``), or, for discrete
         actions, ``A = None``, the log-probabilities and the probabilities of every action."""
         if self.discrete:
-            log_probs = jax.nn.log_softmax(Z, axis=-1)
+            log_probs = ops.log_softmax(Z, axis=-1)
             return None, log_probs, ops.exp(log_probs)
         mu, log_std = Z
         A, logP = squashed_sample(mu, log_std, normal_noise(key, mu.shape, mu.dtype))

@@ -33,7 +33,7 @@ from plugrl.updaters.td_learning.clipped_double_q_learning import clipped_double
 ops = keras.ops
 
 __all__ = ["actor_loss", "critic_loss", "default_target_entropy", "ent_coeff_loss",
-           "soft_bootstrap"]
+           "mean_log_proba", "soft_bootstrap"]
 
 
 def default_target_entropy(action_space: gym.Space) -> float:
@@ -83,6 +83,14 @@ def actor_loss(Q1: Any, Q2: Any, logP: Any, ent_coeff: Any, probs: Any = None) -
     r"""The policy loss :math:`\hat{\mathbb{E}}\,\mathbb{E}_{a\sim\pi}\{\alpha\log\pi(a|S) -
     \min_i q_i(S, a)\}`; arguments shaped as in :func:`soft_bootstrap`."""
     return -ops.mean(soft_bootstrap(Q1, Q2, logP, ent_coeff, probs))
+
+
+def mean_log_proba(logP: Any, probs: Any = None) -> Any:
+    r"""The batch's mean log-probability :math:`\hat{\mathbb{E}}\,\mathbb{E}_{a\sim\pi(.|S)}
+    \log\pi(a|S)`, minus the entropy estimate that :func:`ent_coeff_loss` compares with the target;
+    arguments shaped as in :func:`soft_bootstrap` (one sampled action per state for ``Box``
+    actions, an exact expectation with ``probs`` for discrete ones)."""
+    return ops.mean(logP) if probs is None else ops.mean(ops.sum(probs * logP, axis=-1))
 
 
 def ent_coeff_loss(log_ent_coeff: Any, logP_mean: Any, target_entropy: float) -> Any:
