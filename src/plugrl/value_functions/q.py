@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar
 
 import numpy as np
 
-from plugrl._backend import keras
-from plugrl._backend import jit
+from plugrl._backend import Array, Params, jit, keras
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.updaters import td_learning
 from plugrl.utils.validation import check_gamma, check_positive_int
@@ -67,7 +67,48 @@ class BaseQ(BaseFunction):
 
     @property
     def num_actions(self) -> int:
+        """The number of actions of a ``Discrete`` action space."""
         return self.function_approximator.num_actions
+
+    @abc.abstractmethod
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array,
+              training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass :math:`q(S, A)` over explicit weights; traceable.
+
+        Parameters
+        ----------
+        params, non_trainable : tuple of arrays
+            The head model's trainable and non-trainable variables, in model order (e.g.
+            ``train_state.params`` and ``train_state.non_trainable``).
+        S : nd array, shape: [batch_size, ...]
+            A batch of state observations.
+        A : nd array, shape: [batch_size, ...]
+            A batch of actions: ints for a ``Discrete`` space, else of the space's shape.
+        training : bool, optional
+            Whether layers run in training mode (dropout, batch statistics).
+
+        Returns
+        -------
+        Q_sa : 1d array, shape: [batch_size]
+            The state-action values.
+        non_trainable : tuple of arrays
+            The updated non-trainable variables.
+        """
+
+    @abc.abstractmethod
+    def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
+                  training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass over every action of a ``Discrete`` space; traceable.
+
+        Parameters as in :meth:`apply`, without ``A``.
+
+        Returns
+        -------
+        Q_s : 2d array, shape: [batch_size, num_actions]
+            The values of every action.
+        non_trainable : tuple of arrays
+            The updated non-trainable variables.
+        """
 
     def __call__(self, s: Any, a: Any = None, use_target_model: bool = False) -> Any:
         """:math:`q(s,a)` as a float, or :math:`q(s,.)` of shape [num_actions] if ``a`` is None."""
@@ -110,21 +151,22 @@ class QTypeI(BaseQ):
 
     HEAD: ClassVar[str] = "q1"
 
-    def _action_input(self, A: Any) -> Any:
+    def _action_input(self, A: Array) -> Array:
         if self.function_approximator.action_is_discrete:
             return ops.one_hot(A, self.num_actions, dtype="float32")
         return A
 
-    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any,
-                 training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass: ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array,
+              training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass :math:`q(S, A)`; traceable (see :meth:`BaseQ.apply`)."""
         Q_sa, non_trainable = self.head.model.stateless_call(
             list(params), list(non_trainable), [S, self._action_input(A)], training=training)
-        return Q_sa[:, 0], non_trainable
+        return Q_sa[:, 0], tuple(non_trainable)
 
-    def apply_q_s(self, params: Any, non_trainable: Any, S: Any,
-             training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass over every action: ``Q_s`` of shape [batch_size, num_actions]."""
+    def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
+                  training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass over every action, :math:`q(S, .)`, one ``apply`` on the batch
+        repeated once per action; traceable (see :meth:`BaseQ.apply_q_s`)."""
         n = self.num_actions
         batch_size = S.shape[0]
         S_rep = ops.repeat(S, n, axis=0)
@@ -150,13 +192,16 @@ class QTypeII(BaseQ):
         super().__init__(function_approximator, gamma, bootstrap_n, bootstrap_with_target_model,
                          update_strategy, head_id=head_id)
 
-    def apply_q_s(self, params: Any, non_trainable: Any, S: Any,
-             training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass: ``Q_s`` of shape [batch_size, num_actions]."""
-        return self.head.model.stateless_call(list(params), list(non_trainable), S, training=training)
+    def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
+                  training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass :math:`q(S, .)`; traceable (see :meth:`BaseQ.apply_q_s`)."""
+        Q_s, non_trainable = self.head.model.stateless_call(
+            list(params), list(non_trainable), S, training=training)
+        return Q_s, tuple(non_trainable)
 
-    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any,
-                 training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass: ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array,
+              training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass :math:`q(S, A)`, read off :meth:`apply_q_s`; traceable (see
+        :meth:`BaseQ.apply`)."""
         Q_s, non_trainable = self.apply_q_s(params, non_trainable, S, training)
         return ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0], non_trainable

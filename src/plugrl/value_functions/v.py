@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from plugrl._backend import jit
+from plugrl._backend import Array, Params, jit
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.updaters.td_learning import Sarsa
 from plugrl.utils.validation import check_gamma, check_positive_int
@@ -49,12 +49,32 @@ class V(BaseFunction):
         self._no_action = _zero_action(function_approximator)
         self.updater = Sarsa(self)
 
-    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any = None,
-                 training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass: ``V`` of shape [batch_size] and the updated non-trainables."""
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
+              training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass :math:`v(S)` over explicit weights; traceable.
+
+        Parameters
+        ----------
+        params, non_trainable : tuple of arrays
+            The head model's trainable and non-trainable variables, in model order (e.g.
+            ``train_state.params`` and ``train_state.non_trainable``).
+        S : nd array, shape: [batch_size, ...]
+            A batch of state observations.
+        A : ignored
+            Accepted so that every value function's ``apply`` takes the same arguments.
+        training : bool, optional
+            Whether layers run in training mode (dropout, batch statistics).
+
+        Returns
+        -------
+        V : 1d array, shape: [batch_size]
+            The state values.
+        non_trainable : tuple of arrays
+            The updated non-trainable variables.
+        """
         V, non_trainable = self.head.model.stateless_call(
             list(params), list(non_trainable), S, training=training)
-        return V[:, 0], non_trainable
+        return V[:, 0], tuple(non_trainable)
 
     def __call__(self, s: Any, use_target_model: bool = False) -> float:
         """The estimated value :math:`v(s)` of a single state."""
