@@ -108,7 +108,7 @@ class BaseUpdateablePolicy(BaseFunction):
 
     @abc.abstractmethod
     def make_dist(self, Z: DistParams) -> ProbaDist:
-        """The distribution :math:`\pi(.|S)` for a batch of parameters; traceable.
+        r"""The distribution :math:`\pi(.|S)` for a batch of parameters; traceable.
 
         Parameters
         ----------
@@ -154,7 +154,7 @@ class BaseUpdateablePolicy(BaseFunction):
     # ------------------------------------------------------------------ pure functions
     def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
               training: bool = False) -> tuple[DistParams, Params]:
-        """Pure forward pass: the distribution parameters of :math:`\pi(.|S)`; traceable.
+        r"""Pure forward pass: the distribution parameters of :math:`\pi(.|S)`; traceable.
 
         Parameters
         ----------
