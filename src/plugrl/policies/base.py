@@ -154,30 +154,10 @@ class BaseUpdateablePolicy(BaseFunction):
     # ------------------------------------------------------------------ pure functions
     def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
               training: bool = False) -> tuple[DistParams, Params]:
-        r"""Pure forward pass: the distribution parameters of :math:`\pi(.|S)`; traceable.
-
-        Parameters
-        ----------
-        params, non_trainable : tuple of arrays
-            The head model's trainable and non-trainable variables, in model order (e.g.
-            ``train_state.params`` and ``train_state.non_trainable``).
-        S : nd array, shape: [batch_size, ...]
-            A batch of state observations.
-        A : ignored
-            Accepted so that every function's ``apply`` takes the same arguments.
-        training : bool, optional
-            Whether layers run in training mode (dropout, batch statistics).
-
-        Returns
-        -------
-        Z : DistParams
-            Logits [batch_size, num_actions], or ``(mu, logvar)`` [batch_size, *action_shape].
-        non_trainable : tuple of arrays
-            The updated non-trainable variables.
-        """
-        Z, non_trainable = self.head.model.stateless_call(list(params), list(non_trainable), S,
-                                                          training=training)
-        return Z, tuple(non_trainable)
+        r"""Pure forward pass: the distribution parameters ``Z`` of :math:`\pi(.|S)`
+        (:data:`DistParams`), parameters as in :meth:`BaseFunction.apply` (``A`` is ignored);
+        traceable. Returns ``Z`` and the updated non-trainables."""
+        return self._call_head(params, non_trainable, S, training)
 
     def policy_loss_with_metrics(self, Adv: Any, A: Any = None) -> tuple[Any, dict[str, Any]]:
         r"""The policy loss (a scalar) and a dict of scalar metrics; the override point.
@@ -293,13 +273,13 @@ class BaseUpdateablePolicy(BaseFunction):
         """
         return self._apply(self._check_batch(S, A, Adv)).to_dict()
 
-    # ------------------------------------------------------------------ internals
     def next_key(self) -> Array:
         """A fresh raw JAX key for one update step, split off the policy's own key (seeded by
         ``random_seed``); update steps that train the policy draw their randomness from it."""
         self._key, key = split_key(self._key)
         return key
 
+    # ------------------------------------------------------------------ internals
     def _apply(self, batch: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Metrics:
         state, metrics = self._step(self.train_state, batch, self.next_key())
         self.train_state = state

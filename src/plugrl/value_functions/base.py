@@ -49,9 +49,9 @@ class BaseFunction:
     approximator share their head too, unless they are given different ``head_id`` values.
 
     The protocol that updaters and actor-critics build on is public: :attr:`head` (a
-    :class:`~plugrl.function_approximators.HeadModel`), the pure forward function ``apply``
-    of each subclass, :attr:`train_state`, :meth:`target_weights` with
-    :meth:`unravel_params`, and the ``check_*`` methods.
+    :class:`~plugrl.function_approximators.HeadModel`), the pure forward function
+    :meth:`apply`, :attr:`train_state`, :meth:`target_weights` with :meth:`unravel_params`,
+    and the ``check_*`` methods.
     """
 
     HEAD: ClassVar[str]
@@ -84,6 +84,40 @@ class BaseFunction:
     @_train_state.setter
     def _train_state(self, state: TrainState) -> None:
         self._state = state
+
+    # ------------------------------------------------------------------ forward pass
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
+              training: bool = False) -> tuple[Array | tuple[Array, ...], Params]:
+        """Pure forward pass of the head over explicit weights; traceable.
+
+        Parameters
+        ----------
+        params, non_trainable : tuple of arrays
+            The head model's trainable and non-trainable variables, in model order (e.g.
+            ``train_state.params`` and ``train_state.non_trainable``).
+        S : nd array, shape: [batch_size, ...]
+            A batch of state observations.
+        A : nd array, shape: [batch_size, ...]
+            A batch of actions (ints for a ``Discrete`` space): required by Q-functions,
+            ignored by state value functions and policies.
+        training : bool, optional
+            Whether layers run in training mode (dropout, batch statistics).
+
+        Returns
+        -------
+        output : array or tuple of arrays
+            ``V`` [batch_size], ``Q_sa`` [batch_size] or a policy's distribution parameters.
+        non_trainable : tuple of arrays
+            The updated non-trainable variables.
+        """
+        raise NotImplementedError
+
+    def _call_head(self, params: Params, non_trainable: Params, inputs: Array | list[Array],
+                   training: bool) -> tuple[Any, Params]:
+        """The head model called statelessly: its output and updated non-trainables."""
+        output, non_trainable = self.head.model.stateless_call(
+            list(params), list(non_trainable), inputs, training=training)
+        return output, tuple(non_trainable)
 
     # ------------------------------------------------------------------ train state
     @property

@@ -71,36 +71,11 @@ class BaseQ(BaseFunction):
         return self.function_approximator.num_actions
 
     @abc.abstractmethod
-    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array,
-              training: bool = False) -> tuple[Array, Params]:
-        """Pure forward pass :math:`q(S, A)` over explicit weights; traceable.
-
-        Parameters
-        ----------
-        params, non_trainable : tuple of arrays
-            The head model's trainable and non-trainable variables, in model order (e.g.
-            ``train_state.params`` and ``train_state.non_trainable``).
-        S : nd array, shape: [batch_size, ...]
-            A batch of state observations.
-        A : nd array, shape: [batch_size, ...]
-            A batch of actions: ints for a ``Discrete`` space, else of the space's shape.
-        training : bool, optional
-            Whether layers run in training mode (dropout, batch statistics).
-
-        Returns
-        -------
-        Q_sa : 1d array, shape: [batch_size]
-            The state-action values.
-        non_trainable : tuple of arrays
-            The updated non-trainable variables.
-        """
-
-    @abc.abstractmethod
     def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
                   training: bool = False) -> tuple[Array, Params]:
         """Pure forward pass over every action of a ``Discrete`` space; traceable.
 
-        Parameters as in :meth:`apply`, without ``A``.
+        Parameters as in :meth:`BaseFunction.apply`, without ``A``.
 
         Returns
         -------
@@ -158,10 +133,11 @@ class QTypeI(BaseQ):
 
     def apply(self, params: Params, non_trainable: Params, S: Array, A: Array,
               training: bool = False) -> tuple[Array, Params]:
-        """Pure forward pass :math:`q(S, A)`; traceable (see :meth:`BaseQ.apply`)."""
-        Q_sa, non_trainable = self.head.model.stateless_call(
-            list(params), list(non_trainable), [S, self._action_input(A)], training=training)
-        return Q_sa[:, 0], tuple(non_trainable)
+        """Pure forward pass :math:`q(S, A)`, parameters as in :meth:`BaseFunction.apply`;
+        traceable. Returns ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
+        Q_sa, non_trainable = self._call_head(params, non_trainable, [S, self._action_input(A)],
+                                              training)
+        return Q_sa[:, 0], non_trainable
 
     def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
                   training: bool = False) -> tuple[Array, Params]:
@@ -195,13 +171,12 @@ class QTypeII(BaseQ):
     def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
                   training: bool = False) -> tuple[Array, Params]:
         """Pure forward pass :math:`q(S, .)`; traceable (see :meth:`BaseQ.apply_q_s`)."""
-        Q_s, non_trainable = self.head.model.stateless_call(
-            list(params), list(non_trainable), S, training=training)
-        return Q_s, tuple(non_trainable)
+        return self._call_head(params, non_trainable, S, training)
 
     def apply(self, params: Params, non_trainable: Params, S: Array, A: Array,
               training: bool = False) -> tuple[Array, Params]:
-        """Pure forward pass :math:`q(S, A)`, read off :meth:`apply_q_s`; traceable (see
-        :meth:`BaseQ.apply`)."""
+        """Pure forward pass :math:`q(S, A)`, read off :meth:`apply_q_s`; parameters as in
+        :meth:`BaseFunction.apply`; traceable. Returns ``Q_sa`` of shape [batch_size] and the
+        updated non-trainables."""
         Q_s, non_trainable = self.apply_q_s(params, non_trainable, S, training)
         return ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0], non_trainable

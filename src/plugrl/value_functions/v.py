@@ -51,30 +51,10 @@ class V(BaseFunction):
 
     def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
               training: bool = False) -> tuple[Array, Params]:
-        """Pure forward pass :math:`v(S)` over explicit weights; traceable.
-
-        Parameters
-        ----------
-        params, non_trainable : tuple of arrays
-            The head model's trainable and non-trainable variables, in model order (e.g.
-            ``train_state.params`` and ``train_state.non_trainable``).
-        S : nd array, shape: [batch_size, ...]
-            A batch of state observations.
-        A : ignored
-            Accepted so that every value function's ``apply`` takes the same arguments.
-        training : bool, optional
-            Whether layers run in training mode (dropout, batch statistics).
-
-        Returns
-        -------
-        V : 1d array, shape: [batch_size]
-            The state values.
-        non_trainable : tuple of arrays
-            The updated non-trainable variables.
-        """
-        V, non_trainable = self.head.model.stateless_call(
-            list(params), list(non_trainable), S, training=training)
-        return V[:, 0], tuple(non_trainable)
+        """Pure forward pass :math:`v(S)`, parameters as in :meth:`BaseFunction.apply` (``A`` is
+        ignored); traceable. Returns ``V`` of shape [batch_size] and the updated non-trainables."""
+        V, non_trainable = self._call_head(params, non_trainable, S, training)
+        return V[:, 0], non_trainable
 
     def __call__(self, s: Any, use_target_model: bool = False) -> float:
         """The estimated value :math:`v(s)` of a single state."""
