@@ -4,6 +4,7 @@ unravel_params, the pieces that updaters and actor-critics build their jitted st
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import plugrl
 from plugrl._backend import jit
@@ -39,3 +40,13 @@ def test_train_state_carries_the_current_weights_and_the_targets(cartpole):
     state = v.train_state
     np.testing.assert_array_equal(state.params[0], np.ones((4, 1)))
     np.testing.assert_array_equal(state.target_params, before)
+
+
+def test_q_functions_apply_needs_actions(cartpole):
+    for q in (plugrl.QTypeI(LinearFunctionApproximator(cartpole)),
+              plugrl.QTypeII(LinearFunctionApproximator(cartpole))):
+        state = q.train_state
+        with pytest.raises(TypeError, match=rf"A: {type(q).__name__}.apply expected a batch of actions"):
+            q.apply(state.params, state.non_trainable, np.zeros((2, 4), np.float32))
+        Q_s, _ = q.apply_q_s(state.params, state.non_trainable, np.zeros((2, 4), np.float32))
+        assert Q_s.shape == (2, 2)

@@ -177,6 +177,18 @@ class FunctionApproximator:
 
         Objects that ask for the same head share its weights; a different ``head_id`` gives a
         separate copy of the head on the same body (e.g. the twin Q-functions of SAC).
+
+        Parameters
+        ----------
+        name : {'v', 'q1', 'q2', 'pi'}
+            Which head (see :meth:`head_v`, :meth:`head_q1`, :meth:`head_q2`, :meth:`head_pi`).
+        head_id : str, optional
+            Names a separate copy of the head; its :attr:`HeadModel.name` is ``'name#head_id'``.
+
+        Returns
+        -------
+        head : HeadModel
+            ``S -> output`` (``[S, A] -> Q_sa`` for ``'q1'``) and its variables' store positions.
         """
         if name not in HEADS:
             raise ValueError(f"name: expected one of {HEADS}, got {name!r}")
@@ -292,7 +304,16 @@ class FunctionApproximator:
     def joint_head_model(self, names: Sequence[str]) -> HeadModel:
         """One model ``S -> [outputs of each head]`` that evaluates the shared body once.
 
-        The heads must have been built with :meth:`head_model` (their weights are shared).
+        Parameters
+        ----------
+        names : sequence of str
+            :attr:`HeadModel.name` of heads built with :meth:`head_model` (their weights are
+            shared), other than type-I Q heads.
+
+        Returns
+        -------
+        head : HeadModel
+            Named ``'+'.join(names)``; its store positions are the union of the heads'.
         """
         key = tuple(names)
         if key not in self._heads:

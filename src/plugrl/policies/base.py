@@ -159,7 +159,8 @@ class BaseUpdateablePolicy(BaseFunction):
         traceable. Returns ``Z`` and the updated non-trainables."""
         return self._call_head(params, non_trainable, S, training)
 
-    def policy_loss_with_metrics(self, Adv: Any, A: Any = None) -> tuple[Any, dict[str, Any]]:
+    def policy_loss_with_metrics(self, Adv: Array,
+                                 A: Array | None = None) -> tuple[Array, dict[str, Array]]:
         r"""The policy loss (a scalar) and a dict of scalar metrics; the override point.
 
         While it runs, ``self.dist`` is the updateable policy :math:`\pi_\theta(.|S)` and

@@ -7,9 +7,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend import Array, keras
+from plugrl._backend import keras
 from plugrl.function_approximators.base import FunctionApproximator
-from plugrl.policies.base import BaseUpdateablePolicy
+from plugrl.policies.base import BaseUpdateablePolicy, DistParams
 from plugrl.proba_dists import CategoricalDist
 from plugrl.updaters.policy_objectives import CrossEntropy
 from plugrl.utils.validation import check_propensities
@@ -46,7 +46,7 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
             raise TypeError(f"function_approximator: SoftmaxPolicy expected a Discrete action space, "
                             f"got {space}; use GaussianPolicy for Box actions")
 
-    def make_dist(self, Z: Array) -> CategoricalDist:
+    def make_dist(self, Z: DistParams) -> CategoricalDist:
         """The categorical distribution with logits ``Z`` [batch_size, num_actions]; traceable."""
         return CategoricalDist(Z)
 

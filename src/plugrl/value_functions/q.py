@@ -85,6 +85,12 @@ class BaseQ(BaseFunction):
             The updated non-trainable variables.
         """
 
+    def _required(self, A: Array | None) -> Array:
+        if A is None:
+            raise TypeError(f"A: {type(self).__name__}.apply expected a batch of actions, got None; "
+                            "apply_q_s gives the values of every action")
+        return A
+
     def __call__(self, s: Any, a: Any = None, use_target_model: bool = False) -> Any:
         """:math:`q(s,a)` as a float, or :math:`q(s,.)` of shape [num_actions] if ``a`` is None."""
         s = self.check_state(s)[None]
@@ -131,12 +137,12 @@ class QTypeI(BaseQ):
             return ops.one_hot(A, self.num_actions, dtype="float32")
         return A
 
-    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array,
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
               training: bool = False) -> tuple[Array, Params]:
         """Pure forward pass :math:`q(S, A)`, parameters as in :meth:`BaseFunction.apply`;
         traceable. Returns ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
-        Q_sa, non_trainable = self._call_head(params, non_trainable, [S, self._action_input(A)],
-                                              training)
+        A = self._action_input(self._required(A))
+        Q_sa, non_trainable = self._call_head(params, non_trainable, [S, A], training)
         return Q_sa[:, 0], non_trainable
 
     def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
@@ -173,10 +179,11 @@ class QTypeII(BaseQ):
         """Pure forward pass :math:`q(S, .)`; traceable (see :meth:`BaseQ.apply_q_s`)."""
         return self._call_head(params, non_trainable, S, training)
 
-    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array,
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
               training: bool = False) -> tuple[Array, Params]:
         """Pure forward pass :math:`q(S, A)`, read off :meth:`apply_q_s`; parameters as in
         :meth:`BaseFunction.apply`; traceable. Returns ``Q_sa`` of shape [batch_size] and the
         updated non-trainables."""
+        A = self._required(A)
         Q_s, non_trainable = self.apply_q_s(params, non_trainable, S, training)
         return ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0], non_trainable

@@ -13,7 +13,7 @@ ops = keras.ops
 __all__ = ["ClippedDoubleQLearning", "clipped_double_q"]
 
 
-def clipped_double_q(Q1: Any, Q2: Any) -> Any:
+def clipped_double_q(Q1: Array, Q2: Array) -> Array:
     r"""The clipped double-Q estimate :math:`\min_{i=1,2} q_i`, element by element: the one
     place the twin critics' minimum lives (this updater, SAC's losses and the soft
     actor-critic's policy loss all take it).
