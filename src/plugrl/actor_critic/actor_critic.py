@@ -116,9 +116,9 @@ class ActorCritic(BaseActorCritic):
             (Z, V_out), nt = self._joint_head.model.stateless_call(list(weights), list(nt), S,
                                                                    training=True)
             return (Z, V_out[:, 0]), (tuple(nt),)
-        Z, nt_pi = self.policy.apply(*self._groups.select(params, non_trainable, 0), S, training=True)
-        V_pred, nt_v = self.v_func.apply(*self._groups.select(params, non_trainable, 1), S,
-                                         training=True)
+        weights_pi, weights_v = (self._groups.select(params, non_trainable, i) for i in (0, 1))
+        Z, nt_pi = self.policy.apply(*weights_pi, S, training=True)
+        V_pred, nt_v = self.v_func.apply(*weights_v, S, training=True)
         return (Z, V_pred), (nt_pi, nt_v)
 
 

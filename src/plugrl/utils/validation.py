@@ -48,7 +48,9 @@ def check_finite(values: Any, name: str) -> np.ndarray:
     finite = np.isfinite(values)
     if not finite.all():
         flat = int(np.flatnonzero(~finite)[0])
-        index = flat if values.ndim == 1 else tuple(int(i) for i in np.unravel_index(flat, values.shape))
+        index: int | tuple[int, ...] = flat
+        if values.ndim != 1:
+            index = tuple(int(i) for i in np.unravel_index(flat, values.shape))
         raise ValueError(f"{name}: expected finite values, got {values.flat[flat]} at index {index}")
     return values
 
