@@ -202,31 +202,14 @@ class FunctionApproximator:
         return self._heads[key]
 
     def gather(self, positions: Sequence[int]) -> Params:
-        """Current values of the variables at ``positions`` of the shared store.
-
-        Parameters
-        ----------
-        positions : sequence of int
-            Store positions, e.g. ``head.trainable`` of a :class:`HeadModel`.
-
-        Returns
-        -------
-        values : tuple of arrays
-            One array per position, in the order given (each of its variable's shape).
-        """
+        """Current values of the variables at store ``positions`` (e.g. ``head.trainable`` of a
+        :class:`HeadModel`): one array per position, in that order."""
         values = self._values
         return tuple(values[i] for i in positions)
 
     def scatter(self, positions: Sequence[int], values: Sequence[Array]) -> None:
-        """Write new values for the variables at ``positions`` into the shared store.
-
-        Parameters
-        ----------
-        positions : sequence of int
-            Store positions, as given to :meth:`gather`.
-        values : sequence of arrays
-            One array per position, each of its variable's shape.
-        """
+        """Write ``values`` (one array per position, of its variable's shape) into the store
+        at ``positions``, as :meth:`gather` reads them."""
         store = self._values
         for i, value in zip(positions, values, strict=True):
             store[i] = value
