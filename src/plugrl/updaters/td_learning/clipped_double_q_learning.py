@@ -65,7 +65,7 @@ class ClippedDoubleQLearning(BaseTDLearning):
         or its current weights."""
         q2 = self.q_func2
         if q2.bootstrap_with_target_model:
-            return tuple(q2.target_weights())
+            return q2.target_weights()
         state = q2.train_state
         return state.params, state.non_trainable
 
