@@ -50,7 +50,8 @@ def measure(env: gym.Env, repeats: int) -> dict[str, float]:
 
     figures = {"batch_update_us": [], "jitted_step_us": [], "sample_us": []}
     for _ in range(repeats):
-        figures["batch_update_us"].append(per_call_us(lambda: actor_critic.batch_update(S, A, Rn, In, S), 300))
+        batch_update_us = per_call_us(lambda: actor_critic.batch_update(S, A, Rn, In, S), 300)
+        figures["batch_update_us"].append(batch_update_us)
         figures["jitted_step_us"].append(per_call_us(raw_steps, 300))
         figures["sample_us"].append(per_call_us(lambda: actor_critic.policy(s), 1000))
     return {name: statistics.median(values) for name, values in figures.items()}

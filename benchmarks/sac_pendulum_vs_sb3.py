@@ -220,12 +220,15 @@ def print_ratios(runs: dict[str, list[dict[str, Any]]]) -> None:
     for name in (n for n in runs if n != "SB3"):
         ours = runs[name]
         for label, ratio in [
-                ("training steps/s, plugrl/SB3", common.median(ours, "steps_per_s") / common.median(sb3, "steps_per_s")),
+                ("training steps/s, plugrl/SB3",
+                 common.median(ours, "steps_per_s") / common.median(sb3, "steps_per_s")),
                 ("steady-state steps/s, plugrl/SB3",
                  common.median(ours, "steady_steps_per_s") / common.median(sb3, "steady_steps_per_s")),
-                ("update time, SB3/plugrl", common.median(sb3, "update_ms") / common.median(ours, "update_ms")),
+                ("update time, SB3/plugrl",
+                 common.median(sb3, "update_ms") / common.median(ours, "update_ms")),
                 ("wall time to -200, SB3/plugrl",
-                 common._ratio(common.median(sb3, "wall_to_threshold_s"), common.median(ours, "wall_to_threshold_s")))]:
+                 common._ratio(common.median(sb3, "wall_to_threshold_s"),
+                               common.median(ours, "wall_to_threshold_s")))]:
             print(f"  {name:12s} {label:36s} {common._fmt(ratio, '{:.2f}'):>6s}")
 
 

@@ -150,3 +150,17 @@ def test_keras_optimizer_adapter_matches_keras_sgd():
 def test_as_optax_rejects_other_objects():
     with pytest.raises(TypeError, match="optimizer: expected an optax.GradientTransformation"):
         as_optax("adam")
+
+
+def test_the_seam_exports_the_default_optimizers_and_types():
+    import jax
+
+    import plugrl
+    from plugrl import _backend
+    from plugrl.predefined import LinearFunctionApproximator
+
+    assert _backend.Array is jax.Array and _backend.Optimizer is optax.GradientTransformation
+    assert isinstance(_backend.adam(1e-3), _backend.Optimizer)
+    assert plugrl.FunctionApproximator.DEFAULT_OPTIMIZER is _backend.adam
+    assert LinearFunctionApproximator.DEFAULT_OPTIMIZER is _backend.sgd
+    assert {"Array", "Optimizer", "Params", "adam", "sgd"} <= set(_backend.__all__)

@@ -120,3 +120,29 @@ def test_cross_entropy_policy_accepts_propensities(cartpole):
     logits = pi.dist_params(np.zeros(4))
     probs = np.exp(logits) / np.exp(logits).sum()
     np.testing.assert_allclose(probs, [0.2, 0.8], atol=0.02)
+
+
+def test_policy_loss_is_the_loss_of_an_update_step(cartpole, mlp_class):
+    """policy_loss(Z, Z_old, A, Adv) is what the policy's own step minimises (the actor-critics
+    call it inside theirs)."""
+    pi = plugrl.SoftmaxPolicy(mlp_class(cartpole, random_seed=0), update_strategy="ppo",
+                              random_seed=0)
+    S = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    A, Adv = np.array([0, 1, 1, 0, 1, 0]), np.linspace(-1.0, 1.0, 6).astype(np.float32)
+    state = pi.train_state
+    Z, _ = pi.apply(state.params, state.non_trainable, S)
+    Z_old, _ = pi.apply(pi.unravel_params(state.target_params), state.target_non_trainable, S)
+    loss, metrics = pi.policy_loss(Z, Z_old, A, Adv, key=pi.next_key())
+    assert "PPOClip/entropy" in metrics
+    step_metrics = pi.batch_update(S, A, Adv)
+    assert step_metrics["SoftmaxPolicy/loss"] == pytest.approx(float(loss), rel=1e-5)
+    assert pi.dist is None and pi.target_dist is None  # set only while a loss is traced
+
+
+def test_next_key_follows_the_random_seed(cartpole):
+    def keys(seed):
+        pi = plugrl.SoftmaxPolicy(LinearFunctionApproximator(cartpole), random_seed=seed)
+        return [np.asarray(pi.next_key()).tolist() for _ in range(3)]
+
+    assert keys(3) == keys(3)
+    assert len({tuple(k) for k in keys(3)}) == 3 and keys(3) != keys(4)

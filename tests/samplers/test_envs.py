@@ -77,7 +77,8 @@ def test_seed_makes_env_reproducible() -> None:
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"vectorization": "threads"}, ValueError, r"vectorization: expected one of \['sync', 'async'\], got 'threads'"),
+        ({"vectorization": "threads"}, ValueError,
+         r"vectorization: expected one of \['sync', 'async'\], got 'threads'"),
         ({"num_envs": 0}, ValueError, "num_envs: expected an int >= 1, got 0"),
         ({"num_envs": 2.0}, TypeError, "num_envs: expected an int >= 1, got float"),
         ({"num_envs": True}, TypeError, "num_envs"),

@@ -151,7 +151,8 @@ def test_invalid_arguments() -> None:
     with pytest.raises(ValueError, match="vector_env: expected autoreset_mode"):
         RolloutSampler(SyncVectorEnv([lambda: gym.make("CartPole-v1")]), 10)
     sampler = RolloutSampler(envs, 4)
-    with pytest.raises(ValueError, match=r"act: expected A with a leading axis of size num_envs=3, got shape \(2,\)"):
+    expected = r"act: expected A with a leading axis of size num_envs=3, got shape \(2,\)"
+    with pytest.raises(ValueError, match=expected):
         sampler.collect(lambda S: (np.zeros(2, np.int64), {}))
     with pytest.raises(ValueError, match=r"act: expected info\['V'\] with a leading axis"):
         sampler.collect(lambda S: (np.zeros(N, np.int64), {"V": np.zeros(1)}))

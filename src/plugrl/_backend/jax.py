@@ -40,9 +40,13 @@ Metrics = dict[str, jax.Array]
 LossFn = Callable[[Params, "TrainState", Batch, jax.Array], tuple[jax.Array, tuple[Params, Metrics]]]
 
 __all__ = [
+    "Array",
     "COMPILER_OPTIONS",
     "Metrics",
+    "Optimizer",
+    "Params",
     "TrainState",
+    "adam",
     "as_optax",
     "batched_initialization",
     "compile_concurrently",
@@ -61,6 +65,7 @@ __all__ = [
     "per_group",
     "random_argmax",
     "seeded_initialization",
+    "sgd",
     "split_key",
     "split_keys",
     "scan_steps",
@@ -426,3 +431,14 @@ def per_group(optimizers: Sequence[optax.GradientTransformation]) -> optax.Gradi
 def unraveler(params: Params) -> Callable[[jax.Array], Params]:
     """The inverse of raveling ``params``; usable inside jitted code on a raveled vector."""
     return ravel_pytree(tuple(params))[1]
+
+
+# ---------------------------------------------------------------------- the seam's types, optimizers
+#: An array of the backend (here ``jax.Array``): what the pure forward functions take and return.
+Array = jax.Array
+#: An optimizer as :func:`train_step` takes it (here an ``optax.GradientTransformation``).
+Optimizer = optax.GradientTransformation
+#: The default optimizers of the function approximators, ``adam(learning_rate, ...)`` and
+#: ``sgd(learning_rate, ...)`` (here optax's, with optax's keyword arguments).
+adam = optax.adam
+sgd = optax.sgd

@@ -40,7 +40,7 @@ def _compilation_cache_dir() -> str | None:
 
 
 _jax_cache_chosen = ("JAX_COMPILATION_CACHE_DIR" in os.environ
-                     or jax.config.jax_compilation_cache_dir is not None)
+                     or jax.config.values["jax_compilation_cache_dir"] is not None)
 if not _jax_cache_chosen and (_cache_dir := _compilation_cache_dir()):
     jax.config.update("jax_compilation_cache_dir", _cache_dir)
     # Small programs too: an agent compiles many of them, and together they take seconds.

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugrl._backend import keras
-from plugrl._backend import (
-    TrainState,
-    init_train_state,
-    make_train_step,
-    per_group,
-    split_key,
-    unraveler,
-)
-from plugrl.actor_critic.base import BaseActorCritic
-from plugrl.function_approximators.base import FunctionApproximator
-from plugrl.policies.base import BaseUpdateablePolicy
+from plugrl._backend import Array, TrainState, keras
+from plugrl.actor_critic.base import Batch, BaseActorCritic
+from plugrl.function_approximators import FunctionApproximator, GroupedParams, Member
+from plugrl.policies.base import BaseUpdateablePolicy, DistParams
 from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.softmax import SoftmaxPolicy
 from plugrl.updaters.td_learning import td_target
@@ -55,21 +47,16 @@ class ActorCritic(BaseActorCritic):
         self.policy, self.v_func = policy, v_func
         self.value_loss_weight = float(value_loss_weight)
         self._components = (policy, v_func)
-        super().__init__()
-        self._shared = policy.function_approximator is v_func.function_approximator
-        self._groups = self._parameter_groups()
-        self._train_state = init_train_state(
-            self._gather("trainable"), self._gather("non_trainable"),
-            per_group([func.optimizer for func, _ in self._groups]))
-        self._step = make_train_step(self._loss_fn, per_group([f.optimizer for f, _ in self._groups]),
-                                     "ActorCritic")
-        self._key = policy._key
-        self._unravel_targets = (unraveler(policy._train_state.params),
-                                 unraveler(v_func._train_state.params))
+        func = policy.function_approximator
+        # On one function approximator, one joint head evaluates the shared body once.
+        self._joint_head = (func.joint_head_model((policy.head.name, v_func.head.name))
+                            if func is v_func.function_approximator else None)
+        members = [policy, v_func] if self._joint_head is None else [Member(func, self._joint_head)]
+        super().__init__(members, "ActorCritic")
         # Bootstrapping from the primary model can share the forward pass of S, unless
         # non-trainable state (batch statistics) would then see S_next too.
-        self._fold_bootstrap = not v_func.bootstrap_with_target_model and not any(
-            head.non_trainable for _, head in self._groups)
+        self._fold_bootstrap = (not v_func.bootstrap_with_target_model
+                                and not self._groups.has_non_trainable)
 
     @classmethod
     def from_func(cls, function_approximator: FunctionApproximator, gamma: float = 0.9,
@@ -96,23 +83,11 @@ class ActorCritic(BaseActorCritic):
         return self.policy.dist_params(s), self.v_func(s)
 
     # ------------------------------------------------------------------ internals
-    def _apply(self, batch: tuple) -> Any:
-        self._key, key = split_key(self._key)
-        targets = (self.policy._train_state, self.v_func._train_state)
-        state = self._train_state._replace(params=self._gather("trainable"),
-                                           non_trainable=self._gather("non_trainable"))
-        state, metrics = self._step(state, (*batch, *_target_weights(*targets)), key)
-        for (func, head), params, non_trainable in zip(self._groups, state.params,
-                                                       state.non_trainable):
-            func.scatter(head.trainable, params)
-            func.scatter(head.non_trainable, non_trainable)
-        self._train_state = state
-        return metrics
-
-    def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
+    def _loss_fn(self, params: GroupedParams, state: TrainState, batch: Batch,
+                 key: Array) -> tuple[Array, tuple[GroupedParams, dict[str, Array]]]:
         S, A, Rn, In, S_next, pi_targets, pi_target_nt, v_targets, v_target_nt = batch
-        pi_targets, v_targets = (f(t) for f, t in zip(self._unravel_targets, (pi_targets, v_targets)))
         v_func, policy = self.v_func, self.policy
+        pi_targets, v_targets = policy.unravel_params(pi_targets), v_func.unravel_params(v_targets)
         if self._fold_bootstrap:
             # v(S_next) from the primary model rides along in the same forward pass as S
             batch_size = S.shape[0]
@@ -126,36 +101,25 @@ class ActorCritic(BaseActorCritic):
         G = ops.stop_gradient(td_target(Rn, In, V_next))
         Adv = G - ops.stop_gradient(V_pred)
         Z_old = policy.apply(pi_targets, pi_target_nt, S)[0]
-        policy_loss, metrics = policy._policy_loss(Z, Z_old, A, Adv, key)
+        policy_loss, metrics = policy.policy_loss(Z, Z_old, A, Adv, key)
         value_loss = ops.mean(v_func.updater.loss(G, V_pred))
         metrics = {**metrics, "ActorCritic/policy_loss": policy_loss,
                    "ActorCritic/value_loss": value_loss, "ActorCritic/Adv": ops.mean(Adv)}
         return policy_loss + self.value_loss_weight * value_loss, (non_trainable, metrics)
 
-    def _forward(self, params: Any, non_trainable: Any, S: Any) -> tuple[tuple[Any, Any], tuple]:
-        if self._shared:
-            (head,) = (h for _, h in self._groups)
-            (Z, V_out), nt = head.model.stateless_call(list(params[0]), list(non_trainable[0]), S,
-                                                       training=True)
+    def _forward(self, params: GroupedParams, non_trainable: GroupedParams,
+                 S: Array) -> tuple[tuple[DistParams, Array], GroupedParams]:
+        """``(Z, V)`` of a batch of states, in training mode, and the updated non-trainables
+        (one group per member: the joint head's, or the policy's and the value function's)."""
+        if self._joint_head is not None:
+            weights, nt = self._groups.select(params, non_trainable, 0)
+            (Z, V_out), nt = self._joint_head.model.stateless_call(list(weights), list(nt), S,
+                                                                   training=True)
             return (Z, V_out[:, 0]), (tuple(nt),)
-        Z, nt_pi = self.policy.apply(params[0], non_trainable[0], S, training=True)
-        V_pred, nt_v = self.v_func.apply(params[1], non_trainable[1], S, training=True)
-        return (Z, V_pred), (tuple(nt_pi), tuple(nt_v))
-
-    def _parameter_groups(self) -> list[tuple[FunctionApproximator, Any]]:
-        if self._shared:
-            func = self.policy.function_approximator
-            return [(func, func.joint_head_model(("pi", "v")))]
-        return [(self.policy.function_approximator, self.policy.head),
-                (self.v_func.function_approximator, self.v_func.head)]
-
-    def _gather(self, kind: str) -> tuple:
-        return tuple(func.gather(getattr(head, kind)) for func, head in self._groups)
-
-
-def _target_weights(policy_state: TrainState, v_state: TrainState) -> tuple:
-    return (policy_state.target_params, policy_state.target_non_trainable,
-            v_state.target_params, v_state.target_non_trainable)
+        weights_pi, weights_v = (self._groups.select(params, non_trainable, i) for i in (0, 1))
+        Z, nt_pi = self.policy.apply(*weights_pi, S, training=True)
+        V_pred, nt_v = self.v_func.apply(*weights_v, S, training=True)
+        return (Z, V_pred), (nt_pi, nt_v)
 
 
 def _check_components(policy: Any, v_func: Any) -> None:

@@ -1,39 +1,69 @@
-"""What every actor-critic shares: acting through its policy and feeding its update step."""
+"""What every actor-critic shares: acting through its policy and its one jitted update step."""
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from plugrl._backend import Metrics
+from plugrl._backend import Array, Metrics, TrainState, init_train_state, make_train_step
 from plugrl.caching import NStepCache
+from plugrl.function_approximators import GroupedParams, HeadFunction, ParameterGroups
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.value_functions import V
 
 __all__ = ["BaseActorCritic"]
+
+#: ``(S, A, Rn, In, S_next, pi_targets, pi_target_non_trainable, v_targets,
+#: v_target_non_trainable)``: a checked batch and the target weights (raveled trainables, see
+#: :class:`~plugrl.value_functions.base.TargetWeights`) of the policy and the value function.
+Batch = tuple[Array, ...]
 
 
 class BaseActorCritic(abc.ABC):
     """Base class of :class:`ActorCritic` and :class:`SoftActorCritic`.
 
     Subclasses set ``policy``, ``v_func`` and ``_components`` (every function whose target
-    model they use) and implement :meth:`_apply`, one jitted update on a checked batch
-    ``(S, A, Rn, In, S_next)``.
+    model they use), call ``super().__init__`` with the heads their step trains, and implement
+    :meth:`_loss_fn`. One update gathers the heads' weights (:class:`ParameterGroups`), runs
+    the jitted step on a :data:`Batch` with a key from the policy, and writes the weights back.
+
+    Parameters
+    ----------
+    members : sequence of HeadFunction
+        The heads the step trains, as :class:`ParameterGroups` takes them.
+    name : str
+        Prefix of the step's ``"<name>/loss"`` and ``"<name>/grad_norm"`` metrics.
     """
 
     policy: BaseUpdateablePolicy
     v_func: V
     _components: tuple[Any, ...]
 
-    def __init__(self) -> None:
+    def __init__(self, members: Sequence[HeadFunction], name: str) -> None:
         self.env = self.policy.env
         self._cache = NStepCache(self.env, self.v_func.bootstrap_n, self.v_func.gamma)
+        self._groups = ParameterGroups(members)
+        optimizer = self._groups.optimizer
+        self._train_state = init_train_state(*self._groups.gather(), optimizer)
+        self._step = make_train_step(self._loss_fn, optimizer, name)
 
     @abc.abstractmethod
-    def _apply(self, batch: tuple) -> Metrics:
+    def _loss_fn(self, params: GroupedParams, state: TrainState, batch: Batch,
+                 key: Array) -> tuple[Array, tuple[GroupedParams, dict[str, Array]]]:
+        """The loss of one update (see :func:`plugrl._backend.train_step`); traceable."""
+
+    def _apply(self, batch: tuple[np.ndarray, ...]) -> Metrics:
         """Run the jitted update step on a checked batch ``(S, A, Rn, In, S_next)``."""
+        params, non_trainable = self._groups.gather()
+        state = self._train_state._replace(params=params, non_trainable=non_trainable)
+        targets = (*self.policy.target_weights(), *self.v_func.target_weights())
+        state, metrics = self._step(state, (*batch, *targets), self.policy.next_key())
+        self._groups.scatter(state.params, state.non_trainable)
+        self._train_state = state
+        return metrics
 
     def greedy(self, s: Any) -> Any:
         """The policy's most likely action."""

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugrl._backend import keras
-from plugrl._backend import (
-    TrainState,
-    init_train_state,
-    make_train_step,
-    split_key,
-    unraveler,
-)
-from plugrl.function_approximators.parameter_groups import ParameterGroups
+from plugrl._backend import Array, Params, TrainState, keras, split_key
 from plugrl.actor_critic.actor_critic import check_same_env
-from plugrl.actor_critic.base import BaseActorCritic
-from plugrl.function_approximators.base import FunctionApproximator
-from plugrl.policies.base import BaseUpdateablePolicy
+from plugrl.actor_critic.base import Batch, BaseActorCritic
+from plugrl.function_approximators import FunctionApproximator, GroupedParams
+from plugrl.policies.base import BaseUpdateablePolicy, DistParams
 from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.softmax import SoftmaxPolicy
 from plugrl.updaters.policy_objectives import SoftPG, expected_soft_value
@@ -64,12 +56,7 @@ class SoftActorCritic(BaseActorCritic):
         self.policy, self.v_func, self.q_func1, self.q_func2 = policy, v_func, q_func1, q_func2
         self.value_loss_weight = float(value_loss_weight)
         self._components = (policy, v_func, q_func1, q_func2)
-        super().__init__()
-        self._groups = ParameterGroups([policy, v_func, q_func1, q_func2])
-        self._train_state = init_train_state(*self._groups.gather(), self._groups.optimizer)
-        self._step = make_train_step(self._loss_fn, self._groups.optimizer, "SoftActorCritic")
-        self._key = policy._key
-        self._unravel = (unraveler(policy._train_state.params), unraveler(v_func._train_state.params))
+        super().__init__(self._components, "SoftActorCritic")
 
     @classmethod
     def from_func(cls, function_approximator: FunctionApproximator, gamma: float = 0.9,
@@ -103,41 +90,33 @@ class SoftActorCritic(BaseActorCritic):
         return self.policy.dist_params(s)
 
     # ------------------------------------------------------------------ internals
-    def _apply(self, batch: tuple) -> Any:
-        self._key, key = split_key(self._key)
-        pi_state, v_state = self.policy._train_state, self.v_func._train_state
-        params, non_trainable = self._groups.gather()
-        state = self._train_state._replace(params=params, non_trainable=non_trainable)
-        targets = (pi_state.target_params, pi_state.target_non_trainable,
-                   v_state.target_params, v_state.target_non_trainable)
-        state, metrics = self._step(state, (*batch, *targets), key)
-        self._groups.scatter(state.params, state.non_trainable)
-        self._train_state = state
-        return metrics
-
-    def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
+    def _loss_fn(self, params: GroupedParams, state: TrainState, batch: Batch,
+                 key: Array) -> tuple[Array, tuple[GroupedParams, dict[str, Array]]]:
         S, A, Rn, In, S_next, pi_targets, pi_target_nt, v_targets, v_target_nt = batch
         weights = [self._groups.select(params, state.non_trainable, i) for i in range(4)]
         key_pi, key_v = split_key(key)
         Z, _ = self.policy.apply(*weights[0], S, training=True)
         V_pred, _ = self.v_func.apply(*weights[1], S, training=True)
-        v_boot = ((self._unravel[1](v_targets), v_target_nt)
+        v_boot = ((self.v_func.unravel_params(v_targets), v_target_nt)
                   if self.v_func.bootstrap_with_target_model else weights[1])
         G = ops.stop_gradient(td_target(Rn, In, self.v_func.apply(*v_boot, S_next)[0]))
         loss = self.q_func1.updater.loss
         q_loss = sum(ops.mean(loss(G, q.apply(*w, S, A, training=True)[0]))
                      for q, w in ((self.q_func1, weights[2]), (self.q_func2, weights[3])))
         Adv, V_target = self._soft_values(Z, S, weights[2:], key_v)
-        Z_old = self.policy.apply(self._unravel[0](pi_targets), pi_target_nt, S)[0]
-        policy_loss, metrics = self.policy._policy_loss(Z, Z_old, A, Adv, key_pi)
+        Z_old = self.policy.apply(self.policy.unravel_params(pi_targets), pi_target_nt, S)[0]
+        policy_loss, metrics = self.policy.policy_loss(Z, Z_old, A, Adv, key_pi)
         v_loss = ops.mean(loss(V_target, V_pred))
         metrics = {**metrics, "SoftActorCritic/q_loss": q_loss, "SoftActorCritic/v_loss": v_loss,
                    "SoftActorCritic/policy_loss": policy_loss}
         total = policy_loss + self.value_loss_weight * (q_loss + v_loss)
         return total, (state.non_trainable, metrics)
 
-    def _soft_values(self, Z: Any, S: Any, q_weights: list, key: Any) -> tuple[Any, Any]:
-        """What the policy maximises (``Adv`` for SoftPG) and the soft state value target."""
+    def _soft_values(self, Z: DistParams, S: Array, q_weights: list[tuple[Params, Params]],
+                     key: Array) -> tuple[Any, Array]:
+        """What the policy maximises (``Adv`` for SoftPG: ``Q_s`` [batch_size, num_actions] for
+        discrete actions, else a function of sampled actions) and the soft state value target
+        [batch_size]."""
         beta = self.policy.objective.entropy_beta
         frozen = [keras.tree.map_structure(ops.stop_gradient, w) for w in q_weights]
         q1, q2 = self.q_func1, self.q_func2

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from plugrl.utils.validation import check_positive_int
+from plugrl.utils.validation import check_positive_int, check_unit_interval
 
 __all__ = ["ALIASES", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig", "build_config"]
 
@@ -85,8 +85,8 @@ class OnPolicyConfig:
 
     def validate(self) -> OnPolicyConfig:
         """Check every field; return ``self``."""
-        _check_unit("gamma", self.gamma)
-        _check_unit("gae_lambda", self.gae_lambda)
+        check_unit_interval(self.gamma, "gamma")
+        check_unit_interval(self.gae_lambda, "gae_lambda")
         for name in ("n_steps", "num_envs", "batch_size", "num_epoch", "eval_episodes"):
             check_positive_int(getattr(self, name), name)
         if self.batch_size > self.n_steps * self.num_envs:
@@ -143,8 +143,8 @@ class OffPolicyConfig:
 
     def validate(self) -> OffPolicyConfig:
         """Check every field; return ``self``."""
-        _check_unit("gamma", self.gamma)
-        _check_unit("tau", self.tau)
+        check_unit_interval(self.gamma, "gamma")
+        check_unit_interval(self.tau, "tau")
         if not float(self.tau) > 0:
             raise ValueError(f"tau: expected a float in (0, 1], got {self.tau}")
         for name in ("memory_size", "batch_size", "train_freq", "num_updates_per_step",
@@ -201,9 +201,9 @@ class DQNConfig(OffPolicyConfig):
         super().validate()
         check_positive_int(self.target_update_intvl, "target_update_intvl")
         for name in ("eps_init", "eps_final", "exploration_fraction", "prioritized_replay_beta"):
-            _check_unit(name, getattr(self, name))
+            check_unit_interval(getattr(self, name), name)
         if self.eps_schedule_gamma is not None:
-            _check_unit("eps_schedule_gamma", self.eps_schedule_gamma)
+            check_unit_interval(self.eps_schedule_gamma, "eps_schedule_gamma")
         if not float(self.prioritized_replay_alpha) >= 0:
             raise ValueError(f"prioritized_replay_alpha: expected a float >= 0, got "
                              f"{self.prioritized_replay_alpha}")
@@ -278,11 +278,6 @@ def _check_training_setup(config: Any) -> None:
 def _check_optional_positive(name: str, value: Any) -> None:
     if value is not None and not float(value) > 0:
         raise ValueError(f"{name}: expected None or a float > 0, got {value}")
-
-
-def _check_unit(name: str, value: Any) -> None:
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name}: expected a float in [0, 1], got {value}")
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

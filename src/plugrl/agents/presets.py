@@ -2,9 +2,9 @@
 
 A preset maps the field names of its agent's configuration dataclass
 (:class:`~plugrl.agents.config.OnPolicyConfig`, :class:`~plugrl.agents.config.DQNConfig`, ...),
-or their aliases, to values, plus the non-config keys in :data:`NON_CONFIG_KEYS` (``total_steps``: the training
-budget). Values are checked against the dataclass's field types here, so a preset and a
-command-line option (``--set lr=1e-3``) are parsed by the same rules.
+or their aliases, to values, plus the non-config keys in :data:`NON_CONFIG_KEYS`
+(``total_steps``: the training budget). Values are checked against the dataclass's field types
+here, so a preset and a command-line option (``--set lr=1e-3``) are parsed by the same rules.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ import os
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["NON_CONFIG_KEYS", "canonical_agent_name", "coerce_field", "config_classes", "field_types", "list_presets",
-           "load_preset", "load_preset_file", "split_preset", "type_name"]
+if TYPE_CHECKING:  # agents.base imports this module
+    from plugrl.agents.base import BaseAgent
+
+__all__ = ["NON_CONFIG_KEYS", "canonical_agent_name", "coerce_field", "config_classes", "field_types",
+           "list_presets", "load_preset", "load_preset_file", "split_preset", "type_name"]
 
 #: Preset keys that are not configuration fields: the training budget in env steps.
 NON_CONFIG_KEYS = ("total_steps",)
@@ -42,7 +45,7 @@ def list_presets() -> dict[str, list[str]]:
     return {name: sorted(_read_agent_presets(name)) for name in _agent_names()}
 
 
-def load_preset(agent_name: str | type, env_id: str) -> tuple[dict[str, Any], int | None]:
+def load_preset(agent_name: str | type[BaseAgent], env_id: str) -> tuple[dict[str, Any], int | None]:
     """The preset of an agent for an environment, checked against the configuration.
 
     Parameters
@@ -109,7 +112,7 @@ def load_preset_file(path: str | os.PathLike[str], env_id: str | None = None,
 
 
 def split_preset(preset: Mapping[str, Any], source: str = "preset",
-                 agent: str | type | None = None) -> tuple[dict[str, Any], int | None]:
+                 agent: str | type[BaseAgent] | None = None) -> tuple[dict[str, Any], int | None]:
     """Separate a preset's configuration fields from its budget and check both.
 
     Configuration values are type-checked with :func:`coerce_field`; with ``agent`` given (a

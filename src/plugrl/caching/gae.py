@@ -12,7 +12,6 @@ Using Generalized Advantage Estimation", ICLR 2016.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,7 @@ import numpy.typing as npt
 
 from plugrl._backend import keras
 from plugrl._backend import is_concrete, jit
+from plugrl.utils.validation import check_unit_interval
 
 __all__ = ["GAE", "gae_advantages", "standardize"]
 
@@ -85,8 +85,8 @@ def gae_advantages(
     """
     R, V, V_next, terminated, episode_end = _as_float32(R, V, V_next, terminated, episode_end)
     if is_concrete(gamma, gae_lambda):
-        _check_unit_interval("gamma", gamma)
-        _check_unit_interval("gae_lambda", gae_lambda)
+        check_unit_interval(gamma, "gamma")
+        check_unit_interval(gae_lambda, "gae_lambda")
     if is_concrete(R, V, V_next, terminated):
         _check_no_nan(R=R, V=V, V_next=ops.where(terminated > 0, 0.0, V_next))
     # where, not multiplication: V_next after a termination is a placeholder that may be NaN.
@@ -148,8 +148,8 @@ class GAE:
     """
 
     def __init__(self, gamma: float = 0.99, gae_lambda: float = 0.95, standardize: bool = False) -> None:
-        self.gamma = _check_unit_interval("gamma", gamma)
-        self.gae_lambda = _check_unit_interval("gae_lambda", gae_lambda)
+        self.gamma = check_unit_interval(gamma, "gamma")
+        self.gae_lambda = check_unit_interval(gae_lambda, "gae_lambda")
         if not isinstance(standardize, (bool, np.bool_)):
             raise TypeError(
                 f"standardize: expected a bool, got {type(standardize).__name__} {standardize!r}"
@@ -229,18 +229,6 @@ def _check_shapes(arrays: list[Any], names: tuple[str, ...]) -> None:
             raise ValueError(
                 f"{name}: expected the shape of {names[0]}, {shape}, got {tuple(x.shape)}"
             )
-
-
-def _check_unit_interval(name: str, value: Any) -> float:
-    """Return ``value`` as a float, or raise if it is not a real number in [0, 1]."""
-    if not isinstance(value, numbers.Number) and np.ndim(value) == 0:
-        value = np.asarray(value).item()  # 0-d NumPy or JAX arrays
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a float in [0, 1], got {type(value).__name__} {value!r}")
-    # NaN fails both comparisons, so it is rejected here as well.
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name}: expected a float in [0, 1], got {value!r}")
-    return float(value)
 
 
 def _check_no_nan(**arrays: Any) -> None:

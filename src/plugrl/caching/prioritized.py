@@ -43,6 +43,11 @@ class SumTree:
         return self._tree[self._leaf0 + np.asarray(idx)]
 
     @property
+    def nbytes(self) -> int:
+        """The bytes held by the tree's array."""
+        return self._tree.nbytes
+
+    @property
     def leaves(self) -> np.ndarray:
         """The leaf values, a view of shape ``[capacity]``."""
         return self._tree[self._leaf0:self._leaf0 + self.capacity]
@@ -141,7 +146,7 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
     @property
     def nbytes(self) -> int:
         """The bytes held by the preallocated arrays, the sum-tree included."""
-        return super().nbytes + self._tree._tree.nbytes
+        return super().nbytes + self._tree.nbytes
 
     def state(self, *, copy: bool = True) -> BufferState:
         """As :meth:`ExperienceReplayBuffer.state`, plus the priorities and PER settings.
@@ -182,8 +187,7 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
                 raise ValueError(f"meta['prioritized']['{key}']: expected a float > 0, got 0.0")
         return out
 
-    def _apply_state(self, restored: dict[str, Any]) -> None:
-        super()._apply_state(restored)
+    def _on_load(self, restored: dict[str, Any]) -> None:
         size = len(restored["priorities"])
         self._tree.leaves[:size] = restored["priorities"]
         self._tree.leaves[size:] = 0.0

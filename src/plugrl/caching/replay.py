@@ -328,6 +328,7 @@ class ExperienceReplayBuffer:
         self.batch_size, self._rng = restored["batch_size"], restored["rng"]
         self._episode_open = restored["episode_open"]
         self._last_episode_id = restored["last_episode_id"]
+        self._on_load(restored)
 
     def _slot_arrays(self) -> dict[str, np.ndarray]:
         """The preallocated per-slot arrays, by their name in :meth:`state`."""
@@ -410,6 +411,9 @@ class ExperienceReplayBuffer:
 
     def _on_invalid(self, slots: np.ndarray) -> None:
         """Hook: ``slots`` are about to lose a frame or be overwritten."""
+
+    def _on_load(self, restored: dict[str, Any]) -> None:
+        """Hook: the state ``restored`` (from :meth:`check_state`) was just loaded."""
 
     def _check_enough(self, k: int) -> None:
         if k > self._num_valid:

@@ -110,6 +110,7 @@ def record_episode_gif(agent: Any, path: pathlib.Path, deterministic: bool = Tru
         of 500 full-size frames would take ~360 MB before encoding.
     """
     import gymnasium as gym
+    import numpy as np
 
     from plugrl.utils import generate_gif
 
@@ -120,7 +121,11 @@ def record_episode_gif(agent: Any, path: pathlib.Path, deterministic: bool = Tru
     env = gym.make(agent.env_id, render_mode="rgb_array")
     try:
         env.reset(seed=agent.seed)
-        height, width = env.render().shape[:2]
+        frame = env.render()
+        if not isinstance(frame, np.ndarray):
+            raise TypeError(f"{agent.env_id}: expected render_mode='rgb_array' to render an image "
+                            f"array, got {type(frame).__name__}")
+        height, width = frame.shape[:2]
         scale = min(1.0, max_width / width)
         resize_to = None if scale == 1.0 else (int(width * scale), int(height * scale))
         policy = agent.policy.greedy if deterministic else agent.policy

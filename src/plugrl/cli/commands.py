@@ -60,8 +60,8 @@ def load_run_agent(run_dir: pathlib.Path) -> Any:
         If there is no readable agent there.
     """
     from plugrl.agents import BaseAgent
-    from plugrl.utils.checkpoints import CheckpointError
     from plugrl.agents.persistence import load_agent
+    from plugrl.utils.checkpoints import CheckpointError
 
     path = run_dir / "agent" if (run_dir / "agent").is_dir() else run_dir
     if not path.is_dir():

@@ -48,16 +48,23 @@ def field_docs(config_class: type) -> dict[str, str]:
 
 
 def _own_field_docs(config_class: type) -> dict[str, str]:
-    tree = ast.parse(textwrap.dedent(inspect.getsource(config_class)))
-    body = tree.body[0].body  # the class's statements, in order
+    class_def = ast.parse(textwrap.dedent(inspect.getsource(config_class))).body[0]
+    assert isinstance(class_def, ast.ClassDef)  # the source of a class is its class statement
+    body = class_def.body  # the class's statements, in order
     docs = {}
     for statement, following in zip(body[:-1], body[1:], strict=True):
-        is_field = isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
-        is_doc = (isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
-                  and isinstance(following.value.value, str))
-        if is_field and is_doc:
-            docs[statement.target.id] = " ".join(following.value.value.split())
+        doc = _string_statement(following)
+        if (doc is not None and isinstance(statement, ast.AnnAssign)
+                and isinstance(statement.target, ast.Name)):
+            docs[statement.target.id] = " ".join(doc.split())
     return docs
+
+
+def _string_statement(statement: ast.stmt) -> str | None:
+    """The string of a statement that is a bare string literal (a field's docstring), or None."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+        return statement.value.value if isinstance(statement.value.value, str) else None
+    return None
 
 
 def add_hyperparameter_options(parser: argparse.ArgumentParser) -> None:

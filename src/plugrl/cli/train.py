@@ -11,13 +11,16 @@ import argparse
 import dataclasses
 import pathlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plugrl.cli.artifacts import TensorBoardLogger
 from plugrl.cli.console import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from plugrl.cli.finish import finish_run
 from plugrl.cli.options import add_hyperparameter_options, hyperparameter_overrides
 from plugrl.cli.rundir import check_run_dir, clear_run_dir, write_json
+
+if TYPE_CHECKING:  # the agents (and JAX) load only when a command needs them
+    from plugrl.agents import BaseAgent
 
 __all__ = ["DEFAULT_TOTAL_STEPS", "TrainPlan", "add_train_parser", "plan_training", "run_train"]
 
@@ -29,7 +32,7 @@ DEFAULT_TOTAL_STEPS = 100_000
 class TrainPlan:
     """What ``plugrl train`` will do, resolved from the command line and the presets."""
 
-    agent_class: type
+    agent_class: type[BaseAgent]
     """The agent class (``plugrl.agents.PPO``, ...)."""
     env_id: str
     """The Gymnasium id."""

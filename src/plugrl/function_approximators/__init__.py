@@ -2,5 +2,13 @@
 
 from plugrl.function_approximators import predefined
 from plugrl.function_approximators.base import FunctionApproximator, HeadModel
+from plugrl.function_approximators.parameter_groups import (
+    GroupedParams,
+    HeadFunction,
+    Member,
+    MemberPositions,
+    ParameterGroups,
+)
 
-__all__ = ["FunctionApproximator", "HeadModel", "predefined"]
+__all__ = ["FunctionApproximator", "GroupedParams", "HeadFunction", "HeadModel", "Member",
+           "MemberPositions", "ParameterGroups", "predefined"]

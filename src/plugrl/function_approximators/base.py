@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
-import jax
 import numpy as np
-import optax
 
 from plugrl._backend import keras
 from plugrl._backend import (
+    Array,
+    Optimizer,
+    Params,
+    adam,
     as_optax,
     batched_initialization,
     copy_arrays,
@@ -22,6 +24,9 @@ from plugrl._backend import (
 from plugrl.function_approximators.layers import StateActionKronecker
 
 __all__ = ["FunctionApproximator", "HeadModel"]
+
+#: A symbolic tensor of the Keras functional API (what :meth:`FunctionApproximator.body` gets).
+KerasTensor = keras.KerasTensor
 
 HEADS = ("v", "q1", "q2", "pi")
 
@@ -69,7 +74,7 @@ class FunctionApproximator:
         The environment; its observation space must be a ``Box`` (wrap other spaces with
         :class:`plugrl.wrappers.DefaultPreprocessor`) and its action space ``Discrete`` or ``Box``.
     optimizer : optax.GradientTransformation or keras.optimizers.Optimizer, optional
-        If left unspecified, ``DEFAULT_OPTIMIZER(**optimizer_kwargs)`` is used.
+        If left unspecified, ``DEFAULT_OPTIMIZER(**optimizer_kwargs)`` is used (Adam).
     random_seed : int, optional
         Seed of the weight initialisation; without it, initialisation follows
         ``keras.utils.set_random_seed``.
@@ -78,11 +83,11 @@ class FunctionApproximator:
         ``learning_rate``).
     """
 
-    DEFAULT_OPTIMIZER: ClassVar[Any] = optax.adam
+    DEFAULT_OPTIMIZER: ClassVar[Callable[..., Optimizer]] = adam
     DEFAULT_LEARNING_RATE: ClassVar[float] = 1e-3
 
-    def __init__(self, env: gym.Env, optimizer: Any = None, *, random_seed: int | None = None,
-                 **optimizer_kwargs: Any) -> None:
+    def __init__(self, env: gym.Env, optimizer: Optimizer | keras.optimizers.Optimizer | None = None,
+                 *, random_seed: int | None = None, **optimizer_kwargs: Any) -> None:
         self.env = env
         self.observation_space = _check_observation_space(env.observation_space)
         self.action_space = _check_action_space(env.action_space)
@@ -90,21 +95,21 @@ class FunctionApproximator:
         self._observation_dtype = np.dtype(np.float32) if np.issubdtype(dtype, np.floating) else dtype
         self.optimizer = self._make_optimizer(optimizer, optimizer_kwargs)
         self.random_seed = random_seed
-        self._heads: dict[Any, HeadModel] = {}
+        self._heads: dict[str | tuple[str, ...], HeadModel] = {}
         self._body_model: keras.Model | None = None
         self._head_only_models: dict[str, keras.Model] = {}
         self._variables: list[keras.Variable] = []
         self._position: dict[int, int] = {}
-        self._values: list[jax.Array] = []
+        self._values: list[Array] = []
         #: Counts changes of the stored weights, so that users can cache what they gather.
         self.version = 0
 
     # ------------------------------------------------------------------ overridable graph parts
-    def body(self, S: Any) -> Any:
+    def body(self, S: KerasTensor) -> KerasTensor:
         """The shared part of the network, ``S -> X``; the default only flattens."""
         return keras.layers.Flatten()(S)
 
-    def body_q1(self, S: Any, A: Any) -> Any:
+    def body_q1(self, S: KerasTensor, A: KerasTensor) -> KerasTensor:
         """The body of a type-I Q-function, ``(S, A) -> X``.
 
         The default applies :meth:`body` (with shared weights) to ``S`` and then combines the
@@ -116,15 +121,15 @@ class FunctionApproximator:
             return StateActionKronecker()(X, A)
         return keras.layers.Concatenate()([X, keras.layers.Flatten()(A)])
 
-    def head_v(self, X: Any) -> Any:
+    def head_v(self, X: KerasTensor) -> KerasTensor:
         """State value head: ``X -> V`` with shape [batch_size, 1]."""
         return keras.layers.Dense(1, kernel_initializer="zeros", name="head_v")(_flat(X))
 
-    def head_q1(self, X: Any) -> Any:
+    def head_q1(self, X: KerasTensor) -> KerasTensor:
         """Type-I Q head: ``X -> Q_sa`` with shape [batch_size, 1]."""
         return keras.layers.Dense(1, kernel_initializer="zeros", name="head_q1")(_flat(X))
 
-    def head_q2(self, X: Any) -> Any:
+    def head_q2(self, X: KerasTensor) -> KerasTensor:
         """Type-II Q head: ``X -> Q_s`` with shape [batch_size, num_actions]."""
         if not self.action_is_discrete:
             raise TypeError(
@@ -134,7 +139,7 @@ class FunctionApproximator:
         n = int(self.action_space.n)
         return keras.layers.Dense(n, kernel_initializer="zeros", name="head_q2")(_flat(X))
 
-    def head_pi(self, X: Any) -> Any:
+    def head_pi(self, X: KerasTensor) -> KerasTensor | tuple[KerasTensor, KerasTensor]:
         """Policy head: logits ``Z`` [batch_size, num_actions] for discrete actions, or the
         pair ``(mu, logvar)`` of shape [batch_size, *action_shape] for ``Box`` actions."""
         X = _flat(X)
@@ -172,6 +177,18 @@ class FunctionApproximator:
 
         Objects that ask for the same head share its weights; a different ``head_id`` gives a
         separate copy of the head on the same body (e.g. the twin Q-functions of SAC).
+
+        Parameters
+        ----------
+        name : {'v', 'q1', 'q2', 'pi'}
+            Which head (see :meth:`head_v`, :meth:`head_q1`, :meth:`head_q2`, :meth:`head_pi`).
+        head_id : str, optional
+            Names a separate copy of the head; its :attr:`HeadModel.name` is ``'name#head_id'``.
+
+        Returns
+        -------
+        head : HeadModel
+            ``S -> output`` (``[S, A] -> Q_sa`` for ``'q1'``) and its variables' store positions.
         """
         if name not in HEADS:
             raise ValueError(f"name: expected one of {HEADS}, got {name!r}")
@@ -184,13 +201,15 @@ class FunctionApproximator:
             )
         return self._heads[key]
 
-    def gather(self, positions: Sequence[int]) -> tuple[jax.Array, ...]:
-        """Current values of the variables at ``positions`` of the shared store."""
+    def gather(self, positions: Sequence[int]) -> Params:
+        """Current values of the variables at store ``positions`` (e.g. ``head.trainable`` of a
+        :class:`HeadModel`): one array per position, in that order."""
         values = self._values
         return tuple(values[i] for i in positions)
 
-    def scatter(self, positions: Sequence[int], values: Sequence[jax.Array]) -> None:
-        """Write new values for the variables at ``positions`` into the shared store."""
+    def scatter(self, positions: Sequence[int], values: Sequence[Array]) -> None:
+        """Write ``values`` (one array per position, of its variable's shape) into the store
+        at ``positions``, as :meth:`gather` reads them."""
         store = self._values
         for i, value in zip(positions, values, strict=True):
             store[i] = value
@@ -211,7 +230,8 @@ class FunctionApproximator:
             variable.assign(np.array(value, copy=True))
 
     # ------------------------------------------------------------------ internals
-    def _make_optimizer(self, optimizer: Any, kwargs: dict[str, Any]) -> optax.GradientTransformation:
+    def _make_optimizer(self, optimizer: Optimizer | keras.optimizers.Optimizer | None,
+                        kwargs: dict[str, Any]) -> Optimizer:
         if optimizer is not None:
             if kwargs:
                 raise TypeError(
@@ -267,7 +287,16 @@ class FunctionApproximator:
     def joint_head_model(self, names: Sequence[str]) -> HeadModel:
         """One model ``S -> [outputs of each head]`` that evaluates the shared body once.
 
-        The heads must have been built with :meth:`head_model` (their weights are shared).
+        Parameters
+        ----------
+        names : sequence of str
+            :attr:`HeadModel.name` of heads built with :meth:`head_model` (their weights are
+            shared), other than type-I Q heads.
+
+        Returns
+        -------
+        head : HeadModel
+            Named ``'+'.join(names)``; its store positions are the union of the heads'.
         """
         key = tuple(names)
         if key not in self._heads:
@@ -298,7 +327,7 @@ class FunctionApproximator:
         return tuple(positions)
 
 
-def _flat(X: Any) -> Any:
+def _flat(X: KerasTensor) -> KerasTensor:
     return keras.layers.Flatten()(X) if len(X.shape) > 2 else X
 
 

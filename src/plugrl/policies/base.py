@@ -5,13 +5,15 @@ from __future__ import annotations
 import abc
 import contextlib
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 
 from plugrl._backend import keras
 from plugrl._backend import (
+    Array,
     Metrics,
+    Params,
     TrainState,
     jit,
     make_train_step,
@@ -30,7 +32,11 @@ from plugrl.value_functions.base import BaseFunction
 
 ops = keras.ops
 
-__all__ = ["BaseUpdateablePolicy"]
+__all__ = ["BaseUpdateablePolicy", "DistParams"]
+
+#: Distribution parameters ``Z``: logits [batch_size, num_actions] for a discrete policy, the
+#: pair ``(mu, logvar)`` of shape [batch_size, *action_shape] each for a Gaussian one.
+DistParams: TypeAlias = Array | tuple[Array, Array]
 
 #: The seed's update strategies and the policy objectives they stand for.
 UPDATE_STRATEGIES: dict[str, type[policy_objectives.PolicyObjective]] = {
@@ -101,8 +107,19 @@ class BaseUpdateablePolicy(BaseFunction):
         """Raise a clear error if the action space does not suit the policy."""
 
     @abc.abstractmethod
-    def make_dist(self, Z: Any) -> ProbaDist:
-        """The distribution for parameters ``Z`` (inside traced code)."""
+    def make_dist(self, Z: DistParams) -> ProbaDist:
+        r"""The distribution :math:`\pi(.|S)` for a batch of parameters; traceable.
+
+        Parameters
+        ----------
+        Z : DistParams
+            Distribution parameters as :meth:`apply` returns them, for a batch of states.
+
+        Returns
+        -------
+        dist : ProbaDist
+            A batch of distributions (one per row of ``Z``).
+        """
 
     @abc.abstractmethod
     def _sample(self, Z: Any) -> np.ndarray:
@@ -135,13 +152,15 @@ class BaseUpdateablePolicy(BaseFunction):
         """The most likely actions for NumPy parameters ``Z`` of a batch."""
 
     # ------------------------------------------------------------------ pure functions
-    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any = None,
-                 training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass: the distribution parameters ``Z`` and updated non-trainables."""
-        return self.head.model.stateless_call(list(params), list(non_trainable), S,
-                                               training=training)
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
+              training: bool = False) -> tuple[DistParams, Params]:
+        r"""Pure forward pass: the distribution parameters ``Z`` of :math:`\pi(.|S)`
+        (:data:`DistParams`), parameters as in :meth:`BaseFunction.apply` (``A`` is ignored);
+        traceable. Returns ``Z`` and the updated non-trainables."""
+        return self._call_head(params, non_trainable, S, training)
 
-    def policy_loss_with_metrics(self, Adv: Any, A: Any = None) -> tuple[Any, dict[str, Any]]:
+    def policy_loss_with_metrics(self, Adv: Array,
+                                 A: Array | None = None) -> tuple[Array, dict[str, Array]]:
         r"""The policy loss (a scalar) and a dict of scalar metrics; the override point.
 
         While it runs, ``self.dist`` is the updateable policy :math:`\pi_\theta(.|S)` and
@@ -158,18 +177,46 @@ class BaseUpdateablePolicy(BaseFunction):
         """
         return self.objective(self.dist, self.target_dist, A, Adv, key=self._loss_key)
 
-    def _policy_loss(self, Z: Any, Z_old: Any, A: Any, Adv: Any,
-                     key: Any = None) -> tuple[Any, dict[str, Any]]:
+    def policy_loss(self, Z: DistParams, Z_old: DistParams, A: Array, Adv: Array,
+                    key: Array | None = None) -> tuple[Array, dict[str, Array]]:
+        r"""The policy loss of a batch, from the current and the old distribution parameters;
+        traceable. Update steps that train the policy together with other functions (the
+        actor-critics) call it inside their loss.
+
+        It runs :meth:`policy_loss_with_metrics` (the seed's override point) with ``self.dist``
+        and ``self.target_dist`` set to ``make_dist(Z)`` and ``make_dist(Z_old)``; no gradient
+        flows through ``Z_old``.
+
+        Parameters
+        ----------
+        Z, Z_old : DistParams
+            Distribution parameters of the updateable policy :math:`\pi_\theta(.|S)` and of
+            the behaviour ("old") policy, for the same batch of states.
+        A : nd array, shape: [batch_size, ...]
+            A batch of actions taken under the behaviour policy.
+        Adv : 1d array, shape: [batch_size]
+            A batch of advantages.
+        key : uint32 array, shape: [2], optional
+            A raw JAX key for objectives that sample (e.g. ``'sac'`` with continuous actions).
+
+        Returns
+        -------
+        loss : scalar array
+            The loss to minimise.
+        metrics : dict of str to scalar array
+            Keyed ``"<Objective>/<metric>"``.
+        """
         Z_old = keras.tree.map_structure(ops.stop_gradient, Z_old)
         with self._distributions(self.make_dist(Z), self.make_dist(Z_old), key):
             return self.policy_loss_with_metrics(Adv, A)
 
-    def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
+    def _loss_fn(self, params: Params, state: TrainState, batch: tuple[Array, Array, Array],
+                 key: Array) -> tuple[Array, tuple[Params, dict[str, Array]]]:
         S, A, Adv = batch
         Z, non_trainable = self.apply(params, state.non_trainable, S, training=True)
         Z_old, _ = self.apply(state.targets(), state.target_non_trainable, S)
-        loss, metrics = self._policy_loss(Z, Z_old, A, Adv, key)
-        return loss, (tuple(non_trainable), metrics)
+        loss, metrics = self.policy_loss(Z, Z_old, A, Adv, key)
+        return loss, (non_trainable, metrics)
 
     @contextlib.contextmanager
     def _distributions(self, dist: ProbaDist, target_dist: ProbaDist, key: Any) -> Iterator[None]:
@@ -227,10 +274,15 @@ class BaseUpdateablePolicy(BaseFunction):
         """
         return self._apply(self._check_batch(S, A, Adv)).to_dict()
 
-    # ------------------------------------------------------------------ internals
-    def _apply(self, batch: tuple) -> Metrics:
+    def next_key(self) -> Array:
+        """A fresh raw JAX key for one update step, split off the policy's own key (seeded by
+        ``random_seed``); update steps that train the policy draw their randomness from it."""
         self._key, key = split_key(self._key)
-        state, metrics = self._step(self.train_state, batch, key)
+        return key
+
+    # ------------------------------------------------------------------ internals
+    def _apply(self, batch: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Metrics:
+        state, metrics = self._step(self.train_state, batch, self.next_key())
         self.train_state = state
         return metrics
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from plugrl._backend import keras
 from plugrl.function_approximators.base import FunctionApproximator
-from plugrl.policies.base import BaseUpdateablePolicy
+from plugrl.policies.base import BaseUpdateablePolicy, DistParams
 from plugrl.proba_dists import NormalDist
 
 ops = keras.ops
@@ -51,7 +51,9 @@ class GaussianPolicy(BaseUpdateablePolicy):
                 f"got {space}; wrap the env with plugrl.wrappers.BoxActionsToReals"
             )
 
-    def make_dist(self, Z: Any) -> NormalDist:
+    def make_dist(self, Z: DistParams) -> NormalDist:
+        """The normal distribution with parameters ``Z = (mu, logvar)``, each of shape
+        [batch_size, *action_shape]; traceable."""
         mu, logvar = Z
         return NormalDist(mu, logvar)
 

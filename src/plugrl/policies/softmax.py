@@ -9,7 +9,7 @@ import numpy as np
 
 from plugrl._backend import keras
 from plugrl.function_approximators.base import FunctionApproximator
-from plugrl.policies.base import BaseUpdateablePolicy
+from plugrl.policies.base import BaseUpdateablePolicy, DistParams
 from plugrl.proba_dists import CategoricalDist
 from plugrl.updaters.policy_objectives import CrossEntropy
 from plugrl.utils.validation import check_propensities
@@ -46,7 +46,8 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
             raise TypeError(f"function_approximator: SoftmaxPolicy expected a Discrete action space, "
                             f"got {space}; use GaussianPolicy for Box actions")
 
-    def make_dist(self, Z: Any) -> CategoricalDist:
+    def make_dist(self, Z: DistParams) -> CategoricalDist:
+        """The categorical distribution with logits ``Z`` [batch_size, num_actions]; traceable."""
         return CategoricalDist(Z)
 
     def _sample(self, Z: np.ndarray) -> np.ndarray:
@@ -76,7 +77,7 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
         if isinstance(self.objective, CrossEntropy) and A.ndim == 2 and \
                 np.issubdtype(A.dtype, np.floating):
             return self._check_propensities(A, batch_size)
-        return super()._check_behaviour_actions(A, batch_size)
+        return self.check_actions(A, batch_size, "A")
 
     def _check_propensities(self, P: np.ndarray, batch_size: int) -> np.ndarray:
         return check_propensities(P, (batch_size, self.function_approximator.num_actions), "A")

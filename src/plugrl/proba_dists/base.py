@@ -11,8 +11,6 @@ from __future__ import annotations
 import abc
 from typing import Any, TypeAlias
 
-import numpy as np
-
 from plugrl._backend import keras
 from plugrl._backend import is_concrete, prng_key, split_key
 
@@ -180,17 +178,3 @@ def as_float_tensor(value: Tensor) -> Tensor:
     if not keras.backend.standardize_dtype(tensor.dtype).startswith(("float", "bfloat")):
         tensor = ops.cast(tensor, keras.backend.floatx())
     return tensor
-
-
-def check_finite(name: str, value: Tensor) -> None:
-    """Raise a ValueError naming ``name`` if a concrete ``value`` holds NaN or infinity.
-
-    Traced values cannot be inspected, so they pass unchecked.
-    """
-    if not is_concrete(value):
-        return
-    array = np.asarray(value)
-    bad = np.argwhere(~np.isfinite(array))
-    if bad.size:
-        index = tuple(int(i) for i in bad[0])
-        raise ValueError(f"{name}: expected finite values, got {array[index]} at index {index}")

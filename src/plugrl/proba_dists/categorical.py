@@ -6,7 +6,8 @@ import numpy as np
 
 from plugrl._backend import keras
 from plugrl._backend import gumbel_noise, is_concrete
-from plugrl.proba_dists.base import ProbaDist, Tensor, as_float_tensor, check_finite
+from plugrl.proba_dists.base import ProbaDist, Tensor, as_float_tensor
+from plugrl.utils.validation import check_finite
 
 ops = keras.ops
 
@@ -42,7 +43,8 @@ class CategoricalDist(ProbaDist):
         self, logits: Tensor, boltzmann_tau: float = 0.2, random_seed: int | None = None
     ) -> None:
         super().__init__(random_seed)
-        check_finite("logits", logits)
+        if is_concrete(logits):  # traced values cannot be inspected
+            check_finite(logits, "logits")
         if is_concrete(boltzmann_tau) and not float(np.asarray(boltzmann_tau)) > 0:
             raise ValueError(f"boltzmann_tau: expected a positive float, got {boltzmann_tau!r}")
         self.logits = as_float_tensor(logits)

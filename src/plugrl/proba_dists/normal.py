@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 from plugrl._backend import keras
-from plugrl._backend import normal_noise
-from plugrl.proba_dists.base import ProbaDist, Tensor, as_float_tensor, check_finite
+from plugrl._backend import is_concrete, normal_noise
+from plugrl.proba_dists.base import ProbaDist, Tensor, as_float_tensor
+from plugrl.utils.validation import check_finite
 
 ops = keras.ops
 
@@ -44,8 +45,9 @@ class NormalDist(ProbaDist):
 
     def __init__(self, mu: Tensor, logvar: Tensor, random_seed: int | None = None) -> None:
         super().__init__(random_seed)
-        check_finite("mu", mu)
-        check_finite("logvar", logvar)
+        for name, value in (("mu", mu), ("logvar", logvar)):
+            if is_concrete(value):  # traced values cannot be inspected
+                check_finite(value, name)
         self.mu = as_float_tensor(mu)
         self.logvar = ops.cast(as_float_tensor(logvar), self.mu.dtype)
         if tuple(self.mu.shape) != tuple(self.logvar.shape) or len(self.mu.shape) < 1:

@@ -109,11 +109,13 @@ def _env_fns(env: Any, num_envs: int, vectorization: str) -> list[Callable[[], g
     """One constructor per sub-environment."""
     if isinstance(env, str):
         probe = _make_from_id(env)
-        makers = [_Maker(probe.spec) for _ in range(num_envs - 1)]
+        spec = probe.spec
+        assert spec is not None  # gymnasium.make always sets it
+        makers: list[Callable[[], gymnasium.Env]] = [_Maker(spec) for _ in range(num_envs - 1)]
         if vectorization == "sync":
-            return [_Given(probe)] + makers  # the probe is a ready sub-env; don't make it twice
+            return [_Given(probe), *makers]  # the probe is a ready sub-env; don't make it twice
         probe.close()  # some envs cannot be pickled into a subprocess, so each one makes its own
-        return [_Maker(probe.spec)] + makers
+        return [_Maker(spec), *makers]
     if isinstance(env, gymnasium.Env):
         if num_envs == 1:
             return [_Given(env)]
@@ -127,7 +129,7 @@ def _env_fns(env: Any, num_envs: int, vectorization: str) -> list[Callable[[], g
             gymnasium.make(env.spec).close()
         except ValueError as error:
             raise ValueError(f"env: cannot re-make {env} from its spec: {error}") from error
-        return [_Given(env)] + [_Maker(env.spec) for _ in range(num_envs - 1)]
+        return [_Given(env), *(_Maker(env.spec) for _ in range(num_envs - 1))]
     if callable(env):
         return [env] * num_envs
     raise TypeError(

@@ -14,7 +14,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.vector import VectorEnv
+from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
 
 __all__ = ["EpisodeRecorder", "episode_logs", "replay_episodes"]
 
@@ -58,12 +58,23 @@ class EpisodeRecorder(gym.Wrapper):
 
 def episode_logs(vector_env: VectorEnv) -> list[dict[str, Any]]:
     """The episode logs of every sub-environment of a vector env made by ``make_vector_env``."""
-    return list(vector_env.call("episode_log"))
+    return list(_recorded(vector_env).call("episode_log"))
 
 
 def replay_episodes(vector_env: VectorEnv, logs: list[dict[str, Any]]) -> np.ndarray:
     """Replay ``logs`` (one per sub-environment); return the observations [N, *obs_shape]."""
     if len(logs) != vector_env.num_envs:
         raise ValueError(f"logs: expected {vector_env.num_envs} episode logs, got {len(logs)}")
-    vector_env.set_attr("replay_log", list(logs))
-    return np.stack([np.asarray(obs, np.float32) for obs in vector_env.call("replay")])
+    recorded = _recorded(vector_env)
+    recorded.set_attr("replay_log", list(logs))
+    return np.stack([np.asarray(obs, np.float32) for obs in recorded.call("replay")])
+
+
+def _recorded(vector_env: VectorEnv) -> SyncVectorEnv | AsyncVectorEnv:
+    """``vector_env`` as the Gymnasium class whose sub-environments can be called by name."""
+    if not isinstance(vector_env, (SyncVectorEnv, AsyncVectorEnv)):
+        raise TypeError(
+            "vector_env: expected the SyncVectorEnv or AsyncVectorEnv of make_vector_env, whose "
+            f"sub-environments record their episodes, got {type(vector_env).__name__}"
+        )
+    return vector_env

@@ -85,12 +85,12 @@ class RolloutSampler:
     """
 
     def __init__(self, vector_env: VectorEnv, num_steps: int, seed: int | None = None) -> None:
-        _check_vector_env(vector_env)
+        obs_shape = _check_vector_env(vector_env)
         self.vector_env = vector_env
         self.num_steps = check_positive_int(num_steps, "num_steps")
         self.seed = seed
         self.num_envs = int(vector_env.num_envs)
-        self.obs_shape = tuple(vector_env.single_observation_space.shape)
+        self.obs_shape = obs_shape
         self.episode_returns: list[float] = []
         self.episode_lengths: list[int] = []
         self.total_steps = 0
@@ -187,15 +187,16 @@ class RolloutSampler:
         self._returns += r
         self._lengths += 1
         self.total_steps += self.num_envs
-        for i in np.flatnonzero(ended):
-            self.episode_returns.append(float(self._returns[i]))
-            self.episode_lengths.append(int(self._lengths[i]))
+        for env in np.flatnonzero(ended):
+            self.episode_returns.append(float(self._returns[env]))
+            self.episode_lengths.append(int(self._lengths[env]))
         self._returns[ended] = 0.0
         self._lengths[ended] = 0
         return r
 
 
-def _check_vector_env(vector_env: Any) -> None:
+def _check_vector_env(vector_env: Any) -> tuple[int, ...]:
+    """Check that ``vector_env`` is one :func:`make_vector_env` makes; return its observation shape."""
     if not isinstance(vector_env, VectorEnv):
         raise TypeError(
             "vector_env: expected a gymnasium.vector.VectorEnv (see plugrl.samplers."
@@ -212,6 +213,7 @@ def _check_vector_env(vector_env: Any) -> None:
         raise TypeError(
             f"vector_env: expected an observation space with array observations, got {space}"
         )
+    return tuple(space.shape)
 
 
 def _call_act(act: Act, S_t: np.ndarray, N: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:

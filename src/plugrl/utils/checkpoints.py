@@ -345,7 +345,8 @@ def _write_files(tmp: pathlib.Path, meta: dict[str, Any], named: list[tuple[str,
             raise ValueError(f"write_extra wrote {reserved!r}; that file name is reserved")
     with open(tmp / _ARRAYS_FILE, "xb") as file:
         # Positional keys: npz member names are file names inside a zip, array names need not be.
-        np.savez(file, **{f"a{i}": array for i, (_, array) in enumerate(named)})
+        # (numpy >= 2.1's stubs let **kwds reach savez's allow_pickle: bool, hence the ignore.)
+        np.savez(file, **{f"a{i}": array for i, (_, array) in enumerate(named)})  # type: ignore[arg-type]
         _flush(file)
     meta = {**meta, "checksums": _hash_tree(tmp)}
     with open(tmp / _JSON_FILE, "x", encoding="utf-8") as file:

@@ -12,8 +12,15 @@ __all__ = ["check_finite", "check_gamma", "check_observation", "check_observatio
 
 
 def check_unit_interval(value: Any, name: str) -> float:
-    """Validate a real number in [0, 1] (bools are rejected, NaN fails the range test)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    """Validate a real number in [0, 1], returned as a float: the one check of discount factors,
+    smoothing and mixing coefficients, probabilities.
+
+    0-d NumPy or JAX arrays count as numbers; a TypeError for other types (bools too), a
+    ValueError outside [0, 1] (NaN fails the range test).
+    """
+    if not isinstance(value, numbers.Number) and np.ndim(value) == 0:
+        value = np.asarray(value).item()  # 0-d NumPy or JAX arrays
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a float in [0, 1], got {type(value).__name__} {value!r}")
     if not 0.0 <= float(value) <= 1.0:
         raise ValueError(f"{name}: expected a float in [0, 1], got {value}")
@@ -35,12 +42,16 @@ def check_positive_int(value: Any, name: str) -> int:
 
 
 def check_finite(values: Any, name: str) -> np.ndarray:
-    """Reject NaN or infinite entries, naming the first offending index."""
+    """Reject NaN or infinite entries, naming the first offending index (an int for 1-d values,
+    a tuple otherwise); returns ``values`` as an array. Takes concrete values only (not traced)."""
     values = np.asarray(values)
     finite = np.isfinite(values)
     if not finite.all():
-        index = int(np.flatnonzero(~finite)[0])
-        raise ValueError(f"{name}: expected finite values, got {values.flat[index]} at index {index}")
+        flat = int(np.flatnonzero(~finite)[0])
+        index: int | tuple[int, ...] = flat
+        if values.ndim != 1:
+            index = tuple(int(i) for i in np.unravel_index(flat, values.shape))
+        raise ValueError(f"{name}: expected finite values, got {values.flat[flat]} at index {index}")
     return values
 
 

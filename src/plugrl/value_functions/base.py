@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 
 from plugrl._backend import (
+    Array,
+    Params,
     TrainState,
     export_weights,
     import_weights,
     init_train_state,
     sync_target,
+    unraveler,
 )
-from plugrl.function_approximators.base import FunctionApproximator
+from plugrl.function_approximators.base import FunctionApproximator, HeadModel
 from plugrl.utils.validation import check_observation, check_observations
 
-__all__ = ["BaseFunction"]
+__all__ = ["BaseFunction", "TargetWeights"]
+
+
+class TargetWeights(NamedTuple):
+    """The target model's weights, in the form a jitted step takes them cheaply.
+
+    Attributes
+    ----------
+    params : 1d array, shape: [num_trainable_weights]
+        The trainable weights raveled into one vector (one leaf instead of one per array);
+        :meth:`BaseFunction.unravel_params` turns it back into a tuple, inside jitted code too.
+    non_trainable : tuple of arrays
+        The non-trainable variables, in ``model.non_trainable_variables`` order.
+    """
+
+    params: Array
+    non_trainable: Params
 
 
 class BaseFunction:
@@ -28,6 +47,11 @@ class BaseFunction:
     live in the function approximator's store, so that objects built on the same function
     approximator share the body's weights. Objects of the same kind on one function
     approximator share their head too, unless they are given different ``head_id`` values.
+
+    The protocol that updaters and actor-critics build on is public: :attr:`head` (a
+    :class:`~plugrl.function_approximators.HeadModel`), the pure forward function
+    :meth:`apply`, :attr:`train_state`, :meth:`target_weights` with :meth:`unravel_params`,
+    and the ``check_*`` methods.
     """
 
     HEAD: ClassVar[str]
@@ -41,9 +65,10 @@ class BaseFunction:
             )
         self.function_approximator = function_approximator
         self.env = function_approximator.env
-        self.head = function_approximator.head_model(self.HEAD, head_id)
+        self.head: HeadModel = function_approximator.head_model(self.HEAD, head_id)
         self._state: TrainState | None = None
-        self._gathered: tuple[Any, Any] = ((), ())
+        self._unravel: Callable[[Array], Params] | None = None
+        self._gathered: tuple[Params, Params] = ((), ())
         self._gathered_version = -1
 
     @property
@@ -60,10 +85,49 @@ class BaseFunction:
     def _train_state(self, state: TrainState) -> None:
         self._state = state
 
+    # ------------------------------------------------------------------ forward pass
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
+              training: bool = False) -> tuple[Array | tuple[Array, ...], Params]:
+        """Pure forward pass of the head over explicit weights; traceable.
+
+        Parameters
+        ----------
+        params, non_trainable : tuple of arrays
+            The head model's trainable and non-trainable variables, in model order (e.g.
+            ``train_state.params`` and ``train_state.non_trainable``).
+        S : nd array, shape: [batch_size, ...]
+            A batch of state observations.
+        A : nd array, shape: [batch_size, ...]
+            A batch of actions (ints for a ``Discrete`` space): required by Q-functions,
+            ignored by state value functions and policies.
+        training : bool, optional
+            Whether layers run in training mode (dropout, batch statistics).
+
+        Returns
+        -------
+        output : array or tuple of arrays
+            ``V`` [batch_size], ``Q_sa`` [batch_size] or a policy's distribution parameters.
+        non_trainable : tuple of arrays
+            The updated non-trainable variables.
+        """
+        raise NotImplementedError
+
+    def _call_head(self, params: Params, non_trainable: Params, inputs: Array | list[Array],
+                   training: bool) -> tuple[Any, Params]:
+        """The head model called statelessly: its output and updated non-trainables."""
+        output, non_trainable = self.head.model.stateless_call(
+            list(params), list(non_trainable), inputs, training=training)
+        return output, tuple(non_trainable)
+
     # ------------------------------------------------------------------ train state
     @property
     def train_state(self) -> TrainState:
-        """The train state, with the current primary weights from the shared store."""
+        """The train state, with the current primary weights from the shared store.
+
+        ``params`` and ``non_trainable`` are in the order of the head model's
+        ``trainable_variables`` and ``non_trainable_variables``. Setting it writes the primary
+        weights back into the store and keeps the targets and optimizer state.
+        """
         func, head = self.function_approximator, self.head
         return self._train_state._replace(
             params=func.gather(head.trainable), non_trainable=func.gather(head.non_trainable)
@@ -76,7 +140,30 @@ class BaseFunction:
         func.scatter(head.non_trainable, state.non_trainable)
         self._train_state = state
 
-    def _weights(self, use_target_model: bool) -> tuple[Any, Any]:
+    def target_weights(self) -> TargetWeights:
+        """The target model's weights, as a jitted step takes them (see :class:`TargetWeights`);
+        without gathering the primary weights."""
+        state = self._train_state
+        return TargetWeights(state.target_params, state.target_non_trainable)
+
+    def unravel_params(self, flat: Array) -> Params:
+        """The inverse of raveling this head's trainable weights; traceable.
+
+        Parameters
+        ----------
+        flat : 1d array, shape: [num_trainable_weights]
+            E.g. ``target_weights().params``, possibly traced.
+
+        Returns
+        -------
+        params : tuple of arrays
+            In the order and shapes of ``train_state.params``.
+        """
+        if self._unravel is None:
+            self._unravel = unraveler(self._train_state.params)
+        return self._unravel(flat)
+
+    def _weights(self, use_target_model: bool) -> tuple[Params, Params]:
         if use_target_model:
             return self._train_state.targets(), self._train_state.target_non_trainable
         func, head = self.function_approximator, self.head

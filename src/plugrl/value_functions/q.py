@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar
 
 import numpy as np
 
-from plugrl._backend import keras
-from plugrl._backend import jit
+from plugrl._backend import Array, Params, jit, keras
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.updaters import td_learning
 from plugrl.utils.validation import check_gamma, check_positive_int
@@ -67,7 +67,29 @@ class BaseQ(BaseFunction):
 
     @property
     def num_actions(self) -> int:
+        """The number of actions of a ``Discrete`` action space."""
         return self.function_approximator.num_actions
+
+    @abc.abstractmethod
+    def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
+                  training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass over every action of a ``Discrete`` space; traceable.
+
+        Parameters as in :meth:`BaseFunction.apply`, without ``A``.
+
+        Returns
+        -------
+        Q_s : 2d array, shape: [batch_size, num_actions]
+            The values of every action.
+        non_trainable : tuple of arrays
+            The updated non-trainable variables.
+        """
+
+    def _required(self, A: Array | None) -> Array:
+        if A is None:
+            raise TypeError(f"A: {type(self).__name__}.apply expected a batch of actions, got None; "
+                            "apply_q_s gives the values of every action")
+        return A
 
     def __call__(self, s: Any, a: Any = None, use_target_model: bool = False) -> Any:
         """:math:`q(s,a)` as a float, or :math:`q(s,.)` of shape [num_actions] if ``a`` is None."""
@@ -110,21 +132,23 @@ class QTypeI(BaseQ):
 
     HEAD: ClassVar[str] = "q1"
 
-    def _action_input(self, A: Any) -> Any:
+    def _action_input(self, A: Array) -> Array:
         if self.function_approximator.action_is_discrete:
             return ops.one_hot(A, self.num_actions, dtype="float32")
         return A
 
-    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any,
-                 training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass: ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
-        Q_sa, non_trainable = self.head.model.stateless_call(
-            list(params), list(non_trainable), [S, self._action_input(A)], training=training)
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
+              training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass :math:`q(S, A)`, parameters as in :meth:`BaseFunction.apply`;
+        traceable. Returns ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
+        A = self._action_input(self._required(A))
+        Q_sa, non_trainable = self._call_head(params, non_trainable, [S, A], training)
         return Q_sa[:, 0], non_trainable
 
-    def apply_q_s(self, params: Any, non_trainable: Any, S: Any,
-             training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass over every action: ``Q_s`` of shape [batch_size, num_actions]."""
+    def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
+                  training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass over every action, :math:`q(S, .)`, one ``apply`` on the batch
+        repeated once per action; traceable (see :meth:`BaseQ.apply_q_s`)."""
         n = self.num_actions
         batch_size = S.shape[0]
         S_rep = ops.repeat(S, n, axis=0)
@@ -150,13 +174,16 @@ class QTypeII(BaseQ):
         super().__init__(function_approximator, gamma, bootstrap_n, bootstrap_with_target_model,
                          update_strategy, head_id=head_id)
 
-    def apply_q_s(self, params: Any, non_trainable: Any, S: Any,
-             training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass: ``Q_s`` of shape [batch_size, num_actions]."""
-        return self.head.model.stateless_call(list(params), list(non_trainable), S, training=training)
+    def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
+                  training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass :math:`q(S, .)`; traceable (see :meth:`BaseQ.apply_q_s`)."""
+        return self._call_head(params, non_trainable, S, training)
 
-    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any,
-                 training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass: ``Q_sa`` of shape [batch_size] and the updated non-trainables."""
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
+              training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass :math:`q(S, A)`, read off :meth:`apply_q_s`; parameters as in
+        :meth:`BaseFunction.apply`; traceable. Returns ``Q_sa`` of shape [batch_size] and the
+        updated non-trainables."""
+        A = self._required(A)
         Q_s, non_trainable = self.apply_q_s(params, non_trainable, S, training)
         return ops.take_along_axis(Q_s, A[:, None], axis=1)[:, 0], non_trainable

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from plugrl._backend import jit
+from plugrl._backend import Array, Params, jit
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.updaters.td_learning import Sarsa
 from plugrl.utils.validation import check_gamma, check_positive_int
@@ -49,11 +49,11 @@ class V(BaseFunction):
         self._no_action = _zero_action(function_approximator)
         self.updater = Sarsa(self)
 
-    def apply(self, params: Any, non_trainable: Any, S: Any, A: Any = None,
-                 training: bool = False) -> tuple[Any, Any]:
-        """Pure forward pass: ``V`` of shape [batch_size] and the updated non-trainables."""
-        V, non_trainable = self.head.model.stateless_call(
-            list(params), list(non_trainable), S, training=training)
+    def apply(self, params: Params, non_trainable: Params, S: Array, A: Array | None = None,
+              training: bool = False) -> tuple[Array, Params]:
+        """Pure forward pass :math:`v(S)`, parameters as in :meth:`BaseFunction.apply` (``A`` is
+        ignored); traceable. Returns ``V`` of shape [batch_size] and the updated non-trainables."""
+        V, non_trainable = self._call_head(params, non_trainable, S, training)
         return V[:, 0], non_trainable
 
     def __call__(self, s: Any, use_target_model: bool = False) -> float:

@@ -50,7 +50,7 @@ class JaxEnv(abc.ABC):
 class _GymnasiumAdapter(gym.Env):
     """A JAX environment behind the Gymnasium API (one jitted call per reset and per step)."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}  # declared as gym.Env declares it
 
     def __init__(self, env: JaxEnv, params: Any = None) -> None:
         self.jax_env = env

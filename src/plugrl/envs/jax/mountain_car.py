@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import gymnasium as gym
 import jax
@@ -29,6 +29,27 @@ class MountainCarParams(NamedTuple):
     max_episode_steps: int = 200
 
 
+class CarConstants(Protocol):
+    """The constants the shared car functions read; both variants' params have them."""
+
+    @property
+    def min_position(self) -> float: ...
+    @property
+    def max_position(self) -> float: ...
+    @property
+    def max_speed(self) -> float: ...
+    @property
+    def goal_position(self) -> float: ...
+    @property
+    def goal_velocity(self) -> float: ...
+    @property
+    def gravity(self) -> float: ...
+    @property
+    def reset_low(self) -> float: ...
+    @property
+    def reset_high(self) -> float: ...
+
+
 class MountainCarState(NamedTuple):
     """Car position and velocity, and the number of steps taken in the episode."""
 
@@ -43,7 +64,7 @@ def observation(state: MountainCarState) -> jax.Array:
 
 
 def physics(position: jax.Array, velocity: jax.Array, force: jax.Array,
-            params: MountainCarParams) -> tuple[jax.Array, jax.Array]:
+            params: CarConstants) -> tuple[jax.Array, jax.Array]:
     """One Euler step of the car under ``force`` (shared with the continuous variant).
 
     Parameters
@@ -52,8 +73,9 @@ def physics(position: jax.Array, velocity: jax.Array, force: jax.Array,
         Current state (scalars).
     force : jax.Array
         Acceleration from the engine, already scaled (``(a - 1) * force`` or ``a * power``).
-    params : MountainCarParams
-        Constants; only the position and speed bounds are read here.
+    params : CarConstants
+        Constants (either variant's params); the gravity and the position and speed bounds
+        are read here.
 
     Returns
     -------
@@ -68,12 +90,12 @@ def physics(position: jax.Array, velocity: jax.Array, force: jax.Array,
     return position, velocity
 
 
-def reached_goal(position: jax.Array, velocity: jax.Array, params: MountainCarParams) -> jax.Array:
+def reached_goal(position: jax.Array, velocity: jax.Array, params: CarConstants) -> jax.Array:
     """Gymnasium's termination: at or past the flag, not moving back."""
     return (position >= params.goal_position) & (velocity >= params.goal_velocity)
 
 
-def reset_state(key: jax.Array, params: MountainCarParams) -> MountainCarState:
+def reset_state(key: jax.Array, params: CarConstants) -> MountainCarState:
     """Position uniform in ``[reset_low, reset_high]``, velocity 0, ``t`` 0."""
     position = jax.random.uniform(key, (), jnp.float32, params.reset_low, params.reset_high)
     return MountainCarState(position, jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32))

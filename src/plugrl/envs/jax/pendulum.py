@@ -27,7 +27,7 @@ class PendulumParams(NamedTuple):
     dt: float = 0.05
     g: float = 10.0
     m: float = 1.0
-    l: float = 1.0  # Gymnasium's name for the length
+    l: float = 1.0  # noqa: E741  (Gymnasium's name for the length, kept so its kwargs carry over)
     max_episode_steps: int = 200
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import gymnasium as gym
-import optax
 
-from plugrl._backend import keras
+from plugrl._backend import Optimizer, keras, sgd
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.function_approximators.layers import ElementwiseQuadratic, FullQuadratic
 
@@ -38,16 +38,16 @@ class LinearFunctionApproximator(FunctionApproximator):
         Keyword arguments of the default optimizer, e.g. ``lr=0.01``.
     """
 
-    DEFAULT_OPTIMIZER: ClassVar[Any] = optax.sgd
+    DEFAULT_OPTIMIZER: ClassVar[Callable[..., Optimizer]] = sgd
     DEFAULT_LEARNING_RATE: ClassVar[float] = 1e-2
 
     def __init__(self, env: gym.Env, interaction: str | keras.layers.Layer | None = None,
-                 optimizer: Any = None, *, random_seed: int | None = None,
-                 **optimizer_kwargs: Any) -> None:
+                 optimizer: Optimizer | keras.optimizers.Optimizer | None = None, *,
+                 random_seed: int | None = None, **optimizer_kwargs: Any) -> None:
         self.interaction = _check_interaction(interaction)
         super().__init__(env, optimizer, random_seed=random_seed, **optimizer_kwargs)
 
-    def body(self, S: Any) -> Any:
+    def body(self, S: keras.KerasTensor) -> keras.KerasTensor:
         X = keras.layers.Flatten()(S)
         if self.interaction is None:
             return X

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend import Metrics, TrainState, jit, make_train_step, prng_key
+from plugrl._backend import Array, Metrics, Params, TrainState, jit, make_train_step, prng_key
 from plugrl.caching import NStepCache
 from plugrl.updaters.losses import get_value_loss
 from plugrl.utils.validation import check_finite
@@ -29,7 +29,7 @@ ops = keras.ops
 __all__ = ["BaseTDLearning", "td_target"]
 
 
-def td_target(Rn: Any, In: Any, Q_boot: Any) -> Any:
+def td_target(Rn: Array, In: Array, Q_boot: Array) -> Array:
     r"""The bootstrapped target :math:`G^{(n)}_t = R^{(n)}_t + I^{(n)}_t\,Q_\text{boot}`.
 
     Parameters
@@ -70,15 +70,16 @@ class BaseTDLearning(abc.ABC):
 
     # ------------------------------------------------------------------ pure functions
     @abc.abstractmethod
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Array, A_next: Array,
+                        *extra: Any) -> Array:
         r"""The bootstrap term :math:`Q_\text{boot}(S_{t+n}, A_{t+n})`, shape [batch_size].
 
         ``extra`` holds the arrays of :meth:`_extra_inputs` (e.g. a second Q-function's
         weights), passed into the jitted step with the batch.
         """
 
-    def target(self, state: TrainState, Rn: Any, In: Any, S_next: Any, A_next: Any,
-               *extra: Any) -> Any:
+    def target(self, state: TrainState, Rn: Array, In: Array, S_next: Array, A_next: Array,
+               *extra: Any) -> Array:
         r"""The bootstrapped target :math:`G^{(n)}_t = R^{(n)}_t + I^{(n)}_t\,Q_\text{boot}`."""
         return td_target(Rn, In, self.bootstrap_value(state, S_next, A_next, *extra))
 
@@ -86,12 +87,13 @@ class BaseTDLearning(abc.ABC):
         """Arrays the bootstrap needs besides the value function's own train state."""
         return ()
 
-    def _bootstrap_weights(self, state: TrainState) -> tuple[Any, Any]:
+    def _bootstrap_weights(self, state: TrainState) -> tuple[Params, Params]:
         if self.value_function.bootstrap_with_target_model:
             return state.targets(), state.target_non_trainable
         return state.params, state.non_trainable
 
-    def _loss_fn(self, params: Any, state: TrainState, batch: tuple, key: Any) -> tuple[Any, Any]:
+    def _loss_fn(self, params: Params, state: TrainState, batch: tuple[Array, ...],
+                 key: Array) -> tuple[Array, tuple[Params, dict[str, Array]]]:
         S, A, Rn, In, S_next, A_next, *extra = batch
         G = ops.stop_gradient(self.target(state, Rn, In, S_next, A_next, *extra))
         pred, non_trainable = self.value_function.apply(

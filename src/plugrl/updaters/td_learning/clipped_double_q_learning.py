@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from plugrl._backend import keras
-from plugrl._backend import TrainState, unraveler
+from plugrl._backend import Array, Params, TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
@@ -13,7 +13,7 @@ ops = keras.ops
 __all__ = ["ClippedDoubleQLearning", "clipped_double_q"]
 
 
-def clipped_double_q(Q1: Any, Q2: Any) -> Any:
+def clipped_double_q(Q1: Array, Q2: Array) -> Array:
     r"""The clipped double-Q estimate :math:`\min_{i=1,2} q_i`, element by element: the one
     place the twin critics' minimum lives (this updater, SAC's losses and the soft
     actor-critic's policy loss all take it).
@@ -58,20 +58,23 @@ class ClippedDoubleQLearning(BaseTDLearning):
                             f"Q-functions, got {type(value_function).__name__} and "
                             f"{type(q_func2).__name__}")
         self.q_func2 = q_func2
-        self._unravel_q2 = unraveler(q_func2._train_state.params)
         super().__init__(value_function, loss=loss)
 
-    def _extra_inputs(self) -> tuple:
-        q2, state = self.q_func2, self.q_func2._train_state
+    def _extra_inputs(self) -> tuple[Array | Params, Params]:
+        """The second Q-function's bootstrap weights: its target weights (trainables raveled),
+        or its current weights."""
+        q2 = self.q_func2
         if q2.bootstrap_with_target_model:
-            return state.target_params, state.target_non_trainable
-        return q2.train_state.params, q2.train_state.non_trainable
+            return q2.target_weights()
+        state = q2.train_state
+        return state.params, state.non_trainable
 
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Array, A_next: Array,
+                        *extra: Any) -> Array:
         q1, q2 = self.value_function, self.q_func2
         params2, non_trainable2 = extra
         if q2.bootstrap_with_target_model:
-            params2 = self._unravel_q2(params2)
+            params2 = q2.unravel_params(params2)
         weights1 = self._bootstrap_weights(state)
         if not q1.function_approximator.action_is_discrete:
             return clipped_double_q(q1.apply(*weights1, S_next, A_next)[0],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from plugrl._backend import keras
-from plugrl._backend import TrainState
+from plugrl._backend import Array, TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
@@ -27,14 +27,15 @@ class DoubleQLearning(BaseTDLearning):
 
     requires_q: ClassVar[bool] = True
 
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Array, A_next: Array,
+                        *extra: Any) -> Array:
         vf = self.value_function
         Q_primary, _ = vf.apply_q_s(state.params, state.non_trainable, S_next)
         Q_target, _ = vf.apply_q_s(state.targets(), state.target_non_trainable, S_next)
         return double_q_bootstrap(Q_primary, Q_target)
 
 
-def double_q_bootstrap(Q_primary: Any, Q_target: Any) -> Any:
+def double_q_bootstrap(Q_primary: Array, Q_target: Array) -> Array:
     r"""Double Q-learning's bootstrap term :math:`Q_\text{target}(S_{t+n}, \arg\max_a
     Q_\text{primary}(S_{t+n}, a))`.
 

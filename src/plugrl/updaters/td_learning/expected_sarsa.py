@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl._backend import TrainState
+from plugrl._backend import Array, TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
 from plugrl.utils.validation import check_propensities
 
@@ -30,7 +30,8 @@ class ExpectedSarsa(BaseTDLearning):
     On a state value function this is TD(n).
     """
 
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Array, A_next: Array,
+                        *extra: Any) -> Array:
         vf = self.value_function
         params, non_trainable = self._bootstrap_weights(state)
         if not vf.is_q_function:

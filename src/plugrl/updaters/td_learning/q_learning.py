@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from plugrl._backend import keras
-from plugrl._backend import TrainState
+from plugrl._backend import Array, TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
@@ -26,13 +26,14 @@ class QLearning(BaseTDLearning):
 
     requires_q: ClassVar[bool] = True
 
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Array, A_next: Array,
+                        *extra: Any) -> Array:
         params, non_trainable = self._bootstrap_weights(state)
         Q_s, _ = self.value_function.apply_q_s(params, non_trainable, S_next)
         return greedy_bootstrap(Q_s)
 
 
-def greedy_bootstrap(Q_s_next: Any) -> Any:
+def greedy_bootstrap(Q_s_next: Array) -> Array:
     r"""Q-learning's bootstrap term :math:`\max_a Q(S_{t+n}, a)`.
 
     Parameters

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from plugrl._backend import keras
-from plugrl._backend import TrainState
+from plugrl._backend import Array, TrainState
 from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops
@@ -42,6 +42,7 @@ class SoftQLearning(BaseTDLearning):
         self.temperature = temperature
         super().__init__(value_function, loss=loss)
 
-    def bootstrap_value(self, state: TrainState, S_next: Any, A_next: Any, *extra: Any) -> Any:
+    def bootstrap_value(self, state: TrainState, S_next: Array, A_next: Array,
+                        *extra: Any) -> Array:
         Q_s, _ = self.value_function.apply_q_s(*self._bootstrap_weights(state), S_next)
         return self.temperature * ops.logsumexp(Q_s / self.temperature, axis=-1)
