@@ -6,8 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from plugrl._backend import keras
-from plugrl._backend import prng_key
+from plugrl._backend import keras, prng_key
 from plugrl.agents.config import DQNConfig, build_config
 from plugrl.agents.off_policy.dqn import (
     DQN,

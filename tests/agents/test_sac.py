@@ -10,17 +10,9 @@ import jax
 import numpy as np
 import pytest
 
-from plugrl._backend import keras
-from plugrl._backend import normal_noise, prng_key
+from plugrl._backend import keras, normal_noise, prng_key
 from plugrl.agents.config import SACConfig
 from plugrl.agents.off_policy.sac import SAC, SACLearner
-from plugrl.updaters.policy_objectives.sac import (
-    actor_loss,
-    critic_loss,
-    default_target_entropy,
-    ent_coeff_loss,
-    soft_bootstrap,
-)
 from plugrl.proba_dists.squashed_normal import (
     log_one_minus_tanh_sq,
     rescale_actions,
@@ -28,6 +20,13 @@ from plugrl.proba_dists.squashed_normal import (
     squashed_sample,
 )
 from plugrl.updaters.policy_objectives import expected_soft_value
+from plugrl.updaters.policy_objectives.sac import (
+    actor_loss,
+    critic_loss,
+    default_target_entropy,
+    ent_coeff_loss,
+    soft_bootstrap,
+)
 
 OBS = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
 BOX = gym.spaces.Box(np.array([-2.0, 0.0], np.float32), np.array([2.0, 1.0], np.float32))
@@ -308,7 +307,8 @@ def test_bad_input_is_rejected_with_the_argument_named(box_learner):
     with pytest.raises(TypeError, match="action_space"):
         make_learner(gym.spaces.MultiBinary(2))
     learner = box_learner
-    with pytest.raises(ValueError, match=r"S: expected a batch of shape \[batch_size, 3\], got shape \(2, 4\)"):
+    message = r"S: expected a batch of shape \[batch_size, 3\], got shape \(2, 4\)"
+    with pytest.raises(ValueError, match=message):
         learner.act(np.zeros((2, 4), np.float32), np.random.default_rng(0))
     batch = make_batch(learner)
     with pytest.raises(ValueError, match="missing \\['W'\\]"):

@@ -22,8 +22,8 @@ import numpy as np
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import OffPolicyConfig
-from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer
+from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.utils.schedules import schedule_value
 from plugrl.utils.validation import check_observation
 
@@ -100,7 +100,8 @@ class OffPolicyAgent(BaseAgent):
         rollout = self.sampler.collect(lambda S: self._explore(S, total_steps))
         self._store(rollout)
         record = self._progress_record()
-        if self.num_steps >= self.config.num_init_memory_steps and self.buffer.num_valid >= self.config.batch_size:
+        cfg = self.config
+        if self.num_steps >= cfg.num_init_memory_steps and self.buffer.num_valid >= cfg.batch_size:
             record.update(self._update(total_steps, steps_before))
         return record
 

@@ -20,12 +20,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend import keras
 from plugrl._backend import (
     Metrics,
     TrainState,
     init_train_state,
     jit,
+    keras,
     scan_steps,
     scheduled_adam,
     sync_target,
@@ -144,12 +144,12 @@ class DQNLearner:
         metrics = {"DQN/q_mean": ops.mean(Q_sa), "DQN/td_error": ops.mean(ops.abs(td_errors))}
         return loss, (non_trainable, metrics, td_errors)
 
-    def _update_fn(self, state: TrainState, batch: dict, lr: Any,
-                   num_target_updates: Any) -> tuple[TrainState, Metrics, Any]:
+    def _update_fn(self, state: TrainState, batch: dict, lr: Any, num_target_updates: Any,
+                   key: Any) -> tuple[TrainState, Metrics, Any]:
         state = sync_target(state, target_update_weight(self.config.tau, num_target_updates))
         state = state._replace(opt_state=with_learning_rate(state.opt_state, lr))
         batch = {**batch, "Q_target_next": self._target_q_next(state, batch["S_next"])}
-        return scan_steps(lambda state, batch: self._step(state, batch, None), state, batch)
+        return scan_steps(lambda state, batch: self._step(state, batch, key), state, batch)
 
     # ------------------------------------------------------------------ host side
     def buffer_action_space(self) -> gym.spaces.Discrete:
@@ -199,7 +199,7 @@ class DQNLearner:
         lr : float
             The learning rate of these steps.
         key : jax.Array
-            Unused (the TD loss draws no randomness); kept for the learners' common signature.
+            Passed to the TD loss, which draws no randomness (the learners' common signature).
         steps : (int, int)
             The agent's env-step counters before and after the collection that preceded this
             update; a target update falls due at every multiple of ``target_update_intvl``.
@@ -214,7 +214,7 @@ class DQNLearner:
         batch = check_update_batch(batch)
         num_target_updates = target_updates_due(*steps, self.config.target_update_intvl)
         self.state, metrics, td_errors = self._update(
-            self.state, batch, np.float32(lr), np.float32(num_target_updates))
+            self.state, batch, np.float32(lr), np.float32(num_target_updates), key)
         metrics = {**metrics.to_dict(), "DQN/target_updates": float(num_target_updates)}
         return metrics, np.asarray(td_errors)
 

@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend import keras
 from plugrl._backend import (
     Metrics,
     TrainState,
     jit,
+    keras,
     scan_steps,
     scheduled_adam,
     split_key,
@@ -154,7 +154,7 @@ class SACLearner:
                           "non_trainable": critic.non_trainable, "ent_coeff": ent_coeff}, key_pi)
         ent_state, alpha_loss = state.ent_coeff, ops.zeros(())
         if self.config.learn_ent_coeff:
-            ent_state, ent_metrics = self._ent_coeff_step(ent_state, logP_mean, None)
+            ent_state, ent_metrics = self._ent_coeff_step(ent_state, logP_mean, key)  # key unused
             alpha_loss = ent_metrics["SAC/ent_coeff/loss"]
         # Not the train steps' gradient norms: left out, XLA drops their computation (16
         # reductions over all weights and 42 more kernels in each gradient step).
@@ -181,7 +181,8 @@ class SACLearner:
         Z = self.nets.policy_forward(params, non_trainable, S)
         if self.discrete:
             return ops.argmax(Z + noise, axis=-1)
-        return squashed_sample(*Z, noise)[0]
+        mu, log_std = Z
+        return squashed_sample(mu, log_std, noise)[0]
 
     def _greedy_fn(self, params: tuple, non_trainable: tuple, S: Any) -> Any:
         Z = self.nets.policy_forward(params, non_trainable, S)

@@ -13,8 +13,7 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend import keras
-from plugrl._backend import TrainState, init_train_state, normal_noise
+from plugrl._backend import TrainState, init_train_state, keras, normal_noise
 from plugrl.agents.config import SACConfig
 from plugrl.function_approximators.parameter_groups import ParameterGroups
 from plugrl.function_approximators.predefined.mlp import MLP, CriticMLP, policy_spaces
@@ -117,17 +116,14 @@ class SACNetworks:
     def _ownership(self) -> list[list[tuple[str, int]]]:
         """For each group's trainable variable: ``('actor' | 'critic', index)`` in that network's
         parameters. A variable any critic uses belongs to the critics."""
-        # Name each variable by its (group, position) and select a critic's weights out of the
-        # names: what comes out are the variables that critic uses.
-        names = [tuple(tuple((g, j) for j in range(len(positions[part])))
-                       for g, positions in enumerate(self._groups.positions)) for part in (0, 1)]
-        critic_used = {name for i in range(1, 1 + len(self.q_funcs))
-                       for name in self._groups.select(*names, i)[0]}
-        owners, counts = [], {"actor": 0, "critic": 0}
-        for g, group_names in enumerate(names[0]):
+        critics = [self._groups.member(i) for i in range(1, len(self._groups))]
+        critic_used = {(member.group, j) for member in critics for j in member.trainable}
+        owners: list[list[tuple[str, int]]] = []
+        counts = {"actor": 0, "critic": 0}
+        for g, (positions, _) in enumerate(self._groups.positions):
             owners.append([])
-            for name in group_names:
-                owner = "critic" if name in critic_used else "actor"
+            for j in range(len(positions)):
+                owner = "critic" if (g, j) in critic_used else "actor"
                 owners[g].append((owner, counts[owner]))
                 counts[owner] += 1
         return owners
