@@ -20,6 +20,7 @@ from plugrl import (
     utils,
     wrappers,
 )
+from plugrl._version import __version__
 from plugrl.actor_critic import ActorCritic, SoftActorCritic
 from plugrl.function_approximators import FunctionApproximator
 from plugrl.policies import (
@@ -29,7 +30,6 @@ from plugrl.policies import (
     SoftmaxPolicy,
     UserInputPolicy,
 )
-from plugrl._version import __version__
 from plugrl.value_functions import QTypeI, QTypeII, V
 
 __all__ = [

@@ -12,7 +12,8 @@ def test_readme_python_examples_run(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert len(blocks) == 5
     shrink = {"range(10_000)": "range(300)", "fit(100_000": "fit(2_000", '"runs/': f'"{tmp_path}/',
-              "fit(50_000)": "fit(1_100)", "fit(20_000": "fit(300", "eval_interval=10_000": "eval_interval=1_024",
+              "fit(50_000)": "fit(1_100)", "fit(20_000": "fit(300",
+              "eval_interval=10_000": "eval_interval=1_024",
               "range(16)": "range(2)", "total_steps=50_000": "total_steps=512"}
     namespace: dict = {}
     for block in blocks:

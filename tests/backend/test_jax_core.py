@@ -9,13 +9,13 @@ import numpy as np
 import optax
 import pytest
 
-from plugrl._backend import keras
 from plugrl._backend import (
     as_optax,
     batched_initialization,
     export_weights,
     import_weights,
     init_train_state,
+    keras,
     make_train_step,
     polyak,
     prng_key,

@@ -145,7 +145,8 @@ def test_invalid_inputs() -> None:
         GAE()(1.0, 1.0, 1.0, False, False)
     R = b["R"].copy()
     R[3, 2] = np.nan
-    with pytest.raises(ValueError, match=r"R: expected no NaN, got 1 NaN entries \(first at index \(3, 2\)\)"):
+    with pytest.raises(ValueError,
+                       match=r"R: expected no NaN, got 1 NaN entries \(first at index \(3, 2\)\)"):
         GAE()(R, b["V"], b["V_next"], b["terminated"], b["truncated"])
     V_next = b["V_next"].copy()
     V_next[~b["terminated"]] = np.nan

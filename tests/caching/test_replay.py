@@ -285,7 +285,7 @@ def test_from_value_function() -> None:
     assert (buf.gamma, buf.bootstrap_n, buf.batch_size, buf.capacity) == (0.8, 3, 7, 100)
     assert buf.env is q.env
     s, _ = env.reset(seed=0)
-    for t in range(10):
+    for _step in range(10):
         a = env.action_space.sample()
         s_next, r, terminated, truncated, _ = env.step(a)
         buf.add(s, a, r, terminated, truncated=truncated, s_next=s_next)

@@ -92,7 +92,8 @@ def test_advantages_must_match_the_batch(cartpole):
 def test_nan_distribution_parameters_raise(cartpole):
     pi = plugrl.SoftmaxPolicy(LinearFunctionApproximator(cartpole))
     pi.set_weights([np.full((4, 2), np.nan, np.float32), np.zeros(2, np.float32)])
-    with pytest.raises(ValueError, match="SoftmaxPolicy distribution parameters.*expected finite values, got nan"):
+    with pytest.raises(ValueError,
+                       match="SoftmaxPolicy distribution parameters.*expected finite values, got nan"):
         pi(np.ones(4))
 
 

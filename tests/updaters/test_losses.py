@@ -44,5 +44,6 @@ def test_rmse_and_logloss_sign():
 def test_unknown_value_loss_name():
     from plugrl.updaters.losses import get_value_loss
 
-    with pytest.raises(ValueError, match="loss: expected one of \\['huber', 'mse'\\] or a callable, got 'l1'"):
+    with pytest.raises(ValueError,
+                       match="loss: expected one of \\['huber', 'mse'\\] or a callable, got 'l1'"):
         get_value_loss("l1")

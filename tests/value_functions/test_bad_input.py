@@ -33,7 +33,8 @@ def test_q_learning_on_continuous_actions(pendulum):
 def test_wrong_observation_shape(q):
     with pytest.raises(ValueError, match=r"s: expected an observation of shape \(4,\), got shape \(3,\)"):
         q(np.zeros(3))
-    with pytest.raises(ValueError, match=r"S: expected a batch of shape \[batch_size, 4\], got shape \(2, 5\)"):
+    with pytest.raises(ValueError,
+                       match=r"S: expected a batch of shape \[batch_size, 4\], got shape \(2, 5\)"):
         q.batch_eval(np.zeros((2, 5)))
 
 

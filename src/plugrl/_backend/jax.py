@@ -16,11 +16,10 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import keras
 import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
-
-import keras
 
 from plugrl._backend.jax_config import COMPILER_OPTIONS, jit
 from plugrl._backend.jax_random import (  # noqa: F401  (part of the core's interface)
@@ -36,12 +35,16 @@ from plugrl._backend.jax_random import (  # noqa: F401  (part of the core's inte
 
 Params = tuple[jax.Array, ...]
 Batch = Any
-Metrics = dict[str, jax.Array]
-LossFn = Callable[[Params, "TrainState", Batch, jax.Array], tuple[jax.Array, tuple[Params, Metrics]]]
+#: ``loss_fn(params, state, batch, key) -> (loss, (non_trainable, metrics))``, as
+#: :func:`train_step` takes it; ``metrics`` are the loss's own scalars by name, which the step
+#: packs into one :class:`Metrics` with the loss and the gradient norm.
+LossFn = Callable[[Params, "TrainState", Batch, jax.Array],
+                  tuple[jax.Array, tuple[Params, dict[str, jax.Array]]]]
 
 __all__ = [
     "Array",
     "COMPILER_OPTIONS",
+    "LossFn",
     "Metrics",
     "Optimizer",
     "Params",
@@ -393,7 +396,9 @@ def _as_optax(optimizer: Any) -> optax.GradientTransformation:
 
 
 
-def compile_concurrently(programs: Sequence[tuple[Callable, tuple]]) -> list[Any]:
+def compile_concurrently(
+    programs: Sequence[tuple[jax.stages.Wrapped, tuple[Any, ...]]],
+) -> list[jax.stages.Compiled]:
     """Compile each ``(jitted function, arguments)`` pair, each in a thread of its own.
 
     XLA releases the GIL while it compiles, and does not keep two cores busy with one

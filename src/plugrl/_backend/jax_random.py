@@ -9,10 +9,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import keras
 import numpy as np
 from keras.src.backend.common.stateless_scope import StatelessScope, in_stateless_scope
-
-import keras
 
 from plugrl._backend.jax_config import jit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plugrl._backend import Array, TrainState, keras
-from plugrl.actor_critic.base import Batch, BaseActorCritic
+from plugrl.actor_critic.base import BaseActorCritic, Batch, grouped
 from plugrl.function_approximators import FunctionApproximator, GroupedParams, Member
 from plugrl.policies.base import BaseUpdateablePolicy, DistParams
 from plugrl.policies.gaussian import GaussianPolicy
@@ -87,20 +87,21 @@ class ActorCritic(BaseActorCritic):
                  key: Array) -> tuple[Array, tuple[GroupedParams, dict[str, Array]]]:
         S, A, Rn, In, S_next, pi_targets, pi_target_nt, v_targets, v_target_nt = batch
         v_func, policy = self.v_func, self.policy
-        pi_targets, v_targets = policy.unravel_params(pi_targets), v_func.unravel_params(v_targets)
+        state_non_trainable = grouped(state.non_trainable)
+        pi_target_params = policy.unravel_params(pi_targets)
         if self._fold_bootstrap:
             # v(S_next) from the primary model rides along in the same forward pass as S
             batch_size = S.shape[0]
-            (Z, V_all), non_trainable = self._forward(params, state.non_trainable,
+            (Z, V_all), non_trainable = self._forward(params, state_non_trainable,
                                                       ops.concatenate([S, S_next], axis=0))
             Z = keras.tree.map_structure(lambda z: z[:batch_size], Z)
             V_pred, V_next = V_all[:batch_size], V_all[batch_size:]
         else:
-            (Z, V_pred), non_trainable = self._forward(params, state.non_trainable, S)
-            V_next = v_func.apply(v_targets, v_target_nt, S_next)[0]
+            (Z, V_pred), non_trainable = self._forward(params, state_non_trainable, S)
+            V_next = v_func.apply(v_func.unravel_params(v_targets), v_target_nt, S_next)[0]
         G = ops.stop_gradient(td_target(Rn, In, V_next))
         Adv = G - ops.stop_gradient(V_pred)
-        Z_old = policy.apply(pi_targets, pi_target_nt, S)[0]
+        Z_old = policy.apply(pi_target_params, pi_target_nt, S)[0]
         policy_loss, metrics = policy.policy_loss(Z, Z_old, A, Adv, key)
         value_loss = ops.mean(v_func.updater.loss(G, V_pred))
         metrics = {**metrics, "ActorCritic/policy_loss": policy_loss,

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from plugrl._backend import Array, Metrics, TrainState, init_train_state, make_train_step
+from plugrl._backend import (
+    Array,
+    LossFn,
+    Metrics,
+    Params,
+    TrainState,
+    init_train_state,
+    make_train_step,
+)
 from plugrl.caching import NStepCache
 from plugrl.function_approximators import GroupedParams, HeadFunction, ParameterGroups
 from plugrl.policies.base import BaseUpdateablePolicy
@@ -19,7 +27,18 @@ __all__ = ["BaseActorCritic"]
 #: ``(S, A, Rn, In, S_next, pi_targets, pi_target_non_trainable, v_targets,
 #: v_target_non_trainable)``: a checked batch and the target weights (raveled trainables, see
 #: :class:`~plugrl.value_functions.base.TargetWeights`) of the policy and the value function.
-Batch = tuple[Array, ...]
+Batch = tuple[Array, Array, Array, Array, Array, Array, Params, Array, Params]
+
+
+def grouped(weights: Params) -> GroupedParams:
+    """A train state's weights, typed as the groups they are (no copy, no check).
+
+    :class:`~plugrl._backend.TrainState` and ``train_step`` type weights as one flat tuple
+    (``Params``); an actor-critic's state holds a tuple per group instead (what
+    :meth:`ParameterGroups.gather` returns), a pytree that ``train_step``, the optimizer of
+    :func:`~plugrl._backend.per_group` and ``jit`` handle alike.
+    """
+    return cast(GroupedParams, weights)
 
 
 class BaseActorCritic(abc.ABC):
@@ -48,7 +67,8 @@ class BaseActorCritic(abc.ABC):
         self._groups = ParameterGroups(members)
         optimizer = self._groups.optimizer
         self._train_state = init_train_state(*self._groups.gather(), optimizer)
-        self._step = make_train_step(self._loss_fn, optimizer, name)
+        # A loss over grouped weights, which the flat-typed LossFn stands for (see grouped).
+        self._step = make_train_step(cast(LossFn, self._loss_fn), optimizer, name)
 
     @abc.abstractmethod
     def _loss_fn(self, params: GroupedParams, state: TrainState, batch: Batch,
@@ -58,10 +78,11 @@ class BaseActorCritic(abc.ABC):
     def _apply(self, batch: tuple[np.ndarray, ...]) -> Metrics:
         """Run the jitted update step on a checked batch ``(S, A, Rn, In, S_next)``."""
         params, non_trainable = self._groups.gather()
-        state = self._train_state._replace(params=params, non_trainable=non_trainable)
+        state = self._train_state._replace(params=cast(Params, params),  # see grouped
+                                           non_trainable=cast(Params, non_trainable))
         targets = (*self.policy.target_weights(), *self.v_func.target_weights())
         state, metrics = self._step(state, (*batch, *targets), self.policy.next_key())
-        self._groups.scatter(state.params, state.non_trainable)
+        self._groups.scatter(grouped(state.params), grouped(state.non_trainable))
         self._train_state = state
         return metrics
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from plugrl._backend import Array, Params, TrainState, keras, split_key
 from plugrl.actor_critic.actor_critic import check_same_env
-from plugrl.actor_critic.base import Batch, BaseActorCritic
+from plugrl.actor_critic.base import BaseActorCritic, Batch, grouped
 from plugrl.function_approximators import FunctionApproximator, GroupedParams
 from plugrl.policies.base import BaseUpdateablePolicy, DistParams
 from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.softmax import SoftmaxPolicy
+from plugrl.proba_dists import CategoricalDist
 from plugrl.updaters.policy_objectives import SoftPG, expected_soft_value
 from plugrl.updaters.td_learning import clipped_double_q, td_target
 from plugrl.value_functions import QTypeI, QTypeII, V
@@ -93,7 +94,8 @@ class SoftActorCritic(BaseActorCritic):
     def _loss_fn(self, params: GroupedParams, state: TrainState, batch: Batch,
                  key: Array) -> tuple[Array, tuple[GroupedParams, dict[str, Array]]]:
         S, A, Rn, In, S_next, pi_targets, pi_target_nt, v_targets, v_target_nt = batch
-        weights = [self._groups.select(params, state.non_trainable, i) for i in range(4)]
+        non_trainable = grouped(state.non_trainable)
+        weights = [self._groups.select(params, non_trainable, i) for i in range(4)]
         key_pi, key_v = split_key(key)
         Z, _ = self.policy.apply(*weights[0], S, training=True)
         V_pred, _ = self.v_func.apply(*weights[1], S, training=True)
@@ -110,7 +112,7 @@ class SoftActorCritic(BaseActorCritic):
         metrics = {**metrics, "SoftActorCritic/q_loss": q_loss, "SoftActorCritic/v_loss": v_loss,
                    "SoftActorCritic/policy_loss": policy_loss}
         total = policy_loss + self.value_loss_weight * (q_loss + v_loss)
-        return total, (state.non_trainable, metrics)
+        return total, (non_trainable, metrics)
 
     def _soft_values(self, Z: DistParams, S: Array, q_weights: list[tuple[Params, Params]],
                      key: Array) -> tuple[Any, Array]:
@@ -122,6 +124,7 @@ class SoftActorCritic(BaseActorCritic):
         q1, q2 = self.q_func1, self.q_func2
         dist = self.policy.make_dist(keras.tree.map_structure(ops.stop_gradient, Z))
         if self.policy.function_approximator.action_is_discrete:
+            assert isinstance(dist, CategoricalDist)  # discrete actions: a SoftmaxPolicy's
             Q_min = clipped_double_q(q1.apply_q_s(*frozen[0], S)[0], q2.apply_q_s(*frozen[1], S)[0])
             V_target = expected_soft_value(dist.probs, dist.log_probs, Q_min, beta)
             return Q_min, ops.stop_gradient(V_target)

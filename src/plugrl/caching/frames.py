@@ -40,13 +40,14 @@ class FrameLayout:
     ----------
     obs_shape : tuple of int
         The shape of one observation.
-    dtype : numpy dtype
-        The dtype in which observations are stored.
+    dtype : numpy dtype or None
+        The dtype in which observations are stored (``None``: NumPy's default, float64, for a
+        space that declares no dtype).
     axis : int or None, optional
         The axis along which the frames of an observation are stacked.
     """
 
-    def __init__(self, obs_shape: tuple[int, ...], dtype: npt.DTypeLike,
+    def __init__(self, obs_shape: tuple[int, ...], dtype: npt.DTypeLike | None,
                  axis: int | None = None) -> None:
         self.obs_shape, self.dtype = tuple(int(d) for d in obs_shape), np.dtype(dtype)
         self.axis = None if axis is None else _check_axis(axis, self.obs_shape)
@@ -129,7 +130,8 @@ def _check_axis(axis: Any, obs_shape: tuple[int, ...]) -> int:
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"frame_stack_axis: expected an int or None, got {type(axis).__name__} "
                         f"{axis!r}")
-    if not -ndim <= axis < ndim:
+    index = int(axis)
+    if not -ndim <= index < ndim:
         raise ValueError(f"frame_stack_axis: expected an int in [{-ndim}, {ndim}) for observations "
                          f"of shape {obs_shape}, got {axis}")
-    return int(axis) % ndim
+    return index % ndim

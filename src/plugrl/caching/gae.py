@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from plugrl._backend import keras
-from plugrl._backend import is_concrete, jit
+from plugrl._backend import is_concrete, jit, keras
 from plugrl.utils.validation import check_unit_interval
 
 __all__ = ["GAE", "gae_advantages", "standardize"]

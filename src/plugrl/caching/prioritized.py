@@ -281,7 +281,7 @@ def _check_priorities(priorities: Any, valid: np.ndarray, max_priority: float) -
 def _check_nonnegative(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a float >= 0, got {type(value).__name__} {value!r}")
-    if not (math.isfinite(float(value)) and value >= 0):
+    if not (math.isfinite(float(value)) and float(value) >= 0):
         raise ValueError(f"{name}: expected a finite float >= 0, got {value!r}")
     return float(value)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,7 @@ __all__ = ["ExperienceReplayBuffer"]
 
 ReplayBatch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 BufferState = tuple[dict[str, np.ndarray], dict[str, Any]]
+_Batch = TypeVar("_Batch", bound=tuple[np.ndarray, ...])
 
 
 class ExperienceReplayBuffer:
@@ -109,7 +110,7 @@ class ExperienceReplayBuffer:
         self._a_unknown = unknown_action(self._action_space, np.zeros(act_shape, act_dtype))
         cap = self.capacity
         self._S = np.zeros((cap, *self._layout.frame_shape), self._layout.dtype)
-        self._A = np.zeros((cap, *act_shape), act_dtype)
+        self._A: np.ndarray = np.zeros((cap, *act_shape), act_dtype)
         self._R = np.zeros(cap, np.float32)
         self._episode = np.zeros(cap, np.int64)
         self._terminated = np.zeros(cap, bool)
@@ -456,6 +457,7 @@ def _action_spec(space: spaces.Space[Any]) -> tuple[tuple[int, ...], type]:
     raise TypeError(f"env: expected a Discrete or Box action_space, got {space}")
 
 
-def _split_batches(batch: tuple[np.ndarray, ...], k: int) -> tuple[np.ndarray, ...]:
+def _split_batches(batch: _Batch, k: int) -> _Batch:
     """Arrays of ``k * batch_size`` samples as ``[k, batch_size, ...]``."""
-    return tuple(x.reshape(k, -1, *x.shape[1:]) for x in batch)
+    # The same number of arrays, each still an array: the batch keeps its tuple type.
+    return cast(_Batch, tuple(x.reshape(k, -1, *x.shape[1:]) for x in batch))

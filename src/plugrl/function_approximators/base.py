@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeAlias
 
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend import keras
 from plugrl._backend import (
     Array,
     Optimizer,
@@ -19,6 +18,7 @@ from plugrl._backend import (
     copy_arrays,
     export_weights,
     import_weights,
+    keras,
     seeded_initialization,
 )
 from plugrl.function_approximators.layers import StateActionKronecker
@@ -26,7 +26,7 @@ from plugrl.function_approximators.layers import StateActionKronecker
 __all__ = ["FunctionApproximator", "HeadModel"]
 
 #: A symbolic tensor of the Keras functional API (what :meth:`FunctionApproximator.body` gets).
-KerasTensor = keras.KerasTensor
+KerasTensor: TypeAlias = keras.KerasTensor
 
 HEADS = ("v", "q1", "q2", "pi")
 
@@ -131,7 +131,7 @@ class FunctionApproximator:
 
     def head_q2(self, X: KerasTensor) -> KerasTensor:
         """Type-II Q head: ``X -> Q_s`` with shape [batch_size, num_actions]."""
-        if not self.action_is_discrete:
+        if not isinstance(self.action_space, gym.spaces.Discrete):
             raise TypeError(
                 "head_q2: expected a Discrete action space, got "
                 f"{self.action_space}; use QTypeI for continuous actions"
@@ -143,7 +143,7 @@ class FunctionApproximator:
         """Policy head: logits ``Z`` [batch_size, num_actions] for discrete actions, or the
         pair ``(mu, logvar)`` of shape [batch_size, *action_shape] for ``Box`` actions."""
         X = _flat(X)
-        if self.action_is_discrete:
+        if isinstance(self.action_space, gym.spaces.Discrete):
             n = int(self.action_space.n)
             return keras.layers.Dense(n, kernel_initializer="zeros", name="head_pi")(X)
         size = int(np.prod(self.action_space.shape))
@@ -162,7 +162,7 @@ class FunctionApproximator:
 
     @property
     def num_actions(self) -> int:
-        if not self.action_is_discrete:
+        if not isinstance(self.action_space, gym.spaces.Discrete):
             raise TypeError(f"num_actions: expected a Discrete action space, got {self.action_space}")
         return int(self.action_space.n)
 
@@ -311,7 +311,7 @@ class FunctionApproximator:
         return self._heads[key]
 
     def _action_input_shape(self) -> tuple[int, ...]:
-        if self.action_is_discrete:
+        if isinstance(self.action_space, gym.spaces.Discrete):
             return (self.num_actions,)
         return tuple(self.action_space.shape)
 
@@ -340,7 +340,7 @@ def _check_observation_space(space: gym.Space) -> gym.spaces.Box:
     return space
 
 
-def _check_action_space(space: gym.Space) -> gym.Space:
+def _check_action_space(space: gym.Space) -> gym.spaces.Discrete | gym.spaces.Box:
     if not isinstance(space, (gym.spaces.Discrete, gym.spaces.Box)):
         raise TypeError(f"env.action_space: expected a Discrete or Box space, got {space}")
     return space

@@ -9,13 +9,13 @@ from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 
-from plugrl._backend import keras
 from plugrl._backend import (
     Array,
     Metrics,
     Params,
     TrainState,
     jit,
+    keras,
     make_train_step,
     prng_key,
     split_key,
@@ -175,6 +175,8 @@ class BaseUpdateablePolicy(BaseFunction):
         A : nd Tensor, shape: [batch_size, ...]
             A batch of actions taken under the behaviour policy.
         """
+        assert self.dist is not None and self.target_dist is not None, \
+            "policy_loss_with_metrics runs inside policy_loss, which sets the distributions"
         return self.objective(self.dist, self.target_dist, A, Adv, key=self._loss_key)
 
     def policy_loss(self, Z: DistParams, Z_old: DistParams, A: Array, Adv: Array,

@@ -65,8 +65,9 @@ class GaussianPolicy(BaseUpdateablePolicy):
         return Z[0]
 
     def noise_block(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
-        shape = self.function_approximator.action_space.shape
-        return (self._rng if rng is None else rng).standard_normal((size, *shape), np.float32)
+        space = self.function_approximator.action_space
+        assert isinstance(space, gym.spaces.Box)  # what _check_action_space has checked
+        return (self._rng if rng is None else rng).standard_normal((size, *space.shape), np.float32)
 
     def _action_from_noise(self, Z: Any, noise: Any) -> Any:
         mu, logvar = Z

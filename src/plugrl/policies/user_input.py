@@ -31,6 +31,7 @@ class UserInputPolicy:
         if not isinstance(env.action_space, (gym.spaces.Discrete, gym.spaces.Box)):
             raise TypeError(f"env.action_space: expected a Discrete or Box space, got {env.action_space}")
         self.env = env
+        self._space: gym.spaces.Discrete | gym.spaces.Box = env.action_space
         self.render_before_prompt = bool(render_before_prompt)
         self._input = input_stream
         self._output = output_stream
@@ -39,7 +40,7 @@ class UserInputPolicy:
         r"""Ask the user for an action :math:`a` in state ``s``."""
         if self.render_before_prompt:
             self.env.render()
-        space = self.env.action_space
+        space = self._space
         output = self._output or sys.stdout
         while True:
             output.write(self._prompt(space))
@@ -57,13 +58,14 @@ class UserInputPolicy:
         return self(s)
 
     @staticmethod
-    def _prompt(space: gym.Space) -> str:
+    def _prompt(space: gym.spaces.Discrete | gym.spaces.Box) -> str:
         if isinstance(space, gym.spaces.Discrete):
             return f"Choose an action in {{{space.start}, ..., {space.start + space.n - 1}}}: "
         return f"Choose an action: {int(np.prod(space.shape))} numbers in [{space.low}, {space.high}]: "
 
 
-def _parse(text: str, space: gym.Space) -> Any:
+def _parse(text: str, space: gym.spaces.Discrete | gym.spaces.Box) -> Any:
+    action: int | np.ndarray
     try:
         if isinstance(space, gym.spaces.Discrete):
             action = int(text)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import abc
 from typing import Any, TypeAlias
 
-from plugrl._backend import keras
-from plugrl._backend import is_concrete, prng_key, split_key
+from plugrl._backend import is_concrete, keras, prng_key, split_key
 
 ops = keras.ops
 

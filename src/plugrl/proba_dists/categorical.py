@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from plugrl._backend import keras
-from plugrl._backend import gumbel_noise, is_concrete
+from plugrl._backend import gumbel_noise, is_concrete, keras
 from plugrl.proba_dists.base import ProbaDist, Tensor, as_float_tensor
 from plugrl.utils.validation import check_finite
 
@@ -156,6 +155,7 @@ class CategoricalDist(ProbaDist):
             The KL-divergences.
         """
         self._check_other(other)
+        assert isinstance(other, CategoricalDist)  # what _check_other has just checked, for the type checker
         return ops.sum(self.probs * (self.log_probs - other.log_probs), axis=-1)
 
     def mode(self) -> Tensor:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from plugrl._backend import keras
-from plugrl._backend import is_concrete, normal_noise
+from plugrl._backend import is_concrete, keras, normal_noise
 from plugrl.proba_dists.base import ProbaDist, Tensor, as_float_tensor
 from plugrl.utils.validation import check_finite
 
@@ -132,6 +131,7 @@ class NormalDist(ProbaDist):
             The KL-divergences.
         """
         self._check_other(other)
+        assert isinstance(other, NormalDist)  # what _check_other has just checked, for the type checker
         log_ratio = other.logvar - self.logvar
         # Written with exp(-log_ratio) rather than var_self / var_other to avoid overflow.
         terms = log_ratio + ops.exp(-log_ratio) + ops.square(self.mu - other.mu) * ops.exp(

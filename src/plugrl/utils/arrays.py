@@ -7,12 +7,11 @@ from an explicit ``random_state`` (never from the global NumPy RNG).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-RandomStateLike = Union[None, int, np.integer, np.random.Generator, np.random.RandomState]
+RandomStateLike = int | np.integer | np.random.Generator | np.random.RandomState | None
 
 __all__ = [
     "RandomStateLike",

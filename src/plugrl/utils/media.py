@@ -97,7 +97,8 @@ def _to_frame(frame: Any, resize_to: tuple[int, int] | None) -> np.ndarray:
     from PIL import Image  # lazy: only GIF recording needs Pillow
 
     image = Image.fromarray(frame.astype(np.uint8, copy=False))
-    return np.asarray(image.resize(tuple(resize_to), Image.Resampling.BILINEAR))
+    width, height = resize_to  # a pair, as _check_resize_to has checked
+    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))
 
 
 def _write_gif_atomically(frames: np.ndarray, path: Path, duration: float) -> None:

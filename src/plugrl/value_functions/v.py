@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import gymnasium as gym
 import numpy as np
 
 from plugrl._backend import Array, Params, jit
@@ -82,6 +83,7 @@ class V(BaseFunction):
 
 def _zero_action(function_approximator: FunctionApproximator) -> Any:
     """A valid placeholder action: a state value function ignores actions."""
-    if function_approximator.action_is_discrete:
-        return int(function_approximator.action_space.start)
-    return np.zeros(function_approximator.action_space.shape, np.float32)
+    space = function_approximator.action_space
+    if isinstance(space, gym.spaces.Discrete):
+        return int(space.start)
+    return np.zeros(space.shape, np.float32)

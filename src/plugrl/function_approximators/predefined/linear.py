@@ -13,7 +13,9 @@ from plugrl.function_approximators.layers import ElementwiseQuadratic, FullQuadr
 
 __all__ = ["LinearFunctionApproximator"]
 
-_INTERACTIONS = {"full_quadratic": FullQuadratic, "elementwise_quadratic": ElementwiseQuadratic}
+_INTERACTIONS: dict[str, type[keras.layers.Layer]] = {
+    "full_quadratic": FullQuadratic, "elementwise_quadratic": ElementwiseQuadratic,
+}
 
 
 class LinearFunctionApproximator(FunctionApproximator):

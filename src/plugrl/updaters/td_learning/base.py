@@ -18,8 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from plugrl._backend import keras
-from plugrl._backend import Array, Metrics, Params, TrainState, jit, make_train_step, prng_key
+from plugrl._backend import Array, Metrics, Params, TrainState, jit, keras, make_train_step, prng_key
 from plugrl.caching import NStepCache
 from plugrl.updaters.losses import get_value_loss
 from plugrl.utils.validation import check_finite

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from plugrl._backend import keras
-from plugrl._backend import Array, TrainState
+from plugrl._backend import Array, TrainState, keras
 from plugrl.updaters.td_learning.base import BaseTDLearning
 
 ops = keras.ops

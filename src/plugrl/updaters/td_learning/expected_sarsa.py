@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from plugrl._backend import keras
-from plugrl._backend import Array, TrainState
+from plugrl._backend import Array, TrainState, keras
 from plugrl.updaters.td_learning.base import BaseTDLearning
 from plugrl.utils.validation import check_propensities
 
