@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from plugrl._backend import prng_key
-from plugrl.agents import PPO
+from plugrl.agents import A2C, PPO
+from plugrl.agents.on_policy.fast_path import FastTrainer
 from plugrl.agents.on_policy.fast_training import hyperparameters
 from plugrl.agents.on_policy.learner import update_coefficients
 from plugrl.envs.jax import make
@@ -91,3 +92,19 @@ def test_one_merge_normalisation_and_action_clipping_for_host_and_traced_arrays(
     A = np.array([[-5.0], [0.3], [2.5]], np.float32)
     np.testing.assert_array_equal(learner.env_actions(A), np.float32([[-2.0], [0.3], [2.0]]))
     np.testing.assert_array_equal(jax.jit(learner.env_actions)(A), learner.env_actions(A))
+
+
+@pytest.mark.parametrize("agent_class, objective", [(PPO, "PPOClip"), (A2C, "VanillaPG")])
+def test_both_paths_report_the_same_metrics(agent_class, objective):
+    config = {"num_envs": 2, "n_steps": 16, "batch_size": 16, "num_epoch": 2}
+    ordinary = agent_class("CartPole-v1", seed=0, **config).fit(32)
+    fast = agent_class(make("CartPole-v1"), seed=0, **config)
+    trainer = FastTrainer(fast.learner, fast.jax_env, fast.jax_env.default_params, 2, record_metrics=True)
+    call = (trainer.start(fast.learner.state, np.asarray(prng_key(0))), hyperparameters(fast.config),
+            np.float32(64), np.int32(2))
+    chunk, _ = trainer.compiled(*call)
+    metrics = np.asarray(chunk(*call)[1].metrics)
+    names = set(ordinary.history[-1]) - {"steps", "episodes", "mean_return"}
+    assert set(trainer.metric_names) == names
+    assert {f"{objective}/surrogate", f"{objective}/entropy", "OnPolicyLearner/value_loss"} <= names
+    assert metrics.shape == (2, len(names)) and np.isfinite(metrics).all()

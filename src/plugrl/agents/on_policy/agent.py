@@ -101,7 +101,7 @@ class OnPolicyAgent(BaseAgent):
             raise ValueError("train_many: expected an agent made on a JAX environment, e.g. "
                              "PPO(plugrl.envs.jax.make('CartPole-v1')), got one on "
                              f"{self.env_id or 'a Gymnasium env'}")
-        return train_many(self.fast_path, self.seed, seeds, total_steps, eval_interval, **grid)
+        return train_many(self.fast_path, seeds, total_steps, eval_interval, **grid)
 
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
         if self.fast_path is not None:

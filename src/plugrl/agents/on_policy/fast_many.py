@@ -56,17 +56,16 @@ class ManyRuns:
         return jax.tree_util.tree_map(lambda x: x[i], self.states)
 
 
-def train_many(fast_path: FastPath, agent_seed: int, seeds: list[int], total_steps: int,
+def train_many(fast_path: FastPath, seeds: list[int], total_steps: int,
                eval_interval: int | None = None, **grid: list[Any]) -> ManyRuns:
     """Train one run per seed and combination of ``grid`` values at once, under ``jax.vmap``.
 
     Parameters
     ----------
     fast_path : FastPath
-        The fast path of an agent made on a JAX environment; gives the learner and the
-        configuration (nothing of the agent changes).
-    agent_seed : int
-        The agent's seed: a run of that seed starts from the learner's current state.
+        The fast path of an agent made on a JAX environment; gives the learner, the
+        configuration and the agent's seed (nothing of the agent changes; a run of the agent's
+        seed starts from the learner's current state).
     seeds : list of int
         Run ``seed`` starts from the networks of ``PPO(env, seed=seed)`` (default MLPs; a custom
         ``function_approximator`` keeps the agent's initial weights for every run) and draws
@@ -92,7 +91,7 @@ def train_many(fast_path: FastPath, agent_seed: int, seeds: list[int], total_ste
     chunk = eval_interval or total_steps
     max_updates = math.ceil(chunk / size) + (1 if eval_interval else 0)
     trainer = fast_path.trainer(max_updates, cfg.eval_episodes if eval_interval else 0)
-    states = _initial_states(fast_path.learner, agent_seed, [r["seed"] for r in runs])
+    states = _initial_states(fast_path.learner, fast_path.seed, [r["seed"] for r in runs])
     carry = _stack([trainer.start(state, np.asarray(prng_key(r["seed"])))
                     for state, r in zip(states, runs)])
     hp = _stack([hyperparameters(cfg, **{k: v for k, v in r.items() if k != "seed"}) for r in runs])

@@ -112,10 +112,10 @@ class FastTrainer:
         self.rollouts = JaxRollouts(learner, env, env_params, normalizer)
         self.normalized = normalizer is not None
         self.size = self.config.n_steps * self.config.num_envs
-        self.metric_names = self._metric_names() if record_metrics else ()
         self._compiled: dict[Any, tuple[Any, Any]] = {}
         self._placeholders = jax.eval_shape(
             self.rollouts.reset, jax.ShapeDtypeStruct((self.config.num_envs, 2), jnp.uint32), env_params)
+        self.metric_names = self._metric_names() if record_metrics else ()
 
     # ------------------------------------------------------------------ state
     def start(self, state: TrainState, key: jax.Array, steps: int = 0,
@@ -187,15 +187,14 @@ class FastTrainer:
         """An iteration's randomness from the carry's ``key``, in one draw of bits: the key to
         pass on, the rollout's random numbers, the update's shuffles ``indices`` [num_epoch,
         minibatches, batch_size] (a sort of random numbers compiles much faster than
-        ``jax.random.permutation``) and its key."""
+        ``jax.random.permutation``) and its keys [num_epoch, minibatches, 2], one per step."""
         key, k_iteration = jax.random.split(key)
         E, B = self.config.num_epoch, self.config.batch_size
-        counts = self.rollouts.bit_counts
-        bits = jax.random.bits(k_iteration, (sum(counts) + E * self.size + 2,), jnp.uint32)
-        rollout_bits, order, update_key = jnp.split(bits, [sum(counts), sum(counts) + E * self.size])
-        M = self.size // B
+        M, rollout = self.size // B, sum(self.rollouts.bit_counts)
+        bits = jax.random.bits(k_iteration, (rollout + E * self.size + 2 * E * M,), jnp.uint32)
+        rollout_bits, order, update_keys = jnp.split(bits, [rollout, rollout + E * self.size])
         indices = jnp.argsort(order.reshape(E, self.size), axis=1)[:, :M * B].reshape(E, M, B)
-        return key, self.rollouts.randomness(rollout_bits), indices, update_key
+        return key, self.rollouts.randomness(rollout_bits), indices, update_keys.reshape(E, M, 2)
 
     def collect(self, carry: Carry, randomness: RolloutRandomness) -> tuple[Carry, TracedRollout]:
         """One rollout with the carry's policy (a fresh carry's environments start from the

@@ -60,7 +60,7 @@ def update_coefficients(config: OnPolicyConfig, progress: Any, start: Any = None
     hyperparameters), whose values replace the configuration's: the constants, and the initial
     values of the ``lr`` and ``clip`` schedules.
     """
-    first = start or Coefficients(None, None, config.entropy_coeff, config.vfcn_coeff)
+    first = Coefficients(None, None, config.entropy_coeff, config.vfcn_coeff) if start is None else start
     return Coefficients(schedule_value(config.lr, progress, first.lr),
                         schedule_value(config.clip, progress, first.clip),
                         first.entropy_coeff, first.vfcn_coeff)
@@ -172,8 +172,8 @@ class OnPolicyLearner:
             ``V``, ``Adv`` and ``R`` [size].
         indices : int array, shape ``[num_epoch, num_minibatches, batch_size]``
             Each epoch's shuffle of the samples.
-        key : raw JAX key
-            Split into one key per step (the losses here draw nothing).
+        key : raw JAX key, or keys [num_epoch, num_minibatches, 2]
+            Split into one key per step, or one per step already (the losses here draw nothing).
         coefficients : Coefficients
             This update's learning rate, clipping and loss weights.
 
