@@ -212,14 +212,14 @@ class FastTrainer:
         at this point of the schedules, and the normaliser's moments merged with the rollout's
         observations. Returns the carry, and the mean return and number of the episodes that
         ended in the rollout, and the update's metrics."""
-        state, moments, T, N = carry.learner, carry.moments, self.config.n_steps, self.config.num_envs
-        steps = carry.steps + self.size
+        state, moments, steps = carry.learner, carry.moments, carry.steps + self.size
         V_next = self.rollouts.next_values(state.params, state.non_trainable, moments, rollout,
                                            carry.envs.obs)
         Adv, Rlambda = gae_advantages(rollout.R, rollout.V, V_next, rollout.terminated, rollout.done,
                                       hp.gamma, hp.gae_lambda)
-        S = rollout.S.reshape(T * N, *self.rollouts.obs_shape)
-        batch = {"S": self.rollouts.normalize(moments, S), "A": rollout.A.reshape(T * N, *rollout.A.shape[2:]),
+        S = rollout.S.reshape(self.size, *self.rollouts.obs_shape)
+        batch = {"S": self.rollouts.normalize(moments, S),
+                 "A": rollout.A.reshape(self.size, *rollout.A.shape[2:]),
                  "logP": rollout.logP.reshape(-1), "V": rollout.V.reshape(-1),
                  "Adv": Adv.reshape(-1), "R": Rlambda.reshape(-1)}
         progress = jnp.minimum(1.0, steps / total_steps)

@@ -5,8 +5,9 @@ trains through :class:`FastPath`: each iteration of ``fit`` is one call of the c
 :class:`~plugrl.agents.on_policy.fast_path.FastTrainer`, which runs every rollout and update up to
 the next evaluation, callback or checkpoint, so Python callbacks run between chunks on the host
 and never inside the compiled program. The chunk starts from the agent's state and returns the
-new one (:class:`TrainingState`), which the agent takes. :func:`~plugrl.agents.on_policy.fast_many.train_many`
-runs the same compiled chunk under ``jax.vmap`` for many seeds and hyperparameter settings.
+new one (:class:`TrainingState`), which the agent takes.
+:func:`~plugrl.agents.on_policy.fast_many.train_many` runs the same compiled chunk under
+``jax.vmap`` for many seeds and hyperparameter settings.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class FastPath:
     normalizer : RunningNormalizer, optional
         The agent's observation normaliser (its ``clip`` and ``epsilon``).
     seed : int, optional
-        The agent's seed, which seeds the evaluation episodes.
+        The agent's seed: it seeds the evaluation episodes, and the run of that seed in
+        :func:`~plugrl.agents.on_policy.fast_many.train_many` starts from the learner's state.
     """
 
     def __init__(self, learner: OnPolicyLearner, env: Any, normalizer: Any = None, seed: int = 0) -> None:
