@@ -254,18 +254,24 @@ def minibatch_epochs(step: Callable, state: TrainState, batch: Batch, indices: j
 
     ``indices`` [num_epoch, num_minibatches, batch_size] holds the shuffles, drawn on the host:
     a permutation inside the compiled program (a sort on the CPU) took longer to compile than
-    the whole update. ``key`` is a raw key, split into one per step, or those keys already,
+    the whole update. Each epoch gathers its shuffle of the batch once and steps through
+    contiguous minibatches of it (1-2% more env steps/s on the fast path than a gather per
+    step). ``key`` is a raw key, split into one per step, or those keys already,
     [num_epoch, num_minibatches, 2]: the fast path draws them with its other random numbers,
     as a split in its compiled loop took 0.1-0.3 s more to compile (on 2 cores).
     """
-    num_steps = indices.shape[0] * indices.shape[1]
-    keys = jax.random.split(key, num_steps) if key.ndim == 1 else key.reshape(num_steps, -1)
+    num_epoch, num_minibatches = indices.shape[:2]
+    keys = (jax.random.split(key, num_epoch * num_minibatches).reshape(num_epoch, num_minibatches, -1)
+            if key.ndim == 1 else key)
 
-    def minibatch(state: TrainState, xs: tuple) -> tuple[TrainState, Metrics]:
-        idx, step_key = xs
-        return step(state, jax.tree_util.tree_map(lambda x: x[idx], batch), step_key)
+    def epoch(state: TrainState, xs: tuple) -> tuple[TrainState, Metrics]:
+        order, epoch_keys = xs
+        shuffled = jax.tree_util.tree_map(
+            lambda x: x[order].reshape(num_minibatches, -1, *x.shape[1:]), batch)
+        state, metrics, _ = scan_steps(lambda st, ys: step(st, *ys), state, (shuffled, epoch_keys))
+        return state, metrics
 
-    state, metrics, _ = scan_steps(minibatch, state, (indices.reshape(num_steps, -1), keys))
+    state, metrics, _ = scan_steps(epoch, state, (indices.reshape(num_epoch, -1), keys))
     return state, metrics
 
 
