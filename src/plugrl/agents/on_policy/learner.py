@@ -37,7 +37,7 @@ from plugrl.value_functions import V
 
 ops = keras.ops
 
-__all__ = ["Coefficients", "OnPolicyLearner", "update_coefficients"]
+__all__ = ["Coefficients", "OnPolicyLearner", "make_policy_objective", "update_coefficients", "value_loss"]
 
 #: The columns of a packed rollout after the observations and actions (see ``update_step``).
 _SCALAR_FIELDS = ("logP", "V", "Adv", "R")
