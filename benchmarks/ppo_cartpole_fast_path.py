@@ -113,7 +113,7 @@ def run_fast_throughput(args: argparse.Namespace) -> dict[str, Any]:
                 gamma=p["gamma"], gae_lambda=p["gae_lambda"], clip=p["clip"],
                 entropy_coeff=p["ent_coef"], hidden_sizes=(64, 64), activation="tanh")
     updates = THROUGHPUT_STEPS // size
-    trainer = agent._fast.trainer(updates, 0)
+    trainer = agent.fast_path.trainer(updates, 0)
     call = (trainer.start(agent.learner.state, np.asarray(prng_key(args.seed))),
             hyperparameters(agent.config), np.float32(THROUGHPUT_STEPS), np.int32(updates))
     t0 = clock()

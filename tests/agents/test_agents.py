@@ -60,7 +60,7 @@ def test_policy_is_callable_and_actions_are_valid(pendulum):
     (mu, logvar), value = agent.predict(s)
     assert mu.shape == logvar.shape == (1,) and isinstance(value, float)
     agent.fit(64)
-    assert np.isfinite(agent.history[-1]["policy_loss"])
+    assert np.isfinite(agent.history[-1]["PPOClip/surrogate"])
 
 
 def test_reinforce_runs():

@@ -157,7 +157,7 @@ def test_bad_input_names_the_cause():
 
 def test_fast_path_evaluation_is_deterministic_and_bounded():
     agent = PPO(make("CartPole-v1"), seed=0, **TINY)
-    evaluate = jax.jit(agent._fast.trainer(1, 4).evaluate)
+    evaluate = jax.jit(agent.fast_path.trainer(1, 4).evaluate)
     key = jax.random.PRNGKey(0)
     first = evaluate(agent.learner.state, None, key)
     assert float(first) == float(evaluate(agent.learner.state, None, key))

@@ -94,3 +94,40 @@ def test_soft_pg_discrete_uses_exact_expectation():
     loss, metrics = policy_objectives.SoftPG(entropy_beta=0.0)(
         CategoricalDist(logits), CategoricalDist(logits), None, Q_s)
     assert float(loss) == pytest.approx(-(0.25 * 4 + 0.75 * 8), rel=1e-5)
+
+
+@pytest.mark.parametrize("objective", [policy_objectives.VanillaPG(entropy_beta=0.1),
+                                       policy_objectives.PPOClip(ppo_clip_eps=0.1, entropy_beta=0.1)])
+def test_log_proba_form_equals_the_distribution_form(objective):
+    """The agents' pure form on recorded log-probabilities gives the seed-level call's loss and
+    gradient; traced coefficients replace the objective's own."""
+    logits, logits_old = jnp.array([[0.3, -0.2, 1.0], [0.0, 2.0, -1.0]]), jnp.zeros((2, 3))
+    A, Adv = jnp.array([2, 1]), jnp.array([1.5, -0.5])
+
+    def seed_level(z):
+        return objective(CategoricalDist(z), CategoricalDist(logits_old), A, Adv)[0]
+
+    def pure(z, entropy_beta=None, ppo_clip_eps=None):
+        dist = CategoricalDist(z)
+        return objective.log_proba_loss(dist.log_proba(A), CategoricalDist(logits_old).log_proba(A), Adv,
+                                        jnp.mean(dist.entropy()), entropy_beta=entropy_beta,
+                                        ppo_clip_eps=ppo_clip_eps)[0]
+
+    assert float(pure(logits)) == pytest.approx(float(seed_level(logits)), rel=1e-6)
+    np.testing.assert_allclose(jax.grad(pure)(logits), jax.grad(seed_level)(logits), rtol=1e-6)
+    traced = jax.jit(pure)(logits, jnp.float32(0.0), jnp.float32(0.3))
+    other = type(objective)(**({"ppo_clip_eps": 0.3} if hasattr(objective, "ppo_clip_eps") else {}),
+                            entropy_beta=0.0)
+    assert float(traced) == pytest.approx(float(other(CategoricalDist(logits), CategoricalDist(logits_old),
+                                                      A, Adv)[0]), rel=1e-6)
+    _, metrics = objective.log_proba_loss(jnp.log(jnp.array([0.5])), jnp.log(jnp.array([0.25])),
+                                          jnp.ones(1), jnp.float32(1.0))
+    name = type(objective).__name__
+    assert float(metrics[f"{name}/approx_kl"]) == pytest.approx(np.log(0.5), rel=1e-6)
+    assert float(metrics[f"{name}/entropy"]) == 1.0
+
+
+def test_log_proba_form_is_refused_by_objectives_that_need_the_distribution():
+    with pytest.raises(TypeError, match="CrossEntropy: expected an objective of the actions' "
+                                        "log-probabilities"):
+        policy_objectives.CrossEntropy().log_proba_loss(jnp.zeros(1), jnp.zeros(1), jnp.ones(1), 0.0)

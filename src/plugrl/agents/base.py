@@ -148,7 +148,7 @@ class BaseAgent(abc.ABC):
     def evaluate(self, n_episodes: int = 10, deterministic: bool = True,
                  return_episode_rewards: bool = False) -> float | tuple[float, list[float]]:
         """Mean return over ``n_episodes`` on a fresh environment (seeded from the agent's seed)."""
-        env = self._evaluation_env()
+        env = self.evaluation_env()
         returns = []
         for i in range(n_episodes):
             s, _ = env.reset(seed=self.seed + 1_000_003 + i)
@@ -162,7 +162,8 @@ class BaseAgent(abc.ABC):
         mean = float(np.mean(returns))
         return (mean, returns) if return_episode_rewards else mean
 
-    def _evaluation_env(self) -> gym.Env:
+    def evaluation_env(self) -> gym.Env:
+        """A fresh Gymnasium environment for :meth:`evaluate` (the caller closes it)."""
         if self.env_id is None:
             raise ValueError("evaluate: the agent was made from an env without a Gymnasium id; "
                              "construct it from an id or a registered env")

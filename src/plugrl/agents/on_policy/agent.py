@@ -11,10 +11,10 @@ import numpy as np
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import OnPolicyConfig
-from plugrl.agents.on_policy.fast_training import FastPath, ManyRuns, is_jax_env
+from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
+from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
+from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
 from plugrl.utils.running_moments import RunningNormalizer
-from plugrl.utils.schedules import schedule_value
-from plugrl.agents.on_policy.learner import OnPolicyLearner
 
 __all__ = ["OnPolicyAgent"]
 
@@ -52,7 +52,9 @@ class OnPolicyAgent(BaseAgent):
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
         self.normalizer = (RunningNormalizer(self.observation_space.shape)
                            if self.config.normalize_observations else None)
-        self._fast = FastPath(self, self.jax_env) if self.jax_env is not None else None
+        #: Training on the JAX environment, when the agent was made on one (else None).
+        self.fast_path = (FastPath(self.learner, self.jax_env, self.normalizer, self.seed)
+                          if self.jax_env is not None else None)
 
     def _make_learner(self, function_approximator: Any) -> OnPolicyLearner:
         return OnPolicyLearner(self.observation_space, self.action_space, self.config, self.seed,
@@ -79,14 +81,14 @@ class OnPolicyAgent(BaseAgent):
         eval_interval : int, optional
             Fast path only: evaluate inside the compiled program every so many env steps.
         """
-        if self._fast is None:
+        if self.fast_path is None:
             if eval_interval:
                 raise ValueError("eval_interval: only the fast path (an agent made on a JAX env) "
                                  "evaluates inside fit; evaluate in a callback instead")
         else:
-            self._fast.chunk_steps = (eval_interval or (1 if callback is not None else None)
-                                      or checkpoint_interval)
-            self._fast.evaluate = bool(eval_interval)
+            self.fast_path.chunk_steps = (eval_interval or (1 if callback is not None else None)
+                                          or checkpoint_interval)
+            self.fast_path.evaluate = bool(eval_interval)
         super().fit(total_steps, callback, checkpoint_interval, restore, checkpoint_dir,
                     keep_checkpoints)
         return self
@@ -94,29 +96,38 @@ class OnPolicyAgent(BaseAgent):
     def train_many(self, seeds: list[int], total_steps: int, eval_interval: int | None = None,
                    **grid: list[Any]) -> ManyRuns:
         """Train many seeds (and a grid of traced hyperparameters) at once on the fast path;
-        see :func:`plugrl.agents.on_policy.fast_training.train_many`. The agent itself is not changed."""
-        if self._fast is None:
+        see :func:`plugrl.agents.on_policy.fast_many.train_many`. The agent itself is not changed."""
+        if self.fast_path is None:
             raise ValueError("train_many: expected an agent made on a JAX environment, e.g. "
                              "PPO(plugrl.envs.jax.make('CartPole-v1')), got one on "
                              f"{self.env_id or 'a Gymnasium env'}")
-        from plugrl.agents.on_policy.fast_training import train_many
-
-        return train_many(self, seeds, total_steps, eval_interval, **grid)
+        return train_many(self.fast_path, seeds, total_steps, eval_interval, **grid)
 
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
-        if self._fast is not None:
-            return self._fast.iteration(total_steps)
+        if self.fast_path is not None:
+            return self._fast_iteration(total_steps)
         rollout = self.sampler.collect(self._act)
         T, N = rollout.R.shape
         self.num_steps += T * N
         batch = self._batch(rollout)
-        progress = min(1.0, self.num_steps / total_steps)
+        coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps))
         self._key, key = split_key(self._key)
-        metrics = self.learner.update(batch, schedule_value(self.config.lr, progress),
-                                      schedule_value(self.config.clip, progress), key, self._rng)
+        metrics = self.learner.update(batch, coefficients, key, self.learner.shuffles(T * N, self._rng))
         if self.normalizer is not None:
             self.normalizer.update(rollout.S.reshape(T * N, *self.observation_space.shape))
         return {**self._progress_record(), **metrics}
+
+    def _fast_iteration(self, total_steps: int) -> dict[str, float]:
+        """One compiled chunk of the fast path, from the agent's state; the agent takes the
+        state it returns."""
+        moments = self.normalizer.moments if self.normalizer is not None else None
+        state, record = self.fast_path.iteration(
+            TrainingState(self.learner.state, moments, self._key, self.num_steps), total_steps)
+        self.learner.load_state(state.learner)
+        if self.normalizer is not None:
+            self.normalizer.load_moments(state.moments)
+        self._key, self.num_steps = state.key, state.steps
+        return record
 
     def _batch(self, rollout: Any) -> dict[str, np.ndarray]:
         T, N = rollout.R.shape
@@ -134,18 +145,10 @@ class OnPolicyAgent(BaseAgent):
     # ------------------------------------------------------------------ acting
     def _act(self, S: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         info = self.learner.act(self._normalize(S), self._noise(len(S)))
-        return self._env_actions(info["A"]), info
+        return self.learner.env_actions(info["A"]), info
 
     def _noise(self, batch_size: int) -> np.ndarray:
         return self.learner.policy.noise_block(batch_size, self._rng)
-
-    def _env_actions(self, A: np.ndarray) -> np.ndarray:
-        """Actions for the env: Box actions are clipped to the bounds (log-probabilities are
-        those of the unclipped samples)."""
-        if self.learner.discrete:
-            return A
-        return np.clip(A.reshape(len(A), *self.action_space.shape), self.action_space.low,
-                       self.action_space.high)
 
     def _normalize(self, S: np.ndarray) -> np.ndarray:
         S = np.asarray(S, np.float32)
@@ -155,11 +158,10 @@ class OnPolicyAgent(BaseAgent):
         """One action for one observation: sampled, or the most likely if ``deterministic``."""
         S = self._normalize(self.learner.policy.check_state(s)[None])
         if deterministic:
-            Z = self.learner.policy_params(S)
-            A = np.argmax(Z, axis=-1) if self.learner.discrete else Z[0]
+            A = self.learner.greedy_actions(self.learner.policy_params(S))
         else:
             A = self.learner.act(S, self._noise(1))["A"]
-        a = self._env_actions(A)[0]
+        a = self.learner.env_actions(A)[0]
         return int(a) if self.learner.discrete else a
 
     def predict(self, s: Any) -> tuple[Any, float]:
@@ -172,12 +174,14 @@ class OnPolicyAgent(BaseAgent):
             return probs / probs.sum(), value
         return (Z[0][0], Z[1][0]), value
 
-    def _evaluation_env(self) -> gym.Env:
+    def evaluation_env(self) -> gym.Env:
+        """A fresh Gymnasium environment for :meth:`evaluate`: on a JAX environment whose id
+        Gymnasium does not know, the JAX environment behind the Gymnasium API."""
         if self.env_id is None and self.jax_env is not None:
             from plugrl.envs.jax import to_gymnasium
 
             return to_gymnasium(self.jax_env)
-        return super()._evaluation_env()
+        return super().evaluation_env()
 
     # ------------------------------------------------------------------ persistence
     def keras_models(self) -> dict[str, Any]:

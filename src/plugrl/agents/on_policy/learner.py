@@ -1,50 +1,80 @@
 """The on-policy agents' learner: a policy and a value function trained on GAE advantages.
 
-One jitted call per rollout runs every epoch and minibatch (``lax.scan``); one jitted call per
-vector step samples actions and records the policy info (log-probabilities, values,
-distribution parameters).
+Its pure functions are what both training paths run: :meth:`OnPolicyLearner.forward`,
+:meth:`~OnPolicyLearner.sample`, :meth:`~OnPolicyLearner.loss` and
+:meth:`~OnPolicyLearner.update_step` (every epoch and minibatch of one rollout's update). The
+ordinary path calls them jitted, once per vector step and once per rollout; the fast path
+(:mod:`plugrl.agents.on_policy.fast_path`) calls the same functions inside its compiled loop.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend import keras
 from plugrl._backend import (
+    Metrics,
     TrainState,
     init_train_state,
     jit,
+    keras,
     minibatch_epochs,
+    on_raveled_params,
     scheduled_adam,
     train_step,
     with_learning_rate,
 )
-from plugrl.function_approximators.parameter_groups import ParameterGroups
 from plugrl.agents.config import OnPolicyConfig
-from plugrl.function_approximators.predefined.mlp import MLP, policy_spaces
 from plugrl.caching.gae import GAE, standardize
+from plugrl.function_approximators.parameter_groups import ParameterGroups
+from plugrl.function_approximators.predefined.mlp import MLP, policy_spaces
 from plugrl.policies import GaussianPolicy, SoftmaxPolicy
-from plugrl.updaters.policy_objectives import ppo_clip_surrogate
+from plugrl.updaters.policy_objectives import PolicyObjective, PPOClip, VanillaPG
 from plugrl.utils.schedules import schedule_value
 from plugrl.value_functions import V
 
 ops = keras.ops
 
-__all__ = ["OnPolicyLearner"]
+__all__ = ["Coefficients", "OnPolicyLearner", "make_policy_objective", "update_coefficients", "value_loss"]
+
+#: The columns of a packed rollout after the observations and actions (see ``update_step``).
+_SCALAR_FIELDS = ("logP", "V", "Adv", "R")
+
+
+class Coefficients(NamedTuple):
+    """The numbers of one update that schedules change between updates; the fast path traces
+    them, so that one compiled program serves every value (host floats or traced scalars)."""
+
+    lr: Any
+    clip: Any
+    entropy_coeff: Any
+    vfcn_coeff: Any
+
+
+def update_coefficients(config: OnPolicyConfig, progress: Any, start: Any = None) -> Coefficients:
+    """The update's coefficients at ``progress`` (the fraction of training done, in [0, 1]).
+
+    ``start``: anything with the fields of :class:`Coefficients` (the fast path's traced
+    hyperparameters), whose values replace the configuration's: the constants, and the initial
+    values of the ``lr`` and ``clip`` schedules.
+    """
+    first = Coefficients(None, None, config.entropy_coeff, config.vfcn_coeff) if start is None else start
+    return Coefficients(schedule_value(config.lr, progress, first.lr),
+                        schedule_value(config.clip, progress, first.clip),
+                        first.entropy_coeff, first.vfcn_coeff)
 
 
 class OnPolicyLearner:
-    """Networks, optimizer and the jitted functions of an on-policy agent.
+    """Networks, policy objective, optimizer and the pure functions of an on-policy agent.
 
     Parameters
     ----------
     observation_space, action_space : gymnasium.Space
         The spaces of one environment.
     config : OnPolicyConfig
-        The hyperparameters.
+        The hyperparameters; ``config.policy_objective`` picks :attr:`objective` once, here.
     seed : int
         Seeds the weight initialisation.
     function_approximator : FunctionApproximator, optional
@@ -55,100 +85,144 @@ class OnPolicyLearner:
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: OnPolicyConfig,
                  seed: int, function_approximator: Any = None) -> None:
         self.config = config
+        self.observation_space, self.action_space = observation_space, action_space
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        self.policy, self.v_func = self._build_functions(observation_space, action_space, seed,
-                                                         function_approximator)
+        self.policy, self.v_func = _build_functions(observation_space, action_space, config, seed,
+                                                    function_approximator)
+        self.objective = make_policy_objective(config)
         self._groups = ParameterGroups([self.policy, self.v_func])
-        # Small networks of many arrays: Adam on one raveled vector is cheaper.
+        # Adam on raveled parameters, as update_step gives them (init_train_state sees the tuple).
         self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm,
                                         raveled=True)
         self.state = init_train_state(*self._groups.gather(), self.optimizer)
-        step = train_step(self._loss_fn, self.optimizer, type(self).__name__)
-        self._update = jit(lambda state, batch, indices, lr, clip, key: minibatch_epochs(
-            lambda st, minibatch, k: step(st, {**minibatch, "clip": clip}, k),
-            state._replace(opt_state=with_learning_rate(state.opt_state, lr)), batch, indices, key))
-        self._act = jit(self._act_fn)
         self._gae = GAE(config.gamma, config.gae_lambda)
-        self._values = jit(lambda params, non_trainable, S: self._forward(params, non_trainable, S)[1])
-        self._policy_params = jit(lambda params, non_trainable, S:
-                                  self._forward(params, non_trainable, S)[0])
+        self._act = jit(lambda params, non_trainable, S, noise: _pack_columns(
+            self.sample(params, non_trainable, S, noise)))
+        self._forward = jit(self.forward)
+        self._update = jit(self.update_step)
 
-    # ------------------------------------------------------------------ construction
-    def _build_functions(self, observation_space: gym.Space, action_space: gym.Space, seed: int,
-                         function_approximator: Any) -> tuple[Any, V]:
-        cfg = self.config
-        spaces = policy_spaces(observation_space, action_space)
-        policy_class = SoftmaxPolicy if self.discrete else GaussianPolicy
-        if function_approximator is not None:
-            actor = critic = function_approximator
-        else:
-            actor = MLP(spaces, cfg.hidden_sizes, cfg.activation, random_seed=seed)
-            critic = actor if cfg.shared_network else MLP(spaces, cfg.hidden_sizes, cfg.activation,
-                                                          random_seed=seed + 1)
-        return policy_class(actor, entropy_beta=0.0, random_seed=seed), V(critic, gamma=cfg.gamma)
+    @property
+    def name(self) -> str:
+        """The prefix of the learner's own metrics (``"OnPolicyLearner/value_loss"``)."""
+        return type(self).__name__
 
     # ------------------------------------------------------------------ pure functions
-    def _forward(self, params: Any, non_trainable: Any, S: Any) -> tuple[Any, Any]:
+    def forward(self, params: tuple, non_trainable: tuple, S: Any) -> tuple[Any, Any]:
+        """The policy's distribution parameters ``Z`` (logits [batch, num_actions], or ``(mu,
+        logvar)``) and the values ``V`` [batch] of a batch of (normalised) observations."""
         weights_pi = self._groups.select(params, non_trainable, 0)
         weights_v = self._groups.select(params, non_trainable, 1)
         return self.policy.apply(*weights_pi, S)[0], self.v_func.apply(*weights_v, S)[0]
 
-    def _act_fn(self, params: Any, non_trainable: Any, S: Any, noise: Any) -> Any:
-        """Actions, log-probabilities, values and distribution parameters, packed in one array."""
-        Z, V_pred = self._forward(params, non_trainable, S)
-        dist = self.policy.make_dist(Z)
+    def sample(self, params: tuple, non_trainable: tuple, S: Any, noise: Any) -> tuple[Any, Any, Any]:
+        """Actions ``A`` drawn with ``noise`` (Gumbel [batch, num_actions], or standard normal
+        [batch, *action_shape]; see ``policy.noise_block``), their log-probabilities ``logP``
+        [batch] and the values ``V`` [batch]."""
+        Z, V_pred = self.forward(params, non_trainable, S)
         if self.discrete:
             A = ops.argmax(Z + noise, axis=-1)
-            columns = [ops.cast(A, "float32")[:, None], Z]
         else:
             mu, logvar = Z
             A = mu + ops.exp(0.5 * logvar) * noise
-            columns = [_flat(A), _flat(mu), _flat(logvar)]
-        logP = dist.log_proba(A)
-        return ops.concatenate([logP[:, None], V_pred[:, None], *columns], axis=-1)
+        return A, self.policy.make_dist(Z).log_proba(A), V_pred
 
-    def _loss_fn(self, params: Any, state: TrainState, batch: dict, key: Any) -> tuple[Any, Any]:
-        cfg = self.config
-        Z, V_pred = self._forward(params, state.non_trainable, batch["S"])
+    def greedy_actions(self, Z: Any) -> Any:
+        """The most likely actions of distribution parameters ``Z`` (NumPy or traced)."""
+        return Z.argmax(axis=-1) if self.discrete else Z[0]
+
+    def env_actions(self, A: Any) -> Any:
+        """Actions for the environment: ``Box`` actions clipped to the bounds (log-probabilities
+        stay those of the unclipped samples). Array methods only, so the host's NumPy actions
+        and the fast path's traced ones go through this one function."""
+        if self.discrete:
+            return A
+        space = self.action_space
+        return A.reshape(len(A), *space.shape).clip(space.low, space.high)
+
+    def loss(self, params: tuple, state: TrainState, batch: dict[str, Any], key: Any,
+             coefficients: Coefficients) -> tuple[Any, tuple[tuple, dict[str, Any]]]:
+        r"""The loss of one minibatch, :math:`J_\pi + c_v\,L_V` with the policy objective's
+        :math:`J_\pi` (its entropy bonus included) and the value loss :math:`L_V` (see
+        :func:`value_loss`), in :func:`~plugrl._backend.train_step`'s form.
+
+        ``batch`` holds ``S``, ``A``, ``logP`` (recorded at collection), ``V`` (likewise), ``Adv``
+        and ``R`` (the TD(:math:`\lambda`) returns); ``key`` is unused.
+        """
+        Z, V_pred = self.forward(params, state.non_trainable, batch["S"])
         dist = self.policy.make_dist(Z)
-        logP = dist.log_proba(batch["A"])
-        Adv = batch["Adv"]
-        if cfg.standardize_advantages:
-            Adv = standardize(Adv)
-        if cfg.policy_objective == "ppo":
-            policy_loss, clip_fraction = ppo_clip_surrogate(logP, batch["logP"], Adv, batch["clip"])
-        else:
-            policy_loss, clip_fraction = -ops.mean(Adv * logP), ops.zeros(())
-        value_loss = _value_loss(V_pred, batch["V"], batch["R"], cfg.clip_value)
-        entropy = ops.mean(dist.entropy())
-        # The fast path passes the coefficients in the batch, so that they can be traced.
-        vfcn_coeff = batch.get("vfcn_coeff", cfg.vfcn_coeff)
-        entropy_coeff = batch.get("entropy_coeff", cfg.entropy_coeff)
-        loss = policy_loss + vfcn_coeff * value_loss - entropy_coeff * entropy
-        metrics = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
-                   "approx_kl": ops.mean(batch["logP"] - logP), "clip_fraction": clip_fraction}
-        return loss, (state.non_trainable, metrics)
+        Adv = standardize(batch["Adv"]) if self.config.standardize_advantages else batch["Adv"]
+        policy_loss, metrics = self.objective.log_proba_loss(
+            dist.log_proba(batch["A"]), batch["logP"], Adv, ops.mean(dist.entropy()),
+            entropy_beta=coefficients.entropy_coeff, ppo_clip_eps=coefficients.clip)
+        v_loss = value_loss(V_pred, batch["V"], batch["R"], self.config.clip_value)
+        metrics[f"{self.name}/value_loss"] = v_loss
+        return policy_loss + coefficients.vfcn_coeff * v_loss, (state.non_trainable, metrics)
+
+    def update_step(self, state: TrainState, batch: dict[str, Any], indices: Any, key: Any,
+                    coefficients: Coefficients) -> tuple[TrainState, Metrics]:
+        """Every epoch of minibatch steps on one rollout: pure, jitted by :meth:`update` and
+        called as it is inside the fast path's compiled loop.
+
+        Parameters
+        ----------
+        state : TrainState
+            The learner's state before the update.
+        batch : dict of arrays
+            The rollout's ``S`` (normalised) [size, *obs_shape], ``A`` [size, ...], ``logP``,
+            ``V``, ``Adv`` and ``R`` [size].
+        indices : int array, shape ``[num_epoch, num_minibatches, batch_size]``
+            Each epoch's shuffle of the samples.
+        key : raw JAX key, or keys [num_epoch, num_minibatches, 2]
+            Split into one key per step, or one per step already (the losses here draw nothing).
+        coefficients : Coefficients
+            This update's learning rate, clipping and loss weights.
+
+        Returns ``(state, metrics)``, the metrics averaged over all steps. The rollout is packed
+        into one [size, features] array, so that a minibatch is one gather, and the weights are
+        one vector meanwhile (:func:`~plugrl._backend.on_raveled_params`): gradient clipping
+        takes the norm of that vector.
+        """
+        rows = self._pack(batch)
+        state = state._replace(opt_state=with_learning_rate(state.opt_state, coefficients.lr))
+
+        def epochs(state: TrainState, unravel: Any) -> tuple[TrainState, Metrics]:
+            step = train_step(lambda flat, st, minibatch, k: self.loss(
+                unravel(flat), st, minibatch, k, coefficients), self.optimizer, self.name)
+            return minibatch_epochs(lambda st, X, k: step(st, self._unpack(X), k), state, rows,
+                                    indices, key)
+
+        return on_raveled_params(epochs, state)
+
+    def _pack(self, batch: dict[str, Any]) -> Any:
+        size = batch["S"].shape[0]
+        columns = [ops.reshape(batch["S"], (size, -1)),
+                   ops.reshape(ops.cast(batch["A"], "float32"), (size, -1))]
+        return ops.concatenate(columns + [ops.reshape(batch[k], (size, 1)) for k in _SCALAR_FIELDS],
+                               axis=1)
+
+    def _unpack(self, X: Any) -> dict[str, Any]:
+        d_obs, d = int(np.prod(self.observation_space.shape)), X.shape[1] - len(_SCALAR_FIELDS)
+        A = ops.cast(X[:, d_obs], "int32") if self.discrete else \
+            ops.reshape(X[:, d_obs:d], (-1, *self.action_space.shape))
+        return {"S": ops.reshape(X[:, :d_obs], (-1, *self.observation_space.shape)), "A": A,
+                **{k: X[:, d + i] for i, k in enumerate(_SCALAR_FIELDS)}}
 
     # ------------------------------------------------------------------ host side
     def act(self, S: np.ndarray, noise: np.ndarray) -> dict[str, np.ndarray]:
-        """Sample actions for a batch of (normalised) observations; returns the policy info."""
+        """Sample actions for a batch of (normalised) observations; returns the policy info
+        ``A``, ``logP`` and ``V`` (one transfer from the device)."""
         packed = np.asarray(self._act(self.state.params, self.state.non_trainable, S, noise))
-        info = {"logP": packed[:, 0], "V": packed[:, 1]}
-        if self.discrete:
-            info["A"], info["Z"] = packed[:, 2].astype(np.int64), packed[:, 3:]
-        else:
-            size = (packed.shape[1] - 2) // 3
-            info["A"], info["mu"], info["logvar"] = np.split(packed[:, 2:], [size, 2 * size], axis=1)
-        return info
+        A = packed[:, 2].astype(np.int64) if self.discrete else packed[:, 2:]
+        return {"logP": packed[:, 0], "V": packed[:, 1], "A": A}
 
     def policy_params(self, S: np.ndarray) -> Any:
         """Distribution parameters (logits, or ``(mu, logvar)``) of a batch of observations."""
-        Z = self._policy_params(self.state.params, self.state.non_trainable, S)
+        Z = self._forward(self.state.params, self.state.non_trainable, S)[0]
         return np.asarray(Z) if self.discrete else tuple(np.asarray(z) for z in Z)
 
     def values(self, S: np.ndarray) -> np.ndarray:
         """State values of a batch of (normalised) observations."""
-        return np.asarray(self._values(self.state.params, self.state.non_trainable, S))
+        return np.asarray(self._forward(self.state.params, self.state.non_trainable, S)[1])
 
     def advantages(self, R: Any, V_old: Any, V_next: Any, terminated: Any,
                    truncated: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -156,17 +230,19 @@ class OnPolicyLearner:
         Adv, Rlambda = self._gae(R, V_old, V_next, terminated, truncated)
         return np.asarray(Adv), np.asarray(Rlambda)
 
-    def update(self, batch: dict[str, np.ndarray], lr: float, clip: float, key: Any,
-               rng: np.random.Generator) -> dict[str, float]:
-        """All epochs of minibatch updates on one rollout, in one jitted call; ``rng`` shuffles
-        the samples for every epoch (samples beyond whole minibatches sit that epoch out)."""
-        size, cfg = len(batch["S"]), self.config
+    def shuffles(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """Each epoch's order of ``size`` samples, [num_epoch, num_minibatches, batch_size]
+        int32; samples beyond whole minibatches sit that epoch out."""
+        cfg = self.config
         num_minibatches = size // cfg.batch_size
-        indices = np.stack([rng.permutation(size)[: num_minibatches * cfg.batch_size]
-                            for _ in range(cfg.num_epoch)]).reshape(cfg.num_epoch, num_minibatches,
-                                                                    cfg.batch_size)
-        self.state, metrics = self._update(self.state, batch, indices.astype(np.int32),
-                                           np.float32(lr), np.float32(clip), key)
+        orders = [rng.permutation(size)[: num_minibatches * cfg.batch_size] for _ in range(cfg.num_epoch)]
+        return np.stack(orders).reshape(cfg.num_epoch, num_minibatches, cfg.batch_size).astype(np.int32)
+
+    def update(self, batch: dict[str, np.ndarray], coefficients: Coefficients, key: Any,
+               indices: np.ndarray) -> dict[str, float]:
+        """:meth:`update_step` on the learner's state, in one jitted call; returns the metrics."""
+        coefficients = Coefficients(*(np.float32(c) for c in coefficients))
+        self.state, metrics = self._update(self.state, batch, indices, key, coefficients)
         self._groups.scatter(self.state.params, self.state.non_trainable)
         return metrics.to_dict()
 
@@ -177,10 +253,18 @@ class OnPolicyLearner:
 
     def get_weights(self) -> list[np.ndarray]:
         """Every trainable array of the learner's state, in a fixed order."""
-        return [np.asarray(x) for x in _leaves(self.state.params)]
+        return [np.asarray(x) for x in keras.tree.flatten(self.state.params)]
 
 
-def _value_loss(V_pred: Any, V_old: Any, R: Any, clip_value: float | None) -> Any:
+def make_policy_objective(config: OnPolicyConfig) -> PolicyObjective:
+    """The policy objective that ``config.policy_objective`` names, with the configuration's
+    entropy coefficient (and initial clipping); the learner passes each update's values."""
+    if config.policy_objective == "ppo":
+        return PPOClip(ppo_clip_eps=schedule_value(config.clip, 0.0), entropy_beta=config.entropy_coeff)
+    return VanillaPG(entropy_beta=config.entropy_coeff)
+
+
+def value_loss(V_pred: Any, V_old: Any, R: Any, clip_value: float | None) -> Any:
     r"""Squared error to the returns; with ``clip_value`` (PPO2) the pessimistic maximum of the
     clipped and unclipped errors, :math:`\max\{(v-R)^2, (v_\text{old} + \mathrm{clip}(v -
     v_\text{old}, \pm c) - R)^2\}`."""
@@ -191,9 +275,22 @@ def _value_loss(V_pred: Any, V_old: Any, R: Any, clip_value: float | None) -> An
     return ops.mean(ops.maximum(error, ops.square(V_clipped - R)))
 
 
-def _flat(x: Any) -> Any:
-    return ops.reshape(x, (x.shape[0], -1))
+def _build_functions(observation_space: gym.Space, action_space: gym.Space, config: OnPolicyConfig,
+                     seed: int, function_approximator: Any) -> tuple[Any, V]:
+    spaces = policy_spaces(observation_space, action_space)
+    discrete = isinstance(action_space, gym.spaces.Discrete)
+    policy_class = SoftmaxPolicy if discrete else GaussianPolicy
+    if function_approximator is not None:
+        actor = critic = function_approximator
+    else:
+        actor = MLP(spaces, config.hidden_sizes, config.activation, random_seed=seed)
+        critic = actor if config.shared_network else MLP(spaces, config.hidden_sizes, config.activation,
+                                                         random_seed=seed + 1)
+    return policy_class(actor, entropy_beta=0.0, random_seed=seed), V(critic, gamma=config.gamma)
 
 
-def _leaves(tree: Any) -> list[Any]:
-    return keras.tree.flatten(tree)
+def _pack_columns(sample: tuple[Any, Any, Any]) -> Any:
+    """``(A, logP, V)`` as one array [batch, 2 + action columns]: one transfer to the host."""
+    A, logP, V_pred = sample
+    A = ops.reshape(ops.cast(A, "float32"), (A.shape[0], -1))
+    return ops.concatenate([logP[:, None], V_pred[:, None], A], axis=-1)

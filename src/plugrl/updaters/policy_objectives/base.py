@@ -48,8 +48,13 @@ class PolicyObjective(abc.ABC):
         The coefficient :math:`\beta \ge 0` of the entropy bonus.
 
     Calling the objective returns ``(loss, metrics)``; the metrics always include
-    ``"<Objective>/entropy"`` and ``"<Objective>/kl_divergence"``, the mean
-    :math:`\mathrm{KL}(\pi_\text{old}\,\|\,\pi_\theta)` from the behaviour policy.
+    ``"<Objective>/surrogate"``, ``"<Objective>/entropy"`` and ``"<Objective>/kl_divergence"``,
+    the mean :math:`\mathrm{KL}(\pi_\text{old}\,\|\,\pi_\theta)` from the behaviour policy.
+
+    Objectives that see the policy only through the log-probabilities of the actions taken
+    (:class:`~plugrl.policy_objectives.VanillaPG`, :class:`~plugrl.policy_objectives.PPOClip`)
+    also have a pure form on those, :meth:`log_proba_loss`, which the agents call with the
+    log-probabilities recorded at collection time.
     """
 
     def __init__(self, entropy_beta: float = 0.01) -> None:
@@ -82,11 +87,59 @@ class PolicyObjective(abc.ABC):
             Randomness for objectives that sample actions.
         """
         surrogate, metrics = self.surrogate(dist, dist_old, A, Adv, key)
-        entropy = ops.mean(dist.entropy())
-        loss = surrogate - self.entropy_beta * entropy
-        return loss, {
-            f"{self.name}/surrogate": surrogate,
-            f"{self.name}/entropy": entropy,
-            f"{self.name}/kl_divergence": ops.mean(dist_old.kl_divergence(dist)),
-            **metrics,
-        }
+        metrics = {f"{self.name}/kl_divergence": ops.mean(dist_old.kl_divergence(dist)), **metrics}
+        return self.regularized(surrogate, ops.mean(dist.entropy()), metrics)
+
+    def log_proba_surrogate(self, logP: Any, logP_old: Any, Adv: Any,
+                            ppo_clip_eps: Any = None) -> tuple[Any, dict[str, Any]]:
+        """The surrogate loss from the log-probabilities of the actions taken (see
+        :meth:`log_proba_loss`); objectives that need the whole distribution do not have it.
+
+        Raises
+        ------
+        TypeError
+            If the surrogate needs more of the policy than the actions' log-probabilities.
+        """
+        raise TypeError(f"{self.name}: expected an objective of the actions' log-probabilities "
+                        f"(VanillaPG, PPOClip); {self.name} needs the policy's distribution, "
+                        "call the objective itself")
+
+    def log_proba_loss(self, logP: Any, logP_old: Any, Adv: Any, entropy: Any, *,
+                       entropy_beta: Any = None, ppo_clip_eps: Any = None) -> tuple[Any, dict[str, Any]]:
+        r"""The loss :math:`J(\theta)` from the log-probabilities of the actions taken: the pure
+        form that the agents call, with the behaviour policy's log-probabilities recorded at
+        collection time in place of a target distribution.
+
+        Parameters
+        ----------
+        logP : Tensor, shape: [batch_size]
+            :math:`\log\pi_\theta(A|S)`, differentiable.
+        logP_old : Tensor, shape: [batch_size]
+            :math:`\log\pi_\text{old}(A|S)` of the behaviour policy.
+        Adv : Tensor, shape: [batch_size]
+            The advantages.
+        entropy : scalar Tensor
+            The mean entropy :math:`\hat{\mathbb{E}}_t\,\mathrm{H}[\pi_\theta(.|S_t)]`.
+        entropy_beta, ppo_clip_eps : float or traced scalar, optional
+            Replace the objective's own coefficients (``ppo_clip_eps``: where the surrogate has
+            one); a traced value lets one compiled program serve many values.
+
+        Returns
+        -------
+        loss : scalar Tensor
+        metrics : dict
+            As :meth:`__call__`'s, with ``"<Objective>/approx_kl"``, the sample estimate
+            :math:`\hat{\mathbb{E}}_t\{\log\pi_\text{old}(A_t|S_t) - \log\pi_\theta(A_t|S_t)\}`
+            of the KL divergence, in place of the exact one.
+        """
+        surrogate, metrics = self.log_proba_surrogate(logP, logP_old, Adv, ppo_clip_eps)
+        metrics = {f"{self.name}/approx_kl": ops.mean(logP_old - logP), **metrics}
+        return self.regularized(surrogate, entropy, metrics, entropy_beta)
+
+    def regularized(self, surrogate: Any, entropy: Any, metrics: dict[str, Any],
+                    entropy_beta: Any = None) -> tuple[Any, dict[str, Any]]:
+        """:math:`J = J_\\text{surrogate} - \\beta\\,\\mathrm{H}`, the one place where the
+        entropy bonus enters a policy loss, and the common metrics."""
+        beta = self.entropy_beta if entropy_beta is None else entropy_beta
+        return surrogate - beta * entropy, {f"{self.name}/surrogate": surrogate,
+                                            f"{self.name}/entropy": entropy, **metrics}

@@ -22,7 +22,8 @@ def ppo_clip_surrogate(logP: Any, logP_old: Any, Adv: Any, ppo_clip_eps: float) 
             \mathrm{clip}(\rho_t, 1-\epsilon, 1+\epsilon)\,\mathcal{A}_t \Big)\right\},
         \qquad \rho_t = \exp(\log\pi_\theta(A_t|S_t) - \log\pi_\text{old}(A_t|S_t))
 
-    This is the one place the formula lives; agents call it too.
+    This is the one place the formula lives; :class:`PPOClip` calls it, at the seed level and
+    in the agents.
     """
     ratio = ops.exp(logP - logP_old)
     clipped = ops.clip(ratio, 1.0 - ppo_clip_eps, 1.0 + ppo_clip_eps)
@@ -49,6 +50,11 @@ class PPOClip(PolicyObjective):
 
     def surrogate(self, dist: ProbaDist, dist_old: ProbaDist, A: Any, Adv: Any,
                   key: Any = None) -> tuple[Any, dict[str, Any]]:
-        loss, clip_fraction = ppo_clip_surrogate(dist.log_proba(A), dist_old.log_proba(A), Adv,
-                                                 self.ppo_clip_eps)
+        return self.log_proba_surrogate(dist.log_proba(A), dist_old.log_proba(A), Adv)
+
+    def log_proba_surrogate(self, logP: Any, logP_old: Any, Adv: Any,
+                            ppo_clip_eps: Any = None) -> tuple[Any, dict[str, Any]]:
+        """:func:`ppo_clip_surrogate` with ``ppo_clip_eps`` (default: the objective's own)."""
+        eps = self.ppo_clip_eps if ppo_clip_eps is None else ppo_clip_eps
+        loss, clip_fraction = ppo_clip_surrogate(logP, logP_old, Adv, eps)
         return loss, {f"{self.name}/clip_fraction": clip_fraction}

@@ -26,4 +26,10 @@ class VanillaPG(PolicyObjective):
 
     def surrogate(self, dist: ProbaDist, dist_old: ProbaDist, A: Any, Adv: Any,
                   key: Any = None) -> tuple[Any, dict[str, Any]]:
-        return -ops.mean(Adv * dist.log_proba(A)), {}
+        return self.log_proba_surrogate(dist.log_proba(A), None, Adv)
+
+    def log_proba_surrogate(self, logP: Any, logP_old: Any, Adv: Any,
+                            ppo_clip_eps: Any = None) -> tuple[Any, dict[str, Any]]:
+        """The surrogate from :math:`\\log\\pi_\\theta(A|S)`; the behaviour log-probabilities
+        and ``ppo_clip_eps`` play no part in it."""
+        return -ops.mean(Adv * logP), {}
