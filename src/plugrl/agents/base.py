@@ -5,7 +5,8 @@ An agent subclasses :class:`BaseAgent` and supplies its configuration class, its
 three pieces: :meth:`BaseAgent._train_iteration` (collect experience and update once),
 :meth:`BaseAgent.select_action` and :meth:`BaseAgent.predict`. What goes into a checkpoint
 beyond the common parts (learner state, counters, generators, environments) comes from
-:meth:`BaseAgent._checkpoint_extra` and :meth:`BaseAgent._restore_extra`.
+:meth:`BaseAgent._checkpoint_extra` and :meth:`BaseAgent._restore_extra` (saved and restored through
+:meth:`BaseAgent.checkpoint_parts` and :meth:`BaseAgent.restore_parts`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from plugrl._backend import prng_key
 from plugrl.agents.config import build_config
 from plugrl.agents.presets import load_preset
 from plugrl.samplers import RolloutSampler, make_vector_env
+from plugrl.utils.checkpoints import rng_from_json, rng_state_to_json
 
 __all__ = ["AgentPolicy", "BaseAgent"]
 
@@ -215,12 +217,26 @@ class BaseAgent(abc.ABC):
         """The agent's networks as Keras models with the current weights (saved as ``.keras``)."""
         return self.learner.keras_models()
 
+    def checkpoint_parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The agent's own part of a checkpoint: its JAX key (array ``"key"``), its NumPy
+        generator (``"rng"``) and what its family adds (:meth:`_checkpoint_extra`, under
+        ``"extra"``). The learner, counters, history, sampler and environments are saved by
+        :mod:`plugrl.agents.persistence`."""
+        arrays, extra = self._checkpoint_extra()
+        return {"key": np.asarray(self._key), **arrays}, {"rng": rng_state_to_json(self._rng), "extra": extra}
+
+    def restore_parts(self, arrays: Any, state: dict[str, Any]) -> None:
+        """Restore what :meth:`checkpoint_parts` saved."""
+        self._restore_extra(arrays, state.get("extra", {}))
+        self._key = arrays["key"]
+        self._rng = rng_from_json(state["rng"])
+
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays (named ``"<part>/<name>"``) and JSON data a checkpoint holds beyond the common
         parts."""
         return {}, {}
 
-    def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
+    def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:  # noqa: B027  (an optional hook)
         """Restore what :meth:`_checkpoint_extra` saved."""
 
 

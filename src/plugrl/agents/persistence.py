@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from plugrl._backend import keras
+from plugrl.samplers import episode_logs, replay_episodes
 from plugrl.utils.checkpoints import (
     CheckpointError,
     checkpoint_name,
@@ -29,7 +30,6 @@ from plugrl.utils.checkpoints import (
     rng_state_to_json,
     save_checkpoint,
 )
-from plugrl.samplers import episode_logs, replay_episodes
 
 __all__ = ["latest_agent_checkpoint", "load_agent", "restore_agent", "save_agent", "save_agent_to"]
 
@@ -41,10 +41,10 @@ def save_agent_to(agent: Any, path: str | pathlib.Path) -> pathlib.Path:
     """Save ``agent`` as the checkpoint directory ``path`` (replaced atomically if it exists)."""
     path = pathlib.Path(path)
     logs = episode_logs(agent.envs)
-    extra_arrays, extra_state = agent._checkpoint_extra()
+    own_arrays, own_state = agent.checkpoint_parts()
     return save_checkpoint(path.parent, path.name, agent_type=agent.AGENT_TYPE,
-                           config=_config_json(agent), state={**_state_json(agent, logs), "extra": extra_state},
-                           arrays={**_arrays(agent, logs), **extra_arrays},
+                           config=_config_json(agent), state=_state_json(agent, logs, own_state),
+                           arrays={**_arrays(agent, logs), **own_arrays},
                            write_extra=lambda tmp: _write_models(agent, tmp))
 
 
@@ -99,9 +99,7 @@ def _restore(agent: Any, checkpoint: Any) -> None:
             raise CheckpointError(f"{checkpoint.path}: learner/{i}: expected shape {np.shape(old)}, "
                                   f"got {new.shape}")
     agent.learner.load_state(keras.tree.pack_sequence_as(agent.learner.state, leaves))
-    agent._restore_extra(arrays, state.get("extra", {}))
-    agent._key = arrays["key"]
-    agent._rng = rng_from_json(state["rng"])
+    agent.restore_parts(arrays, state)
     agent.num_steps = int(state["num_steps"])
     agent.history = list(state["history"])
     logs = [{"seed": env["seed"], "rng": None if env["rng"] is None else rng_from_json(env["rng"]),
@@ -111,22 +109,22 @@ def _restore(agent: Any, checkpoint: Any) -> None:
 
 def _arrays(agent: Any, logs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     arrays = {f"learner/{i}": np.asarray(x) for i, x in enumerate(keras.tree.flatten(agent.learner.state))}
-    arrays["key"] = np.asarray(agent._key)
     for i, log in enumerate(logs):
         arrays[f"env/{i}/actions"] = np.asarray(log["actions"])
     return arrays
 
 
-def _state_json(agent: Any, logs: list[dict[str, Any]]) -> dict[str, Any]:
+def _state_json(agent: Any, logs: list[dict[str, Any]], own_state: dict[str, Any]) -> dict[str, Any]:
     return {
         "env_id": agent.env_id,
         "seed": agent.seed,
         "num_steps": agent.num_steps,
         "history": agent.history[-_HISTORY_KEPT:],
-        "rng": rng_state_to_json(agent._rng),
+        "rng": own_state["rng"],
         "sampler": _sampler_state(agent.sampler),
         "envs": [{"seed": log["seed"], "rng": None if log["rng"] is None else rng_state_to_json(log["rng"])}
                  for log in logs],
+        "extra": own_state["extra"],
     }
 
 
