@@ -114,10 +114,11 @@ class BaseAgent(abc.ABC):
             save_agent,
         )
 
-        if (checkpoint_interval or restore) and checkpoint_dir is None:
+        directory = checkpoint_dir or ""
+        if (checkpoint_interval or restore) and not directory:
             raise ValueError("checkpoint_dir: expected a directory when checkpoint_interval or "
-                             "restore is given, got None")
-        if restore and (path := latest_agent_checkpoint(checkpoint_dir)) is not None:
+                             f"restore is given, got {checkpoint_dir!r}")
+        if restore and (path := latest_agent_checkpoint(directory)) is not None:
             restore_agent(self, path)
         next_checkpoint = _next_multiple(self.num_steps, checkpoint_interval)
         while self.num_steps < total_steps:
@@ -126,10 +127,10 @@ class BaseAgent(abc.ABC):
             if callback is not None and callback(self, record) is False:
                 break
             if checkpoint_interval and self.num_steps >= next_checkpoint:
-                save_agent(self, checkpoint_dir, keep_last=keep_checkpoints)
+                save_agent(self, directory, keep_last=keep_checkpoints)
                 next_checkpoint = _next_multiple(self.num_steps, checkpoint_interval)
         if checkpoint_interval:
-            save_agent(self, checkpoint_dir, keep_last=keep_checkpoints)
+            save_agent(self, directory, keep_last=keep_checkpoints)
         return self
 
     @abc.abstractmethod

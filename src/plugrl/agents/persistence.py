@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plugrl._backend import keras
 from plugrl.samplers import episode_logs, replay_episodes
+
+if TYPE_CHECKING:
+    from plugrl.agents.base import BaseAgent
 from plugrl.utils.checkpoints import (
     CheckpointError,
     checkpoint_name,
@@ -60,7 +63,7 @@ def latest_agent_checkpoint(directory: str | pathlib.Path) -> pathlib.Path | Non
     return latest_checkpoint(directory) if pathlib.Path(directory).is_dir() else None
 
 
-def load_agent(agent_class: type, path: str | pathlib.Path, **overrides: Any) -> Any:
+def load_agent(agent_class: type[BaseAgent], path: str | pathlib.Path, **overrides: Any) -> Any:
     """Rebuild an agent from a checkpoint: same env id, seed and configuration, restored state.
 
     ``overrides`` may change settings that do not alter the learner (e.g. ``vectorization``).
