@@ -24,6 +24,7 @@ ops = keras.ops
 
 __all__ = ["SACNetworks", "SACState"]
 
+#: One of the twin critics: a type-I Q-function for Box actions, type-II for discrete ones.
 _Critic = QTypeI | QTypeII
 
 
