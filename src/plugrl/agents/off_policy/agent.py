@@ -15,13 +15,14 @@ return env actions and the actions to store), ``greedy(S)``, ``predict(S)``,
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypedDict
 
 import numpy as np
 
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
-from plugrl.agents.config import OffPolicyConfig
+from plugrl.agents.config import DQNConfig, OffPolicyConfig
 from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.utils.schedules import schedule_value
@@ -33,6 +34,15 @@ _BATCH_FIELDS = ("S", "A", "Rn", "In", "S_next", "A_next")
 
 #: The fields of the batches a learner's ``update`` takes, each with leading axes [K, batch_size].
 UPDATE_FIELDS = ("S", "A", "Rn", "In", "S_next", "W")
+
+
+class _BufferOptions(TypedDict):
+    """The keyword arguments of the replay buffers that are the same for every off-policy agent."""
+
+    batch_size: int
+    bootstrap_n: int
+    gamma: float
+    random_seed: int
 
 
 def check_update_batch(batch: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -85,14 +95,16 @@ class OffPolicyAgent(BaseAgent):
         return self.config.train_freq
 
     def _make_buffer(self) -> ExperienceReplayBuffer:
+        """A uniform replay buffer, or a prioritized one if the configuration asks for it (only
+        :class:`~plugrl.agents.config.DQNConfig` has the fields)."""
         cfg = self.config
         spaces = SpacesOnly(self.observation_space, self.learner.buffer_action_space())
-        kwargs = {"batch_size": cfg.batch_size, "bootstrap_n": cfg.bootstrap_n, "gamma": cfg.gamma,
-                  "random_seed": self.seed}
-        if getattr(cfg, "prioritized_replay", False):
+        options = _BufferOptions(batch_size=cfg.batch_size, bootstrap_n=cfg.bootstrap_n, gamma=cfg.gamma,
+                                random_seed=self.seed)
+        if isinstance(cfg, DQNConfig) and cfg.prioritized_replay:
             return PrioritizedReplayBuffer(spaces, cfg.memory_size, alpha=cfg.prioritized_replay_alpha,
-                                           beta=cfg.prioritized_replay_beta, **kwargs)
-        return ExperienceReplayBuffer(spaces, cfg.memory_size, **kwargs)
+                                           beta=cfg.prioritized_replay_beta, **options)
+        return ExperienceReplayBuffer(spaces, cfg.memory_size, **options)
 
     # ------------------------------------------------------------------ training
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
@@ -127,33 +139,35 @@ class OffPolicyAgent(BaseAgent):
                             s_next=rollout.S_next[t, 0].astype(dtype, copy=False))
 
     def _update(self, total_steps: int, steps_before: int) -> dict[str, float]:
-        """One round of ``num_updates_per_step`` gradient steps, in one jitted call."""
+        """One round of ``num_updates_per_step`` gradient steps, in one jitted call. A prioritized
+        buffer's importance exponent anneals linearly from ``prioritized_replay_beta`` to 1 over
+        training, and the TD errors become the sampled transitions' priorities."""
         progress = min(1.0, self.num_steps / total_steps)
-        prioritized = isinstance(self.buffer, PrioritizedReplayBuffer)
-        if prioritized:
-            beta0 = self.config.prioritized_replay_beta
-            self.buffer.beta = beta0 + (1.0 - beta0) * progress
-        batch, idx = self._sample_batches(self.config.num_updates_per_step, prioritized)
-        self._key, key = split_key(self._key)
-        metrics, td_errors = self.learner.update(batch, schedule_value(self.config.lr, progress), key,
-                                                 (steps_before, self.num_steps))
-        if prioritized:
-            self.buffer.update_priorities(idx.reshape(-1), np.asarray(td_errors).reshape(-1))
-        return metrics
+        cfg, buffer = self.config, self.buffer
+        k = cfg.num_updates_per_step
+        if isinstance(buffer, PrioritizedReplayBuffer) and isinstance(cfg, DQNConfig):
+            beta0 = cfg.prioritized_replay_beta
+            buffer.beta = beta0 + (1.0 - beta0) * progress
+            *fields, W, idx = buffer.sample(num_batches=k)
+            metrics, td_errors = self._learn(fields, W, progress, steps_before)
+            buffer.update_priorities(idx.reshape(-1), np.asarray(td_errors).reshape(-1))
+            return metrics
+        return self._learn(buffer.sample(num_batches=k), None, progress, steps_before)[0]
 
-    def _sample_batches(self, k: int, prioritized: bool) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-        """``k`` batches stacked along a leading axis, as the learner's ``update`` takes them."""
-        sample = self.buffer.sample(num_batches=k)
-        batch = dict(zip(_BATCH_FIELDS, sample[:6], strict=True))
-        if prioritized:
-            batch["W"] = sample[6]
-            return batch, sample[7]
-        batch["W"] = np.ones_like(batch["Rn"])
-        return batch, None
+    def _learn(self, fields: Sequence[np.ndarray], W: np.ndarray | None, progress: float,
+               steps_before: int) -> tuple[dict[str, float], np.ndarray]:
+        """The learner's update on sampled batches (``fields`` as ``_BATCH_FIELDS``, stacked along
+        a leading axis) with importance weights ``W`` (None: all 1); returns the metrics and the
+        TD errors."""
+        batch = dict(zip(_BATCH_FIELDS, fields, strict=True))
+        batch["W"] = np.ones_like(batch["Rn"]) if W is None else W
+        self._key, key = split_key(self._key)
+        return self.learner.update(batch, schedule_value(self.config.lr, progress), key,
+                                   (steps_before, self.num_steps))
 
     # ------------------------------------------------------------------ acting
     def _check_observation(self, s: Any) -> np.ndarray:
-        return check_observation(s, self.observation_space.shape, np.float32)
+        return check_observation(s, self.sampler.obs_shape, np.float32)  # the sampler checked the env's
 
     def select_action(self, s: Any, deterministic: bool = False) -> Any:
         """One action for one observation: the exploring policy's, or the greedy one if

@@ -15,7 +15,7 @@ Q-learning's bootstrap term (:mod:`plugrl.updaters.td_learning`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -269,7 +269,7 @@ class DQN(OffPolicyAgent):
     AGENT_TYPE = "DQN"
     CONFIG = DQNConfig
     LEARNER = DQNLearner
-    DEFAULTS: dict[str, Any] = {}
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
 
     config: DQNConfig
 

@@ -81,10 +81,10 @@ class SACLearner:
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: SACConfig,
                  seed: int, function_approximator: Any = None) -> None:
         self.config = config
-        self.action_space = action_space
         self.nets = SACNetworks(observation_space, action_space, config, seed, function_approximator)
+        self.action_space = self.nets.action_space  # checked: Discrete, or Box with finite bounds
         self.discrete = self.nets.discrete
-        self.target_entropy = (default_target_entropy(action_space) if config.target_entropy is None
+        self.target_entropy = (default_target_entropy(self.action_space) if config.target_entropy is None
                                else float(config.target_entropy))
         self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
         self.state = self.nets.init_state(self.optimizer, config.ent_coeff_init)
@@ -196,13 +196,13 @@ class SACLearner:
     def buffer_action_space(self) -> gym.Space:
         """The space of stored actions: ``Box(-1, 1)`` of the action shape, or the env's
         ``Discrete`` space shifted to start at 0."""
-        if self.discrete:
+        if isinstance(self.action_space, gym.spaces.Discrete):
             return gym.spaces.Discrete(int(self.action_space.n))
         return gym.spaces.Box(-1.0, 1.0, self.action_space.shape, np.float32)
 
     def random_actions(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` uniformly random actions, as ``(A_env, A_buffer)``."""
-        if self.discrete:
+        if isinstance(self.action_space, gym.spaces.Discrete):
             A = rng.integers(int(self.action_space.n), size=n)
         else:
             A = rng.uniform(-1.0, 1.0, (n, *self.action_space.shape)).astype(np.float32)
@@ -213,7 +213,7 @@ class SACLearner:
         """Actions sampled from the policy for a batch of observations, as ``(A_env, A_buffer)``;
         the noise comes from ``rng``. ``exploration`` is ignored (SAC explores by sampling)."""
         S = self._states(S)
-        if self.discrete:
+        if isinstance(self.action_space, gym.spaces.Discrete):
             noise = rng.gumbel(size=(len(S), int(self.action_space.n))).astype(np.float32)
         else:
             noise = rng.standard_normal((len(S), *self.action_space.shape), np.float32)
@@ -267,7 +267,7 @@ class SACLearner:
         return self.nets.keras_models(self.state)
 
     def _to_env(self, A: np.ndarray) -> np.ndarray:
-        if self.discrete:
+        if isinstance(self.action_space, gym.spaces.Discrete):
             return A + int(self.action_space.start)
         return rescale_actions(A, self.action_space.low, self.action_space.high)
 

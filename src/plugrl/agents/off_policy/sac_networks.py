@@ -24,6 +24,9 @@ ops = keras.ops
 
 __all__ = ["SACNetworks", "SACState"]
 
+#: One of the twin critics: a type-I Q-function for Box actions, type-II for discrete ones.
+_Critic = QTypeI | QTypeII
+
 
 class SACState(NamedTuple):
     """Everything SAC trains, as one pytree (what checkpoints save).
@@ -80,24 +83,16 @@ class SACNetworks:
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: SACConfig,
                  seed: int, function_approximator: Any = None) -> None:
         self.config = config
-        self.action_space = action_space
-        self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        self._check_bounds(action_space)
-        self.policy, self.q_funcs = self._build_functions(observation_space, action_space, seed,
+        self.action_space = _check_action_space(action_space)
+        self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
+        self.policy, self.q_funcs = self._build_functions(observation_space, self.action_space, seed,
                                                           function_approximator)
         self._groups = ParameterGroups([self.policy, *self.q_funcs])
         self._owners = self._ownership()
 
     # ------------------------------------------------------------------ construction
-    @staticmethod
-    def _check_bounds(action_space: gym.Space) -> None:
-        if isinstance(action_space, gym.spaces.Box) and not (
-                np.isfinite(action_space.low).all() and np.isfinite(action_space.high).all()):
-            raise ValueError(f"env.action_space: SAC expected a Box with finite bounds (its policy "
-                             f"is squashed into them), got {action_space}")
-
     def _build_functions(self, observation_space: gym.Space, action_space: gym.Space, seed: int,
-                         function_approximator: Any) -> tuple[_PolicyHead, tuple[Any, Any]]:
+                         function_approximator: Any) -> tuple[_PolicyHead, tuple[_Critic, _Critic]]:
         cfg = self.config
         spaces = policy_spaces(observation_space, action_space)
         if function_approximator is None:
@@ -109,9 +104,9 @@ class SACNetworks:
             actor = function_approximator
             critics = [function_approximator] * 2
         q_class = QTypeII if self.discrete else QTypeI
-        q_funcs = tuple(q_class(f, cfg.gamma, cfg.bootstrap_n, head_id=f"sac_q{i}")
-                        for i, f in enumerate(critics, 1))
-        return _PolicyHead(actor), q_funcs
+        q1, q2 = (q_class(f, cfg.gamma, cfg.bootstrap_n, head_id=f"sac_q{i}")
+                  for i, f in enumerate(critics, 1))
+        return _PolicyHead(actor), (q1, q2)
 
     def _ownership(self) -> list[list[tuple[str, int]]]:
         """For each group's trainable variable: ``('actor' | 'critic', index)`` in that network's
@@ -153,14 +148,12 @@ class SACNetworks:
         """The initial state: current weights, targets equal to them, fresh optimizer states."""
         params, non_trainable = self._groups.gather()
         actor_params, critic_params = self.split(params)
-        actor = init_train_state(actor_params, (), optimizer)
-        actor = actor._replace(target_params=np.zeros(0, np.float32))
+        actor = _without_target(init_train_state(actor_params, (), optimizer))
         # Flat: the Polyak update of the target's non-trainable variables takes a flat tuple.
         critic = init_train_state(critic_params, sum(non_trainable, ()), optimizer)
         log_alpha = (np.log(np.float32(ent_coeff_init)),)
         ent_coeff = init_train_state(log_alpha, (), optimizer)
-        return SACState(actor, critic, ent_coeff._replace(target_params=np.zeros(0, np.float32)),
-                        np.zeros((), np.int32))
+        return SACState(actor, critic, _without_target(ent_coeff), np.zeros((), np.int32))
 
     # ------------------------------------------------------------------ pure forward functions
     def policy_forward(self, params: tuple, non_trainable: tuple, S: Any) -> Any:
@@ -209,6 +202,22 @@ class SACNetworks:
             func.sync_keras_variables()
         return {"actor": self.policy.head.model, "q1": self.q_funcs[0].head.model,
                 "q2": self.q_funcs[1].head.model}
+
+
+def _check_action_space(space: gym.Space) -> gym.spaces.Discrete | gym.spaces.Box:
+    """The env's action space, checked: ``Discrete``, or a ``Box`` with finite bounds."""
+    if not isinstance(space, (gym.spaces.Discrete, gym.spaces.Box)):
+        raise TypeError(f"env.action_space: SAC expected a Discrete or Box space, got {space}")
+    if isinstance(space, gym.spaces.Box) and not np.all(np.isfinite(space.low) & np.isfinite(space.high)):
+        raise ValueError(f"env.action_space: SAC expected a Box with finite bounds (its policy "
+                         f"is squashed into them), got {space}")
+    return space
+
+
+def _without_target(state: TrainState) -> TrainState:
+    """``state`` with an empty target vector instead of a copy of its weights: the actor's and
+    the entropy coefficient's targets are never read."""
+    return state._replace(target_params=ops.zeros((0,), "float32"))
 
 
 def _check_function_approximator(func: Any, action_space: gym.Space) -> None:

@@ -36,7 +36,7 @@ __all__ = ["actor_loss", "critic_loss", "default_target_entropy", "ent_coeff_los
            "mean_log_proba", "soft_bootstrap"]
 
 
-def default_target_entropy(action_space: gym.Space) -> float:
+def default_target_entropy(action_space: gym.spaces.Discrete | gym.spaces.Box) -> float:
     r"""The entropy target :math:`\bar{\mathcal{H}}` when none is given: :math:`-\dim(A)` for
     ``Box`` actions (Haarnoja et al. 2018, SB3) and :math:`\tfrac12\log n` for ``n`` discrete
     actions, half the uniform policy's entropy (Christodoulou 2019 uses :math:`0.98\log n`,
