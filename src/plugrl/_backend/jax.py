@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -256,7 +256,8 @@ def scan_steps(step: Callable[[Any, Any], tuple[Any, Any]], state: Any,
     return state, jax.tree_util.tree_map(lambda m: m.mean(axis=0), metrics), outputs
 
 
-def minibatch_epochs(step: Callable, state: TrainState, batch: Batch, indices: jax.Array,
+def minibatch_epochs(step: Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]],
+                     state: TrainState, batch: Batch, indices: jax.Array,
                      key: jax.Array) -> tuple[TrainState, Metrics]:
     """Run ``step(state, minibatch, key)`` over the minibatches ``batch[indices[e, m]]`` of every
     epoch ``e`` (:func:`scan_steps`, in epoch order); the metrics are averaged over all steps.
@@ -443,8 +444,10 @@ def per_group(optimizers: Sequence[optax.GradientTransformation]) -> optax.Gradi
     return optax.GradientTransformation(init, update)
 
 
-def on_raveled_params(update: Callable[[TrainState, Callable], tuple[TrainState, Any]],
-                      state: TrainState) -> tuple[TrainState, Any]:
+def on_raveled_params(
+    update: Callable[[TrainState, Callable[[jax.Array], Params]], tuple[TrainState, Any]],
+    state: TrainState,
+) -> tuple[TrainState, Any]:
     """Run ``update(raveled_state, unravel) -> (raveled_state, output)`` on ``state`` with its
     params raveled into one vector, then restore them; traceable.
 
@@ -455,9 +458,12 @@ def on_raveled_params(update: Callable[[TrainState, Callable], tuple[TrainState,
     are not carried through the loop; ``update`` must not use them.
     """
     flat, unravel = ravel_pytree(state.params)
-    light = state._replace(params=flat, target_params=jnp.zeros(0), target_non_trainable=())
+    # The light state's params are one vector where TrainState types a tuple of arrays: a pytree
+    # all the same to train_step, the optimizer and lax.scan, which are all that see it.
+    light = state._replace(params=cast(Params, flat), target_params=jnp.zeros(0), target_non_trainable=())
     light, output = update(light, unravel)
-    return light._replace(params=unravel(light.params), target_params=state.target_params,
+    return light._replace(params=unravel(cast(jax.Array, light.params)),
+                          target_params=state.target_params,
                           target_non_trainable=state.target_non_trainable), output
 
 

@@ -43,6 +43,7 @@ class OnPolicyAgent(BaseAgent):
     DEFAULTS: ClassVar[dict[str, Any]] = {}
 
     config: OnPolicyConfig
+    learner: OnPolicyLearner
 
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
                  **config: Any) -> None:
@@ -50,7 +51,7 @@ class OnPolicyAgent(BaseAgent):
         if self.jax_env is not None:
             env = _gymnasium_twin(self.jax_env)
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
-        self.normalizer = (RunningNormalizer(self.observation_space.shape)
+        self.normalizer = (RunningNormalizer(self.learner.observation_space.shape)
                            if self.config.normalize_observations else None)
         #: Training on the JAX environment, when the agent was made on one (else None).
         self.fast_path = (FastPath(self.learner, self.jax_env, self.normalizer, self.seed)
@@ -105,7 +106,7 @@ class OnPolicyAgent(BaseAgent):
 
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
         if self.fast_path is not None:
-            return self._fast_iteration(total_steps)
+            return self._fast_iteration(self.fast_path, total_steps)
         rollout = self.sampler.collect(self._act)
         T, N = rollout.R.shape
         self.num_steps += T * N
@@ -114,24 +115,24 @@ class OnPolicyAgent(BaseAgent):
         self._key, key = split_key(self._key)
         metrics = self.learner.update(batch, coefficients, key, self.learner.shuffles(T * N, self._rng))
         if self.normalizer is not None:
-            self.normalizer.update(rollout.S.reshape(T * N, *self.observation_space.shape))
+            self.normalizer.update(rollout.S.reshape(T * N, *self.learner.observation_space.shape))
         return {**self._progress_record(), **metrics}
 
-    def _fast_iteration(self, total_steps: int) -> dict[str, float]:
+    def _fast_iteration(self, fast_path: FastPath, total_steps: int) -> dict[str, float]:
         """One compiled chunk of the fast path, from the agent's state; the agent takes the
         state it returns."""
         moments = self.normalizer.moments if self.normalizer is not None else None
-        state, record = self.fast_path.iteration(
+        state, record = fast_path.iteration(
             TrainingState(self.learner.state, moments, self._key, self.num_steps), total_steps)
         self.learner.load_state(state.learner)
-        if self.normalizer is not None:
+        if self.normalizer is not None and state.moments is not None:  # both or neither
             self.normalizer.load_moments(state.moments)
         self._key, self.num_steps = state.key, state.steps
         return record
 
     def _batch(self, rollout: Any) -> dict[str, np.ndarray]:
         T, N = rollout.R.shape
-        obs_shape = self.observation_space.shape
+        obs_shape = self.learner.observation_space.shape
         S = self._normalize(rollout.S.reshape(T * N, *obs_shape))
         S_next = self._normalize(rollout.S_next.reshape(T * N, *obs_shape))
         V_old = rollout.info["V"]

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from plugrl._backend.jax import TrainState, compile_concurrently, jit
 from plugrl.agents.on_policy.fast_rollout import (
@@ -61,14 +62,15 @@ TRACED_FIELDS = Hyperparameters._fields
 
 
 class Carry(NamedTuple):
-    """Everything that one chunk of training passes to the next."""
+    """Everything that one chunk of training passes to the next: device arrays, or host
+    (NumPy) ones in a carry from :meth:`FastTrainer.start`, built so without compiling kernels."""
 
     learner: TrainState
     envs: EnvCarry
     moments: Moments | None  # the observation normaliser's statistics
-    key: jax.Array
-    steps: jax.Array  # env steps so far (int32), for the schedules
-    fresh: jax.Array  # bool: the environments are still to be reset (a carry from ``start``)
+    key: ArrayLike
+    steps: ArrayLike  # env steps so far (int32), for the schedules
+    fresh: ArrayLike  # bool: the environments are still to be reset (a carry from ``start``)
 
 
 class ChunkLog(NamedTuple):
@@ -118,7 +120,7 @@ class FastTrainer:
         self.metric_names = self._metric_names() if record_metrics else ()
 
     # ------------------------------------------------------------------ state
-    def start(self, state: TrainState, key: jax.Array, steps: int = 0,
+    def start(self, state: TrainState, key: ArrayLike, steps: int = 0,
               moments: Moments | None = None) -> Carry:
         """The carry of a run that starts from ``state``, built on the host: the first iteration
         resets the environments (inside the chunk, which spares compiling a program for it)."""
@@ -149,8 +151,9 @@ class FastTrainer:
             programs = [(jit(chunk), chunk_args)]
             if self.eval_episodes:
                 programs.insert(0, (jit(evaluation), (carry.learner, carry.moments, eval_key)))
-            *evaluation, chunk = compile_concurrently(programs)
-            self._compiled[vmapped, runs] = (chunk, evaluation[0] if evaluation else None)
+            *compiled_evaluation, compiled_chunk = compile_concurrently(programs)
+            self._compiled[vmapped, runs] = (compiled_chunk,
+                                             compiled_evaluation[0] if compiled_evaluation else None)
         return self._compiled[vmapped, runs]
 
     def evaluate(self, state: TrainState, moments: Moments | None, key: jax.Array) -> jax.Array:
@@ -159,7 +162,7 @@ class FastTrainer:
                                       self.eval_episodes)
 
     # ------------------------------------------------------------------ one chunk
-    def _chunk(self, carry: Carry, hp: Hyperparameters, total_steps: jax.Array,
+    def _chunk(self, carry: Carry, hp: Hyperparameters, total_steps: ArrayLike,
                num_updates: jax.Array) -> tuple[Carry, ChunkLog]:
         K = self.max_updates
         log = ChunkLog(jnp.full(K, jnp.nan), jnp.zeros(K), jnp.full((K, len(self.metric_names)), jnp.nan))
@@ -176,25 +179,25 @@ class FastTrainer:
         return jax.lax.fori_loop(0, num_updates, body, (carry, log))
 
     def iteration(self, carry: Carry, hp: Hyperparameters,
-                  total_steps: jax.Array) -> tuple[Carry, tuple[jax.Array, jax.Array, Any]]:
+                  total_steps: ArrayLike) -> tuple[Carry, tuple[jax.Array, jax.Array, Any]]:
         """One rollout and the update on it (the ordinary path's ``_train_iteration``):
         :meth:`draw`, :meth:`collect` and :meth:`learn`."""
         key, randomness, indices, update_key = self.draw(carry.key)
         carry, rollout = self.collect(carry._replace(key=key), randomness)
         return self.learn(carry, rollout, hp, total_steps, indices, update_key)
 
-    def draw(self, key: jax.Array) -> tuple[jax.Array, RolloutRandomness, jax.Array, jax.Array]:
+    def draw(self, key: ArrayLike) -> tuple[jax.Array, RolloutRandomness, jax.Array, jax.Array]:
         """An iteration's randomness from the carry's ``key``, in one draw of bits: the key to
         pass on, the rollout's random numbers, the update's shuffles ``indices`` [num_epoch,
         minibatches, batch_size] (a sort of random numbers compiles much faster than
         ``jax.random.permutation``) and its keys [num_epoch, minibatches, 2], one per step."""
-        key, k_iteration = jax.random.split(key)
+        next_key, k_iteration = jax.random.split(key)
         E, B = self.config.num_epoch, self.config.batch_size
         M, rollout = self.size // B, sum(self.rollouts.bit_counts)
         bits = jax.random.bits(k_iteration, (rollout + E * self.size + 2 * E * M,), jnp.uint32)
         rollout_bits, order, update_keys = jnp.split(bits, [rollout, rollout + E * self.size])
         indices = jnp.argsort(order.reshape(E, self.size), axis=1)[:, :M * B].reshape(E, M, B)
-        return key, self.rollouts.randomness(rollout_bits), indices, update_keys.reshape(E, M, 2)
+        return next_key, self.rollouts.randomness(rollout_bits), indices, update_keys.reshape(E, M, 2)
 
     def collect(self, carry: Carry, randomness: RolloutRandomness) -> tuple[Carry, TracedRollout]:
         """One rollout with the carry's policy (a fresh carry's environments start from the
@@ -205,7 +208,7 @@ class FastTrainer:
                                               carry.moments, envs, randomness)
         return carry._replace(envs=envs, fresh=jnp.asarray(False)), rollout
 
-    def learn(self, carry: Carry, rollout: TracedRollout, hp: Hyperparameters, total_steps: jax.Array,
+    def learn(self, carry: Carry, rollout: TracedRollout, hp: Hyperparameters, total_steps: ArrayLike,
               indices: jax.Array, key: jax.Array) -> tuple[Carry, tuple[jax.Array, jax.Array, Any]]:
         """The update on one rollout, as the ordinary path's ``_train_iteration`` does it: GAE
         advantages, the learner's :meth:`~OnPolicyLearner.update_step` with the coefficients

@@ -14,9 +14,11 @@ import itertools
 import math
 from typing import Any, NamedTuple
 
+import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from plugrl.agents.on_policy.learner import OnPolicyLearner
 from plugrl.utils.running_moments import Moments, normalize
@@ -28,8 +30,8 @@ class EnvCarry(NamedTuple):
     """The ongoing episodes of ``num_envs`` environments, from one rollout to the next."""
 
     env_state: Any
-    obs: jax.Array  # raw observations, [num_envs, *obs_shape]
-    episode_return: jax.Array  # [num_envs]
+    obs: ArrayLike  # raw observations, [num_envs, *obs_shape]
+    episode_return: ArrayLike  # [num_envs]
 
 
 class RolloutRandomness(NamedTuple):
@@ -79,7 +81,8 @@ class JaxRollouts:
         self.learner, self.env, self.env_params = learner, env, env_params
         self.num_envs, self.n_steps = learner.config.num_envs, learner.config.n_steps
         self.obs_shape = tuple(env.observation_space.shape)
-        self.noise_shape = ((int(learner.action_space.n),) if learner.discrete
+        space = learner.action_space
+        self.noise_shape = ((int(space.n),) if isinstance(space, gym.spaces.Discrete)
                             else tuple(env.action_space.shape))
         size = self.n_steps * self.num_envs
         self.bit_counts = (size * math.prod(self.noise_shape), 2 * (size + self.num_envs), 2 * size)
@@ -87,9 +90,11 @@ class JaxRollouts:
         self.reset = jax.vmap(env.reset, in_axes=(0, None))
         self.step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
-    def normalize(self, moments: Moments | None, S: jax.Array) -> jax.Array:
+    def normalize(self, moments: Moments | None, S: ArrayLike) -> ArrayLike:
         """``S`` standardised with ``moments`` (as the agent's normaliser does), if any."""
-        return S if moments is None else normalize(S, moments, *self.norm)
+        if moments is None or self.norm is None:  # both or neither, as the agent has them
+            return S
+        return normalize(S, moments, *self.norm)
 
     def randomness(self, bits: jax.Array) -> RolloutRandomness:
         """A rollout's random numbers from ``sum(self.bit_counts)`` random uint32 ``bits``: each
@@ -132,13 +137,13 @@ class JaxRollouts:
         return following, (envs.obs, A, r, terminated, truncated, logP, V, obs_next, done, returns)
 
     def next_values(self, params: tuple, non_trainable: tuple, moments: Moments | None,
-                    rollout: TracedRollout, obs_last: jax.Array) -> jax.Array:
+                    rollout: TracedRollout, obs_last: ArrayLike) -> jax.Array:
         """:math:`V(s'_t)` [n_steps, num_envs]: the next step's recorded value, except after a
         time limit, where the episode's final observation needs its own (a second critic pass,
         only if it happened). ``obs_last``: the observations after the rollout."""
         T, N = rollout.V.shape
 
-        def values(S: jax.Array) -> jax.Array:
+        def values(S: ArrayLike) -> jax.Array:
             return self.learner.forward(params, non_trainable, self.normalize(moments, S))[1]
 
         shifted = jnp.concatenate([rollout.V[1:], values(obs_last)[None]], axis=0)
@@ -173,7 +178,7 @@ class JaxRollouts:
         return jnp.mean(c[3])
 
 
-def _uniform(bits: jax.Array, minval: float) -> jax.Array:
+def _uniform(bits: jax.Array, minval: float | np.floating) -> jax.Array:
     """Floats uniform in ``[minval, 1)`` from uint32 ``bits``, as ``jax.random.uniform``."""
     unit = jax.lax.bitcast_convert_type((bits >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
     return jnp.maximum(minval, unit * (1.0 - minval) + minval)

@@ -42,7 +42,7 @@ class TrainingState(NamedTuple):
 
     learner: TrainState
     moments: Moments | None  # the observation normaliser's statistics, if any
-    key: np.ndarray  # the agent's raw JAX key
+    key: jax.Array  # the agent's raw JAX key
     steps: int  # env steps so far
 
 
@@ -98,7 +98,7 @@ class FastPath:
                        if evaluation is not None else None)
         self._carry = carry
         moments = None if carry.moments is None else Moments(*(np.asarray(x) for x in carry.moments))
-        state = TrainingState(carry.learner, moments, np.asarray(carry.key), int(carry.steps))
+        state = TrainingState(carry.learner, moments, carry.key, int(carry.steps))
         return state, self._record(trainer, state.steps, log, num_updates, eval_return)
 
     def _current_carry(self, trainer: FastTrainer, state: TrainingState) -> Any:

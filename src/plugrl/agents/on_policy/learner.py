@@ -26,10 +26,11 @@ from plugrl._backend import (
     train_step,
     with_learning_rate,
 )
+from plugrl.actor_critic.base import grouped
 from plugrl.agents.config import OnPolicyConfig
 from plugrl.caching.gae import GAE, standardize
 from plugrl.function_approximators.parameter_groups import ParameterGroups
-from plugrl.function_approximators.predefined.mlp import MLP, policy_spaces
+from plugrl.function_approximators.predefined.mlp import MLP, SpacesOnly, policy_spaces
 from plugrl.policies import GaussianPolicy, SoftmaxPolicy
 from plugrl.updaters.policy_objectives import PolicyObjective, PPOClip, VanillaPG
 from plugrl.utils.schedules import schedule_value
@@ -85,9 +86,13 @@ class OnPolicyLearner:
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: OnPolicyConfig,
                  seed: int, function_approximator: Any = None) -> None:
         self.config = config
-        self.observation_space, self.action_space = observation_space, action_space
+        spaces = policy_spaces(observation_space, action_space)  # raises on other kinds of spaces
+        assert isinstance(observation_space, gym.spaces.Box)  # what policy_spaces has checked
+        assert isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box))  # likewise
+        self.observation_space: gym.spaces.Box = observation_space
+        self.action_space: gym.spaces.Discrete | gym.spaces.Box = action_space
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        self.policy, self.v_func = _build_functions(observation_space, action_space, config, seed,
+        self.policy, self.v_func = _build_functions(spaces, self.discrete, config, seed,
                                                     function_approximator)
         self.objective = make_policy_objective(config)
         self._groups = ParameterGroups([self.policy, self.v_func])
@@ -134,9 +139,9 @@ class OnPolicyLearner:
         """Actions for the environment: ``Box`` actions clipped to the bounds (log-probabilities
         stay those of the unclipped samples). Array methods only, so the host's NumPy actions
         and the fast path's traced ones go through this one function."""
-        if self.discrete:
-            return A
         space = self.action_space
+        if isinstance(space, gym.spaces.Discrete):
+            return A
         return A.reshape(len(A), *space.shape).clip(space.low, space.high)
 
     def loss(self, params: tuple, state: TrainState, batch: dict[str, Any], key: Any,
@@ -202,8 +207,9 @@ class OnPolicyLearner:
 
     def _unpack(self, X: Any) -> dict[str, Any]:
         d_obs, d = int(np.prod(self.observation_space.shape)), X.shape[1] - len(_SCALAR_FIELDS)
-        A = ops.cast(X[:, d_obs], "int32") if self.discrete else \
-            ops.reshape(X[:, d_obs:d], (-1, *self.action_space.shape))
+        space = self.action_space
+        A = (ops.reshape(X[:, d_obs:d], (-1, *space.shape)) if isinstance(space, gym.spaces.Box)
+             else ops.cast(X[:, d_obs], "int32"))
         return {"S": ops.reshape(X[:, :d_obs], (-1, *self.observation_space.shape)), "A": A,
                 **{k: X[:, d + i] for i, k in enumerate(_SCALAR_FIELDS)}}
 
@@ -243,13 +249,13 @@ class OnPolicyLearner:
         """:meth:`update_step` on the learner's state, in one jitted call; returns the metrics."""
         coefficients = Coefficients(*(np.float32(c) for c in coefficients))
         self.state, metrics = self._update(self.state, batch, indices, key, coefficients)
-        self._groups.scatter(self.state.params, self.state.non_trainable)
+        self._groups.scatter(grouped(self.state.params), grouped(self.state.non_trainable))
         return metrics.to_dict()
 
     def load_state(self, state: TrainState) -> None:
         """Replace the learner's state (e.g. from a checkpoint) and the networks' weights."""
         self.state = state
-        self._groups.scatter(state.params, state.non_trainable)
+        self._groups.scatter(grouped(state.params), grouped(state.non_trainable))
 
     def get_weights(self) -> list[np.ndarray]:
         """Every trainable array of the learner's state, in a fixed order."""
@@ -275,10 +281,8 @@ def value_loss(V_pred: Any, V_old: Any, R: Any, clip_value: float | None) -> Any
     return ops.mean(ops.maximum(error, ops.square(V_clipped - R)))
 
 
-def _build_functions(observation_space: gym.Space, action_space: gym.Space, config: OnPolicyConfig,
-                     seed: int, function_approximator: Any) -> tuple[Any, V]:
-    spaces = policy_spaces(observation_space, action_space)
-    discrete = isinstance(action_space, gym.spaces.Discrete)
+def _build_functions(spaces: SpacesOnly, discrete: bool, config: OnPolicyConfig, seed: int,
+                     function_approximator: Any) -> tuple[Any, V]:
     policy_class = SoftmaxPolicy if discrete else GaussianPolicy
     if function_approximator is not None:
         actor = critic = function_approximator

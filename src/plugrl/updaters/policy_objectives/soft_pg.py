@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from plugrl._backend import keras
-from plugrl.proba_dists import ProbaDist
+from plugrl.proba_dists import CategoricalDist, ProbaDist
 from plugrl.updaters.policy_objectives.base import PolicyObjective
 
 ops = keras.ops
@@ -35,8 +35,11 @@ class SoftPG(PolicyObjective):
                   key: Any = None) -> tuple[Any, dict[str, Any]]:
         if callable(Adv):
             Q_sa = Adv(dist.sample(key))
-        else:
+        elif isinstance(dist, CategoricalDist):
             Q_sa = ops.sum(dist.probs * Adv, axis=-1)
+        else:
+            raise TypeError(f"Adv: expected a callable A -> Q_sa for a {type(dist).__name__}, got "
+                            "an array (the Q-values of every action need a categorical distribution)")
         return -ops.mean(Q_sa), {f"{self.name}/q": ops.mean(Q_sa)}
 
 
