@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from plugrl._backend import Array, TrainState, keras
-from plugrl.actor_critic.base import BaseActorCritic, Batch, grouped
-from plugrl.function_approximators import FunctionApproximator, GroupedParams, Member
+from plugrl.actor_critic.base import BaseActorCritic, Batch
+from plugrl.function_approximators import FunctionApproximator, GroupedParams, Member, grouped
 from plugrl.policies.base import BaseUpdateablePolicy, DistParams
 from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.softmax import SoftmaxPolicy

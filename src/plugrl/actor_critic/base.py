@@ -18,7 +18,7 @@ from plugrl._backend import (
     make_train_step,
 )
 from plugrl.caching import NStepCache
-from plugrl.function_approximators import GroupedParams, HeadFunction, ParameterGroups
+from plugrl.function_approximators import GroupedParams, HeadFunction, ParameterGroups, grouped
 from plugrl.policies.base import BaseUpdateablePolicy
 from plugrl.value_functions import V
 
@@ -28,17 +28,6 @@ __all__ = ["BaseActorCritic"]
 #: v_target_non_trainable)``: a checked batch and the target weights (raveled trainables, see
 #: :class:`~plugrl.value_functions.base.TargetWeights`) of the policy and the value function.
 Batch = tuple[Array, Array, Array, Array, Array, Array, Params, Array, Params]
-
-
-def grouped(weights: Params) -> GroupedParams:
-    """A train state's weights, typed as the groups they are (no copy, no check).
-
-    :class:`~plugrl._backend.TrainState` and ``train_step`` type weights as one flat tuple
-    (``Params``); an actor-critic's state holds a tuple per group instead (what
-    :meth:`ParameterGroups.gather` returns), a pytree that ``train_step``, the optimizer of
-    :func:`~plugrl._backend.per_group` and ``jit`` handle alike.
-    """
-    return cast(GroupedParams, weights)
 
 
 class BaseActorCritic(abc.ABC):

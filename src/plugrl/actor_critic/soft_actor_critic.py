@@ -6,8 +6,8 @@ from typing import Any
 
 from plugrl._backend import Array, Params, TrainState, keras, split_key
 from plugrl.actor_critic.actor_critic import check_same_env
-from plugrl.actor_critic.base import BaseActorCritic, Batch, grouped
-from plugrl.function_approximators import FunctionApproximator, GroupedParams
+from plugrl.actor_critic.base import BaseActorCritic, Batch
+from plugrl.function_approximators import FunctionApproximator, GroupedParams, grouped
 from plugrl.policies.base import BaseUpdateablePolicy, DistParams
 from plugrl.policies.gaussian import GaussianPolicy
 from plugrl.policies.softmax import SoftmaxPolicy

@@ -63,14 +63,16 @@ def latest_agent_checkpoint(directory: str | pathlib.Path) -> pathlib.Path | Non
     return latest_checkpoint(directory) if pathlib.Path(directory).is_dir() else None
 
 
-def load_agent(agent_class: type[BaseAgent], path: str | pathlib.Path, **overrides: Any) -> Any:
+def load_agent(agent_class: type[BaseAgent] | None, path: str | pathlib.Path, **overrides: Any) -> Any:
     """Rebuild an agent from a checkpoint: same env id, seed and configuration, restored state.
 
-    ``overrides`` may change settings that do not alter the learner (e.g. ``vectorization``).
+    ``agent_class`` is the class the checkpoint must hold (a registered agent), or None for
+    whichever agent it holds. ``overrides`` may change settings that do not alter the learner
+    (e.g. ``vectorization``).
     """
     from plugrl.agents import AGENTS
 
-    expected = None if agent_class.AGENT_TYPE not in AGENTS else agent_class.AGENT_TYPE
+    expected = None if agent_class is None or agent_class.AGENT_TYPE not in AGENTS else agent_class.AGENT_TYPE
     checkpoint = load_checkpoint(path, expected_agent_type=expected)
     agent_class = AGENTS[checkpoint.agent_type]
     env_id = checkpoint.state.get("env_id")

@@ -59,7 +59,6 @@ def load_run_agent(run_dir: pathlib.Path) -> Any:
     UsageError
         If there is no readable agent there.
     """
-    from plugrl.agents import BaseAgent
     from plugrl.agents.persistence import load_agent
     from plugrl.utils.checkpoints import CheckpointError
 
@@ -68,8 +67,7 @@ def load_run_agent(run_dir: pathlib.Path) -> Any:
         raise UsageError(f"RUN_DIR: expected a run directory of 'plugrl train', got {run_dir} "
                          "(not a directory)")
     try:
-        # BaseAgent is no registered type, so the checkpoint says which agent to build
-        return load_agent(BaseAgent, path)
+        return load_agent(None, path)  # the checkpoint says which agent to build
     except (CheckpointError, OSError, ValueError) as error:
         raise UsageError(f"RUN_DIR: expected a saved agent in {path}: {error}") from error
 

@@ -8,7 +8,8 @@ from plugrl.function_approximators.parameter_groups import (
     Member,
     MemberPositions,
     ParameterGroups,
+    grouped,
 )
 
 __all__ = ["FunctionApproximator", "GroupedParams", "HeadFunction", "HeadModel", "Member",
-           "MemberPositions", "ParameterGroups", "predefined"]
+           "MemberPositions", "ParameterGroups", "grouped", "predefined"]

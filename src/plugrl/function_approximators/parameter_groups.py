@@ -8,12 +8,12 @@ variables its functions use; each function reads its own weights out of its grou
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, cast
 
 from plugrl._backend import Optimizer, Params, per_group
 from plugrl.function_approximators.base import FunctionApproximator, HeadModel
 
-__all__ = ["GroupedParams", "HeadFunction", "Member", "MemberPositions", "ParameterGroups"]
+__all__ = ["GroupedParams", "HeadFunction", "Member", "MemberPositions", "ParameterGroups", "grouped"]
 
 #: Per group (function approximator), its variables' values: what :class:`ParameterGroups`
 #: gathers and what a jitted step that trains the group takes as ``params``.
@@ -57,6 +57,17 @@ class MemberPositions(NamedTuple):
     group: int
     trainable: tuple[int, ...]
     non_trainable: tuple[int, ...]
+
+
+def grouped(weights: Params) -> GroupedParams:
+    """A train state's weights, typed as the groups they are (no copy, no check).
+
+    :class:`~plugrl._backend.TrainState` and ``train_step`` type weights as one flat tuple
+    (``Params``); the state of an actor-critic or of the on-policy learner holds a tuple per
+    group instead (what :meth:`ParameterGroups.gather` returns), a pytree that ``train_step``,
+    the optimizer of :func:`~plugrl._backend.per_group` and ``jit`` handle alike.
+    """
+    return cast(GroupedParams, weights)
 
 
 class ParameterGroups:

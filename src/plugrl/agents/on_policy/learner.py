@@ -26,10 +26,9 @@ from plugrl._backend import (
     train_step,
     with_learning_rate,
 )
-from plugrl.actor_critic.base import grouped
 from plugrl.agents.config import OnPolicyConfig
 from plugrl.caching.gae import GAE, standardize
-from plugrl.function_approximators.parameter_groups import ParameterGroups
+from plugrl.function_approximators.parameter_groups import ParameterGroups, grouped
 from plugrl.function_approximators.predefined.mlp import MLP, SpacesOnly, policy_spaces
 from plugrl.policies import GaussianPolicy, SoftmaxPolicy
 from plugrl.updaters.policy_objectives import PolicyObjective, PPOClip, VanillaPG
