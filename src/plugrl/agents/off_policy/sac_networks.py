@@ -15,7 +15,7 @@ import numpy as np
 
 from plugrl._backend import TrainState, init_train_state, keras, normal_noise
 from plugrl.agents.config import SACConfig
-from plugrl.function_approximators.parameter_groups import ParameterGroups
+from plugrl.function_approximators.parameter_groups import Member, ParameterGroups
 from plugrl.function_approximators.predefined.mlp import MLP, CriticMLP, policy_spaces
 from plugrl.proba_dists.squashed_normal import squashed_log_std, squashed_sample
 from plugrl.value_functions import QTypeI, QTypeII
@@ -51,14 +51,6 @@ class SACState(NamedTuple):
     num_updates: Any
 
 
-class _PolicyHead:
-    """The policy head of a function approximator, in the form :class:`ParameterGroups` takes."""
-
-    def __init__(self, function_approximator: Any) -> None:
-        self.function_approximator = function_approximator
-        self.head = function_approximator.head_model("pi")
-
-
 class SACNetworks:
     """The actor and the twin critics of SAC, and pure functions over their weights.
 
@@ -92,7 +84,7 @@ class SACNetworks:
 
     # ------------------------------------------------------------------ construction
     def _build_functions(self, observation_space: gym.Space, action_space: gym.Space, seed: int,
-                         function_approximator: Any) -> tuple[_PolicyHead, tuple[_Critic, _Critic]]:
+                         function_approximator: Any) -> tuple[Member, tuple[_Critic, _Critic]]:
         cfg = self.config
         spaces = policy_spaces(observation_space, action_space)
         if function_approximator is None:
@@ -106,7 +98,7 @@ class SACNetworks:
         q_class = QTypeII if self.discrete else QTypeI
         q1, q2 = (q_class(f, cfg.gamma, cfg.bootstrap_n, head_id=f"sac_q{i}")
                   for i, f in enumerate(critics, 1))
-        return _PolicyHead(actor), (q1, q2)
+        return Member(actor, actor.head_model("pi")), (q1, q2)
 
     def _ownership(self) -> list[list[tuple[str, int]]]:
         """For each group's trainable variable: ``('actor' | 'critic', index)`` in that network's
