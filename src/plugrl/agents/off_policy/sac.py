@@ -55,19 +55,10 @@ __all__ = ["SAC", "SACLearner"]
 class SACLearner:
     r"""Networks, optimizers, entropy coefficient and the jitted functions of SAC.
 
-    Parameters
-    ----------
-    observation_space : gymnasium.spaces.Box
-        The observation space of one environment.
-    action_space : gymnasium.spaces.Box or gymnasium.spaces.Discrete
-        The action space of one environment; a ``Box`` must have finite bounds.
-    config : SACConfig
-        The hyperparameters.
-    seed : int
-        Seeds the weight initialisation.
-    function_approximator : FunctionApproximator, optional
-        A user-made body for the actor and the critics (see
-        :class:`~plugrl.agents.off_policy.sac_networks.SACNetworks`); by default separate MLPs.
+    The parameters (``observation_space, action_space, config, seed, function_approximator``)
+    are those of :class:`~plugrl.agents.off_policy.sac_networks.SACNetworks`, which builds the
+    networks from them; ``config`` also gives the learning rate, ``tau``, the entropy settings
+    and the reward scaling.
 
     Attributes
     ----------
