@@ -167,3 +167,18 @@ def test_bad_shapes_and_types_raise(logits):
         dist.log_proba(np.array([0, 1, 2, 3, N]))
     with pytest.raises(TypeError, match="other: expected a CategoricalDist"):
         dist.kl_divergence(NormalDist(logits, logits))
+
+
+def test_seed_positional_order_name_then_seed(logits):
+    # keras-gym: CategoricalDist(logits, boltzmann_tau=0.2, name='categorical_dist', random_seed=None)
+    dist = CategoricalDist(logits, 0.5, "pi", 3)
+    assert (dist.boltzmann_tau, dist.name, dist.random_seed) == (0.5, "pi", 3)
+    assert CategoricalDist(logits).name == "categorical_dist"
+    np.testing.assert_array_equal(dist.sample(), CategoricalDist(logits, 0.5, random_seed=3).sample())
+
+
+def test_seed_in_the_name_slot_raises_at_construction(logits):
+    with pytest.raises(TypeError, match="name: expected a str, got int 3"):
+        CategoricalDist(logits, 0.2, 3)
+    with pytest.raises(TypeError, match="random_seed: expected None or an int, got str"):
+        CategoricalDist(logits, 0.2, "pi", "3")

@@ -28,20 +28,30 @@ class CategoricalDist(ProbaDist):
         The Boltzmann temperature :math:`\tau` of the relaxation through which :meth:`sample`
         passes gradients. A smaller value gives a less biased but noisier gradient; it does not
         change the sampled values, which are exactly one-hot.
+    name : str, optional
+        Name of the distribution (keras-gym's name scope; kept as :attr:`name`, it has no other
+        effect under JAX).
     random_seed : int, optional
         Seed of the internal key used by :meth:`sample` when it is called without a key.
 
     Raises
     ------
+    TypeError
+        If ``name`` is not a string (as when a seed is passed third, where keras-gym has the
+        name).
     ValueError
         If ``logits`` is not 2d, if concrete ``logits`` hold NaN or infinite values, or if
         ``boltzmann_tau`` is not positive.
     """
 
     def __init__(
-        self, logits: Tensor, boltzmann_tau: float = 0.2, random_seed: int | None = None
+        self,
+        logits: Tensor,
+        boltzmann_tau: float = 0.2,
+        name: str = "categorical_dist",
+        random_seed: int | None = None,
     ) -> None:
-        super().__init__(random_seed)
+        super().__init__(name, random_seed)
         if is_concrete(logits):  # traced values cannot be inspected
             check_finite(logits, "logits")
         if is_concrete(boltzmann_tau) and not float(np.asarray(boltzmann_tau)) > 0:
