@@ -75,9 +75,52 @@ class BaseActorCritic(abc.ABC):
         self._train_state = state
         return metrics
 
-    def greedy(self, s: Any) -> Any:
-        """The policy's most likely action."""
-        return self.policy.greedy(s)
+    # ------------------------------------------------------------------ acting
+    def __call__(self, s: Any) -> tuple[Any, float]:
+        r"""Draw an action :math:`a\sim\pi(.|s)` and estimate the state value.
+
+        Parameters
+        ----------
+        s : state observation
+            A single state observation.
+
+        Returns
+        -------
+        a, v : tuple (action, float)
+            The pair :math:`(a, v(s))`.
+        """
+        return self.policy(s), self.v_func(s)
+
+    def greedy(self, s: Any) -> tuple[Any, float]:
+        r"""Draw the greedy action :math:`a=\arg\max_{a'}\pi(a'|s)` and estimate the state value.
+
+        Parameters
+        ----------
+        s : state observation
+            A single state observation.
+
+        Returns
+        -------
+        a, v : tuple (action, float)
+            The pair :math:`(a, v(s))`.
+        """
+        return self.policy.greedy(s), self.v_func(s)
+
+    def dist_params(self, s: Any) -> tuple[Any, float]:
+        r"""The distribution parameters of :math:`\pi(.|s)` and the state value.
+
+        Parameters
+        ----------
+        s : state observation
+            A single state observation.
+
+        Returns
+        -------
+        dist_params, v : tuple (array or pair of arrays, float)
+            The policy's distribution parameters (logits, or ``(mu, logvar)``) and
+            :math:`v(s)`.
+        """
+        return self.policy.dist_params(s), self.v_func(s)
 
     def batch_eval(self, S: Any, use_target_model: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Sampled actions and state values for a batch: ``(A, V)``."""
