@@ -133,13 +133,20 @@ class BaseActorCritic(abc.ABC):
         for function in self._components:
             function.sync_target_model(tau)
 
-    def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
+    def update(self, s: Any, a: Any, r: float, done: bool | None = None, *,
+               terminated: bool | None = None, truncated: bool = False,
                s_next: Any = None) -> None:
-        """Update on a single transition, through an n-step cache (``done``: terminated)."""
+        """Update on a single transition, through an n-step cache.
+
+        ``done`` means *terminated* (Gymnasium's ``terminated``, not ``terminated or
+        truncated``); ``update(s, a, r, terminated=..., truncated=..., s_next=...)`` is the
+        same call with Gymnasium's keyword. Other parameters as in
+        :meth:`plugrl.caching.NStepCache.add`.
+        """
         s, a = self.v_func.check_state(s), self.policy.check_action(a)
         if s_next is not None:
             s_next = self.v_func.check_state(s_next)
-        self._cache.add(s, a, r, done, truncated=truncated, s_next=s_next)
+        self._cache.add(s, a, r, done, terminated=terminated, truncated=truncated, s_next=s_next)
         while self._cache:
             S, A, Rn, In, S_next, _ = self._cache.pop()
             self._apply((S, A, Rn, In, S_next))

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_finite", "check_gamma", "check_observation", "check_observations",
-           "check_positive_int", "check_propensities", "check_unit_interval"]
+__all__ = ["check_finite", "check_flag", "check_gamma", "check_observation", "check_observations",
+           "check_positive_int", "check_propensities", "check_terminated", "check_unit_interval"]
 
 
 def check_unit_interval(value: Any, name: str) -> float:
@@ -84,3 +84,34 @@ def check_observations(S: Any, shape: tuple[int, ...], dtype: Any, name: str = "
         raise ValueError(f"{name}: expected a batch of shape [batch_size, {', '.join(map(str, shape))}], "
                          f"got shape {S.shape}")
     return S
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Return an episode-end flag as a bool; accepts Python and NumPy booleans and 0/1."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"{name}: expected a bool, got {type(value).__name__} {value!r}")
+
+
+def check_terminated(done: Any, terminated: Any) -> bool:
+    """Whether the episode terminated at this step, given positionally (keras-gym's ``done``)
+    or by Gymnasium's keyword ``terminated``; exactly one of them must be given.
+
+    Raises
+    ------
+    TypeError
+        If both or neither are given, or if the one given is not a bool.
+    """
+    if done is not None and terminated is not None:
+        raise TypeError(
+            "done, terminated: expected one of them (both mean that the episode terminated at "
+            f"this step), got both: done={done!r}, terminated={terminated!r}"
+        )
+    if done is None and terminated is None:
+        raise TypeError(
+            "done: expected whether the episode terminated, as the 4th positional argument "
+            "(done) or as the keyword terminated=, got neither"
+        )
+    return check_flag("done", done) if terminated is None else check_flag("terminated", terminated)
