@@ -24,16 +24,21 @@ from plugrl.utils.box import (
 )
 from plugrl.utils.checks import is_policy, is_qfunction, is_vfunction
 from plugrl.utils.env import get_env_attr, get_transition, has_env_attr
+from plugrl.utils.frame_diff import diff_transform_matrix
 from plugrl.utils.log import enable_logging
 from plugrl.utils.media import generate_gif, render_episode
 from plugrl.utils.spaces import feature_dim, feature_space, feature_vector
+from plugrl.utils.validation import NumpyArrayCheckError, check_numpy_array
 
 __all__ = [
+    "NumpyArrayCheckError",
     "argmax",
     "argmin",
     "box_to_reals_np",
     "box_to_unit_interval_np",
+    "check_numpy_array",
     "clipped_logit_np",
+    "diff_transform_matrix",
     "enable_logging",
     "feature_dim",
     "feature_space",

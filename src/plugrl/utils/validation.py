@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["check_finite", "check_flag", "check_gamma", "check_observation", "check_observations",
-           "check_positive_int", "check_propensities", "check_terminated", "check_unit_interval"]
+__all__ = ["NumpyArrayCheckError", "check_finite", "check_flag", "check_gamma",
+           "check_numpy_array", "check_observation", "check_observations", "check_positive_int",
+           "check_propensities", "check_terminated", "check_unit_interval"]
 
 
 def check_unit_interval(value: Any, name: str) -> float:
@@ -115,3 +117,52 @@ def check_terminated(done: Any, terminated: Any) -> bool:
             "(done) or as the keyword terminated=, got neither"
         )
     return check_flag("done", done) if terminated is None else check_flag("terminated", terminated)
+
+
+class NumpyArrayCheckError(ValueError):
+    """Raised by :func:`check_numpy_array` (keras-gym's name; a ``ValueError``)."""
+
+
+def check_numpy_array(arr: Any, ndim: int | Sequence[int] | None = None,
+                      ndim_min: int | None = None, dtype: Any = None,
+                      shape: tuple[int, ...] | None = None, axis_size: int | None = None,
+                      axis: int | None = None) -> None:
+    """Check a few common properties of a NumPy array (keras-gym's helper).
+
+    Parameters
+    ----------
+    arr : ndarray
+        The array to check.
+    ndim : int or sequence of ints, optional
+        The allowed number(s) of dimensions.
+    ndim_min : int, optional
+        The least number of dimensions.
+    dtype : dtype or sequence of dtypes, optional
+        The allowed dtype(s); a generic type such as ``np.floating`` admits its subtypes.
+    shape : tuple of ints, optional
+        The exact shape.
+    axis_size, axis : int, optional
+        The size that ``arr.shape[axis]`` must have (both or neither).
+
+    Raises
+    ------
+    NumpyArrayCheckError
+        If ``arr`` is not an ndarray or one of the checks fails.
+    """
+    if not isinstance(arr, np.ndarray):
+        raise NumpyArrayCheckError(f"arr: expected a numpy.ndarray, got {type(arr).__name__}")
+    ndims = [ndim] if isinstance(ndim, int) else ndim
+    if ndims is not None and arr.ndim not in ndims:
+        raise NumpyArrayCheckError(f"arr: expected ndim in {list(ndims)}, got {arr.ndim}")
+    if ndim_min is not None and arr.ndim < ndim_min:
+        raise NumpyArrayCheckError(f"arr: expected ndim >= {ndim_min}, got {arr.ndim}")
+    dtypes = dtype if isinstance(dtype, (list, tuple)) else [dtype]
+    if dtype is not None and not any(np.issubdtype(arr.dtype, d) for d in dtypes):
+        raise NumpyArrayCheckError(f"arr: expected dtype in {dtypes}, got {arr.dtype}")
+    if shape is not None and arr.shape != tuple(shape):
+        raise NumpyArrayCheckError(f"arr: expected shape {tuple(shape)}, got {arr.shape}")
+    if (axis_size is None) != (axis is None):
+        raise TypeError(f"axis_size, axis: expected both or neither, got {axis_size!r}, {axis!r}")
+    if axis is not None and arr.shape[axis] != axis_size:
+        raise NumpyArrayCheckError(
+            f"arr: expected size {axis_size} along axis {axis}, got {arr.shape[axis]}")
