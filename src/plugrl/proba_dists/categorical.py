@@ -105,7 +105,7 @@ class CategoricalDist(ProbaDist):
         sample : 2d Tensor, dtype: float, shape: [batch_size, num_categories]
             Near one-hot propensities (non-negative, each row summing to one).
         """
-        return ops.softmax(self._noisy_logits(key) / self.boltzmann_tau, axis=-1)
+        return self._relaxed(self._noisy_logits(key))
 
     def sample_one_hot(self, key: Tensor | None = None) -> Tensor:
         r"""Draw exact one-hot variates with a straight-through Gumbel-softmax gradient.
@@ -128,7 +128,7 @@ class CategoricalDist(ProbaDist):
         hard = ops.one_hot(
             ops.argmax(noisy_logits, axis=-1), self.num_categories, dtype=self.logits.dtype
         )
-        soft = ops.softmax(noisy_logits / self.boltzmann_tau, axis=-1)
+        soft = self._relaxed(noisy_logits)
         # soft - stop_gradient(soft) is exactly zero, so the value stays exactly one-hot.
         return hard + (soft - ops.stop_gradient(soft))
 
@@ -146,6 +146,10 @@ class CategoricalDist(ProbaDist):
             Category indices.
         """
         return ops.cast(ops.argmax(self._noisy_logits(key), axis=-1), "int32")
+
+    def _relaxed(self, noisy_logits: Tensor) -> Tensor:
+        r"""The relaxation :math:`\text{softmax}((z + g)/\tau)` of noisy logits :math:`z + g`."""
+        return ops.softmax(noisy_logits / self.boltzmann_tau, axis=-1)
 
     def _noisy_logits(self, key: Tensor | None) -> Tensor:
         """The logits plus standard Gumbel noise, :math:`z + g`, drawn with ``key``."""
