@@ -64,8 +64,8 @@ def test_cross_entropy_and_kl(logits, other_logits):
     np.testing.assert_allclose(dist.kl_divergence(dist), np.zeros(BATCH), atol=1e-6)
 
 
-def test_samples_are_exact_one_hot(logits):
-    X = np.asarray(CategoricalDist(logits, random_seed=3).sample())
+def test_one_hot_samples_are_exact_one_hot(logits):
+    X = np.asarray(CategoricalDist(logits, random_seed=3).sample_one_hot())
     assert X.shape == (BATCH, N)
     assert set(np.unique(X)) <= {0.0, 1.0}
     np.testing.assert_array_equal(X.sum(axis=1), np.ones(BATCH))
@@ -77,12 +77,13 @@ def test_sample_frequencies_match_probs_inside_jit(logits):
     @jax.jit
     def frequencies(logits, key):
         keys = jax.random.split(key, num_draws)
-        draws = jax.vmap(lambda k: CategoricalDist(logits).sample(k))(keys)
-        return draws.mean(axis=0)
+        draws = jax.vmap(lambda k: CategoricalDist(logits).sample_one_hot(k))(keys)
+        indices = jax.vmap(lambda k: CategoricalDist(logits).sample_index(k))(keys)
+        return draws.mean(axis=0), jax.nn.one_hot(indices, N).mean(axis=0)
 
-    freq = np.asarray(frequencies(jnp.asarray(logits), prng_key(7)))
-    # The largest binomial standard error is sqrt(0.25 / 4000) ~ 0.008; allow about 4 of them.
-    np.testing.assert_allclose(freq, scipy.special.softmax(logits, axis=1), atol=0.03)
+    for freq in frequencies(jnp.asarray(logits), prng_key(7)):
+        # The largest binomial standard error is sqrt(0.25 / 4000) ~ 0.008; allow about 4 of them.
+        np.testing.assert_allclose(freq, scipy.special.softmax(logits, axis=1), atol=0.03)
 
 
 def test_same_key_same_sample_and_different_keys_differ(logits):
@@ -112,7 +113,7 @@ def test_straight_through_gradient(logits):
     weights = jnp.asarray(np.random.default_rng(4).normal(size=(BATCH, N)), dtype=jnp.float32)
 
     def through_sample(z):
-        return jnp.sum(weights * CategoricalDist(z, boltzmann_tau=tau).sample(key))
+        return jnp.sum(weights * CategoricalDist(z, boltzmann_tau=tau).sample_one_hot(key))
 
     def through_relaxation(z):
         noise = gumbel_noise(key, z.shape, z.dtype)
@@ -167,3 +168,53 @@ def test_bad_shapes_and_types_raise(logits):
         dist.log_proba(np.array([0, 1, 2, 3, N]))
     with pytest.raises(TypeError, match="other: expected a CategoricalDist"):
         dist.kl_divergence(NormalDist(logits, logits))
+
+
+def test_seed_positional_order_name_then_seed(logits):
+    # keras-gym: CategoricalDist(logits, boltzmann_tau=0.2, name='categorical_dist', random_seed=None)
+    dist = CategoricalDist(logits, 0.5, "pi", 3)
+    assert (dist.boltzmann_tau, dist.name, dist.random_seed) == (0.5, "pi", 3)
+    assert CategoricalDist(logits).name == "categorical_dist"
+    np.testing.assert_array_equal(dist.sample(), CategoricalDist(logits, 0.5, random_seed=3).sample())
+
+
+def test_seed_in_the_name_slot_raises_at_construction(logits):
+    with pytest.raises(TypeError, match="name: expected a str, got int 3"):
+        CategoricalDist(logits, 0.2, 3)
+    with pytest.raises(TypeError, match="random_seed: expected None or an int, got str"):
+        CategoricalDist(logits, 0.2, "pi", "3")
+
+
+def test_sample_is_the_relaxation_near_one_hot_propensities(logits):
+    # The seed: sample() returns "near one-hot encoded versions of deterministic variates",
+    # differentiable through the approach of ArXiv:1611.01144 (Gumbel-softmax).
+    tau, key = 0.5, prng_key(11)
+    dist = CategoricalDist(logits, boltzmann_tau=tau)
+    X = np.asarray(dist.sample(key))
+    expected = jax.nn.softmax((logits + gumbel_noise(key, logits.shape, logits.dtype)) / tau, axis=-1)
+    np.testing.assert_allclose(X, expected, rtol=1e-5, atol=1e-7)
+    assert (X > 0).all() and not set(np.unique(X)) <= {0.0, 1.0}
+    np.testing.assert_allclose(X.sum(axis=1), np.ones(BATCH), rtol=1e-5)
+    # The relaxed, one-hot and index draws of one key pick the same category.
+    np.testing.assert_array_equal(X.argmax(axis=1), dist.sample_index(key))
+    np.testing.assert_array_equal(np.asarray(dist.sample_one_hot(key)).argmax(axis=1), X.argmax(axis=1))
+    grad = jax.grad(lambda z: jnp.sum(jnp.asarray(logits) * CategoricalDist(z, tau).sample(key)))(
+        jnp.asarray(logits))
+    assert np.isfinite(grad).all() and np.abs(grad).max() > 1e-3
+
+
+def test_larger_tau_gives_flatter_samples():
+    # The seed: "A smaller number means closer to deterministic, one-hot encoded samples."
+    logits = np.zeros((2000, N), np.float32)
+    key = prng_key(3)
+    peak = {tau: float(np.asarray(CategoricalDist(logits, tau).sample(key)).max(axis=1).mean())
+            for tau in (0.01, 0.2, 1.0, 10.0)}
+    assert peak[0.01] > 0.97
+    assert peak[0.01] > peak[0.2] > peak[1.0] > peak[10.0]
+    assert peak[10.0] < 1.0 / N + 0.05  # nearly uniform
+
+
+def test_samples_within_a_batch_differ():
+    X = np.asarray(CategoricalDist(np.zeros((64, N), np.float32), random_seed=1).sample())
+    assert len(np.unique(X, axis=0)) == 64
+    assert len(np.unique(X.argmax(axis=1))) == N

@@ -145,3 +145,16 @@ def test_bad_shapes_and_types_raise(params):
         dist.log_proba(mu[:, 0])
     with pytest.raises(TypeError, match="other: expected a NormalDist"):
         dist.cross_entropy(CategoricalDist(mu[:, 0]))
+
+
+def test_seed_positional_order_name_then_seed(params):
+    # keras-gym: NormalDist(mu, logvar, name='normal_dist', random_seed=None)
+    dist = NormalDist(*params, "pi", 9)
+    assert (dist.name, dist.random_seed) == ("pi", 9)
+    assert NormalDist(*params).name == "normal_dist"
+    np.testing.assert_array_equal(dist.sample(), NormalDist(*params, random_seed=9).sample())
+
+
+def test_seed_in_the_name_slot_raises_at_construction(params):
+    with pytest.raises(TypeError, match="name: expected a str, got int 9"):
+        NormalDist(*params, 9)

@@ -47,3 +47,27 @@ def test_unknown_value_loss_name():
     with pytest.raises(ValueError,
                        match="loss: expected one of \\['huber', 'mse'\\] or a callable, got 'l1'"):
         get_value_loss("l1")
+
+
+@pytest.mark.parametrize("make", [losses.RootMeanSquaredError, losses.LoglossSign,
+                                  lambda: losses.ProjectedSemiGradientLoss(np.zeros(8, np.float32))])
+def test_losses_are_keras_losses_usable_in_compile(make):
+    """The seed's losses are keras.losses.Loss subclasses: call, get_config, model.compile."""
+    import keras
+
+    loss = make()
+    assert isinstance(loss, keras.losses.Loss)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 3)).astype(np.float32)
+    if isinstance(loss, losses.ProjectedSemiGradientLoss):
+        y, width = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 8)], 2
+        assert loss.call(y, np.ones((8, 2), np.float32)).shape == (8,)
+    else:
+        y, width = np.sign(rng.normal(size=(8, 1))).astype(np.float32), 1
+        assert loss.call(y, np.ones((8, 1), np.float32)).shape == (8, 1)
+        restored = type(loss).from_config(loss.get_config())
+        assert restored.get_config() == loss.get_config()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(width)])
+    model.compile(optimizer="sgd", loss=loss)
+    history = model.fit(X, y, batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()

@@ -73,15 +73,6 @@ class ActorCritic(BaseActorCritic):
                    bootstrap_with_target_model=bootstrap_with_target_model)
         return cls(policy, v_func, value_loss_weight)
 
-    # ------------------------------------------------------------------ acting
-    def __call__(self, s: Any) -> tuple[Any, float]:
-        """Draw an action :math:`a\\sim\\pi(.|s)` and estimate :math:`v(s)`: returns ``(a, v)``."""
-        return self.policy(s), self.v_func(s)
-
-    def dist_params(self, s: Any) -> tuple[Any, float]:
-        """The distribution parameters of :math:`\\pi(.|s)` and :math:`v(s)`."""
-        return self.policy.dist_params(s), self.v_func(s)
-
     # ------------------------------------------------------------------ internals
     def _loss_fn(self, params: GroupedParams, state: TrainState, batch: Batch,
                  key: Array) -> tuple[Array, tuple[GroupedParams, dict[str, Array]]]:

@@ -75,9 +75,52 @@ class BaseActorCritic(abc.ABC):
         self._train_state = state
         return metrics
 
-    def greedy(self, s: Any) -> Any:
-        """The policy's most likely action."""
-        return self.policy.greedy(s)
+    # ------------------------------------------------------------------ acting
+    def __call__(self, s: Any) -> tuple[Any, float]:
+        r"""Draw an action :math:`a\sim\pi(.|s)` and estimate the state value.
+
+        Parameters
+        ----------
+        s : state observation
+            A single state observation.
+
+        Returns
+        -------
+        a, v : tuple (action, float)
+            The pair :math:`(a, v(s))`.
+        """
+        return self.policy(s), self.v_func(s)
+
+    def greedy(self, s: Any) -> tuple[Any, float]:
+        r"""Draw the greedy action :math:`a=\arg\max_{a'}\pi(a'|s)` and estimate the state value.
+
+        Parameters
+        ----------
+        s : state observation
+            A single state observation.
+
+        Returns
+        -------
+        a, v : tuple (action, float)
+            The pair :math:`(a, v(s))`.
+        """
+        return self.policy.greedy(s), self.v_func(s)
+
+    def dist_params(self, s: Any) -> tuple[Any, float]:
+        r"""The distribution parameters of :math:`\pi(.|s)` and the state value.
+
+        Parameters
+        ----------
+        s : state observation
+            A single state observation.
+
+        Returns
+        -------
+        dist_params, v : tuple (array or pair of arrays, float)
+            The policy's distribution parameters (logits, or ``(mu, logvar)``) and
+            :math:`v(s)`.
+        """
+        return self.policy.dist_params(s), self.v_func(s)
 
     def batch_eval(self, S: Any, use_target_model: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Sampled actions and state values for a batch: ``(A, V)``."""
@@ -90,13 +133,20 @@ class BaseActorCritic(abc.ABC):
         for function in self._components:
             function.sync_target_model(tau)
 
-    def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
+    def update(self, s: Any, a: Any, r: float, done: bool | None = None, *,
+               terminated: bool | None = None, truncated: bool = False,
                s_next: Any = None) -> None:
-        """Update on a single transition, through an n-step cache (``done``: terminated)."""
+        """Update on a single transition, through an n-step cache.
+
+        ``done`` means *terminated* (Gymnasium's ``terminated``, not ``terminated or
+        truncated``); ``update(s, a, r, terminated=..., truncated=..., s_next=...)`` is the
+        same call with Gymnasium's keyword. Other parameters as in
+        :meth:`plugrl.caching.NStepCache.add`.
+        """
         s, a = self.v_func.check_state(s), self.policy.check_action(a)
         if s_next is not None:
             s_next = self.v_func.check_state(s_next)
-        self._cache.add(s, a, r, done, truncated=truncated, s_next=s_next)
+        self._cache.add(s, a, r, done, terminated=terminated, truncated=truncated, s_next=s_next)
         while self._cache:
             S, A, Rn, In, S_next, _ = self._cache.pop()
             self._apply((S, A, Rn, In, S_next))

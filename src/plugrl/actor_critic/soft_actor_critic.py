@@ -81,15 +81,6 @@ class SoftActorCritic(BaseActorCritic):
                   for i in (1, 2))
         return cls(policy, v_func, q1, q2, value_loss_weight)
 
-    # ------------------------------------------------------------------ acting
-    def __call__(self, s: Any) -> Any:
-        """Draw an action :math:`a\\sim\\pi(.|s)`."""
-        return self.policy(s)
-
-    def dist_params(self, s: Any) -> Any:
-        """The distribution parameters of :math:`\\pi(.|s)`."""
-        return self.policy.dist_params(s)
-
     # ------------------------------------------------------------------ internals
     def _loss_fn(self, params: GroupedParams, state: TrainState, batch: Batch,
                  key: Array) -> tuple[Array, tuple[GroupedParams, dict[str, Array]]]:

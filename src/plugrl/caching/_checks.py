@@ -13,7 +13,12 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from plugrl.utils.validation import check_gamma, check_positive_int  # noqa: F401
+from plugrl.utils.validation import (  # noqa: F401
+    check_flag,
+    check_gamma,
+    check_positive_int,
+    check_terminated,
+)
 
 __all__ = [
     "NothingToPopError",
@@ -21,6 +26,7 @@ __all__ = [
     "check_flag",
     "check_gamma",
     "check_positive_int",
+    "check_terminated",
     "check_reward",
     "convert_action",
     "ended_episode_error",
@@ -46,15 +52,6 @@ def check_reward(r: Any) -> float:
     if not math.isfinite(value):
         raise ValueError(f"r: expected a finite reward, got {value!r}")
     return value
-
-
-def check_flag(name: str, value: Any) -> bool:
-    """Return an episode-end flag as a bool; accepts Python and NumPy booleans and 0/1."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
-        return bool(value)
-    raise TypeError(f"{name}: expected a bool, got {type(value).__name__} {value!r}")
 
 
 def check_action_space(env: Any) -> spaces.Space[Any]:

@@ -14,6 +14,7 @@ from plugrl.caching._checks import (
     check_flag,
     check_gamma,
     check_reward,
+    check_terminated,
     convert_action,
     ended_episode_error,
 )
@@ -80,8 +81,9 @@ class MonteCarloCache:
         s: npt.ArrayLike,
         a: Any,
         r: float,
-        done: bool,
+        done: bool | None = None,
         *,
+        terminated: bool | None = None,
         truncated: bool = False,
         s_next: npt.ArrayLike | None = None,
     ) -> None:
@@ -97,7 +99,13 @@ class MonteCarloCache:
         r : float
             A single finite reward :math:`r_t`.
         done : bool
-            Whether the episode terminated at this step.
+            Whether the episode *terminated* at this step: Gymnasium's
+            ``terminated``, **not** ``terminated or truncated``. Equivalently pass
+            ``terminated=`` by keyword (one of the two, not both).
+        terminated : bool, optional (keyword)
+            Gymnasium's name for ``done``: ``add(s, a, r, terminated=terminated,
+            truncated=truncated, s_next=s_next)`` is ``add(s, a, r, terminated,
+            truncated=truncated, s_next=s_next)``.
         truncated : bool, optional
             Whether the episode was cut short at this step; it ends the episode just like
             ``done``, since Monte Carlo returns cannot bootstrap.
@@ -107,7 +115,8 @@ class MonteCarloCache:
         Raises
         ------
         ValueError, TypeError
-            If an argument is invalid (e.g. a NaN reward); the cache is then left unchanged.
+            If an argument is invalid (e.g. a NaN reward, or both ``done`` and
+            ``terminated``); the cache is then left unchanged.
         RuntimeError
             If the previous episode ended but some of its transitions are still in the cache.
         """
@@ -115,7 +124,7 @@ class MonteCarloCache:
         if self._ended:
             raise ended_episode_error("MonteCarloCache", len(self))
         r = check_reward(r)
-        ended = check_flag("done", done) | check_flag("truncated", truncated)
+        ended = check_terminated(done, terminated) | check_flag("truncated", truncated)
         s = np.array(s, copy=True)
         a = convert_action("a", a, self._space)
         self._S.append(s)

@@ -18,6 +18,7 @@ from plugrl.caching._checks import (
     check_gamma,
     check_positive_int,
     check_reward,
+    check_terminated,
     convert_action,
     ended_episode_error,
     unknown_action,
@@ -102,8 +103,9 @@ class NStepCache:
         s: npt.ArrayLike,
         a: Any,
         r: float,
-        done: bool,
+        done: bool | None = None,
         *,
+        terminated: bool | None = None,
         truncated: bool = False,
         s_next: npt.ArrayLike | None = None,
         a_next: Any = None,
@@ -120,7 +122,13 @@ class NStepCache:
         r : float
             A single finite reward :math:`r_t`.
         done : bool
-            Whether the episode *terminated* at this step (no bootstrapping past it).
+            Whether the episode *terminated* at this step (no bootstrapping past it): Gymnasium's
+            ``terminated``, **not** ``terminated or truncated``. Equivalently pass
+            ``terminated=`` by keyword (one of the two, not both).
+        terminated : bool, optional (keyword)
+            Gymnasium's name for ``done``: ``add(s, a, r, terminated=terminated,
+            truncated=truncated, s_next=s_next)`` is ``add(s, a, r, terminated,
+            truncated=truncated, s_next=s_next)``.
         truncated : bool, optional
             Whether the episode was cut short (time limit) at this step; it still bootstraps
             from ``s_next``. Ignored when ``done`` is true.
@@ -132,14 +140,15 @@ class NStepCache:
         Raises
         ------
         ValueError, TypeError
-            If an argument is invalid (e.g. a NaN reward); the cache is then left unchanged.
+            If an argument is invalid (e.g. a NaN reward, or both ``done`` and
+            ``terminated``); the cache is then left unchanged.
         RuntimeError
             If the previous episode ended but some of its transitions are still in the cache.
         """
         if self._ended is not None:
             raise ended_episode_error("NStepCache", len(self))
         r = check_reward(r)
-        done = check_flag("done", done)
+        done = check_terminated(done, terminated)
         truncated = check_flag("truncated", truncated) and not done
         s = np.array(s, copy=True)
         a = convert_action("a", a, self._space)

@@ -16,6 +16,7 @@ from plugrl.caching._checks import (
     check_gamma,
     check_positive_int,
     check_reward,
+    check_terminated,
     unknown_action,
 )
 from plugrl.caching.frames import FINAL, PAD, STEP, FrameLayout
@@ -169,8 +170,9 @@ class ExperienceReplayBuffer:
         self._episode_count, self._episode_open = 0, False
         self._last_episode_id: Any = None
 
-    def add(self, s: npt.ArrayLike, a: Any, r: float, done: bool, episode_id: Any = None, *,
-            truncated: bool = False, s_next: npt.ArrayLike | None = None) -> None:
+    def add(self, s: npt.ArrayLike, a: Any, r: float, done: bool | None = None,
+            episode_id: Any = None, *, terminated: bool | None = None, truncated: bool = False,
+            s_next: npt.ArrayLike | None = None) -> None:
         """Add one time step.
 
         Parameters
@@ -182,11 +184,17 @@ class ExperienceReplayBuffer:
         r : float
             A single finite reward :math:`r_t`.
         done : bool
-            Whether the episode *terminated* at this step (no bootstrapping past it).
+            Whether the episode *terminated* at this step (no bootstrapping past it): Gymnasium's
+            ``terminated``, **not** ``terminated or truncated``. Equivalently pass
+            ``terminated=`` by keyword (one of the two, not both).
         episode_id : hashable, optional
             The seed's episode marker: a change of id starts a new episode even if the
             previous one did not end (its last steps then never become sampleable). With
             ``None``, a new episode starts after each ``done`` or ``truncated``.
+        terminated : bool, optional (keyword)
+            Gymnasium's name for ``done``: ``add(s, a, r, terminated=terminated,
+            truncated=truncated, s_next=s_next)`` is ``add(s, a, r, terminated,
+            truncated=truncated, s_next=s_next)``.
         truncated : bool, optional
             Whether the episode was cut short here; it bootstraps from ``s_next``. Ignored
             when ``done`` is true.
@@ -201,7 +209,7 @@ class ExperienceReplayBuffer:
             left unchanged.
         """
         r = check_reward(r)
-        done = check_flag("done", done)
+        done = check_terminated(done, terminated)
         truncated = check_flag("truncated", truncated) and not done
         frames = self._layout.frames(self._layout.check("s", s))
         a = self.check_action(a)

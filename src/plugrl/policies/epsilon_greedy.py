@@ -29,8 +29,11 @@ class EpsilonGreedy:
 
     Parameters
     ----------
-    q_function : QTypeI or QTypeII
-        A state-action value function over a ``Discrete`` action space.
+    q_function : QTypeI, QTypeII or callable
+        A state-action value function over a ``Discrete`` action space, or any callable
+        ``s -> Q_s`` that returns the values of every action as a 1d array of shape
+        [num_actions] (as keras-gym allows); such a callable's states are not checked and its
+        number of actions is that of its first output.
     epsilon : float between 0 and 1, optional
         The probability of selecting an action uniformly at random.
     random_seed : int, optional
@@ -38,17 +41,23 @@ class EpsilonGreedy:
     """
 
     def __init__(self, q_function: Any, epsilon: float = 0.1, random_seed: int | None = None) -> None:
-        if not getattr(q_function, "is_q_function", False):
-            raise TypeError(f"q_function: expected a QTypeI or QTypeII, got {type(q_function).__name__}")
-        func = q_function.function_approximator
-        if not func.action_is_discrete:
-            raise TypeError(f"q_function: EpsilonGreedy expected a Discrete action space, got "
-                            f"{func.action_space}")
+        self._num_actions: int | None = None
+        if hasattr(q_function, "is_q_function"):  # one of plugrl's value functions
+            if not q_function.is_q_function:
+                raise TypeError("q_function: expected a QTypeI or QTypeII, got "
+                                f"{type(q_function).__name__}")
+            func = q_function.function_approximator
+            if not func.action_is_discrete:
+                raise TypeError(f"q_function: EpsilonGreedy expected a Discrete action space, got "
+                                f"{func.action_space}")
+            self._num_actions = func.num_actions
+        elif not callable(q_function):
+            raise TypeError("q_function: expected a QTypeI, a QTypeII or a callable s -> Q_s, "
+                            f"got {type(q_function).__name__}")
         self.q_function = q_function
-        self.env = q_function.env
+        self.env = getattr(q_function, "env", None)
         self.epsilon = check_unit_interval(epsilon, "epsilon")
         self.random_seed = random_seed
-        self._num_actions = func.num_actions
         self._rng = np.random.default_rng(random_seed)
 
     def set_epsilon(self, epsilon: float) -> EpsilonGreedy:
@@ -59,16 +68,29 @@ class EpsilonGreedy:
     def __call__(self, s: Any) -> int:
         r"""Draw an action :math:`a\sim\pi(.|s)` for a single state observation ``s``."""
         if self._rng.random() < self.epsilon:
-            self.q_function.check_state(s)
+            if self._num_actions is None:  # a plain callable: learn the number of actions once
+                return int(self._rng.integers(len(self._q_values(s))))
+            if hasattr(self.q_function, "check_state"):
+                self.q_function.check_state(s)
             return int(self._rng.integers(self._num_actions))
         return self.greedy(s)
 
     def greedy(self, s: Any) -> int:
         r"""The greedy action :math:`\arg\max_a q(s,a)`, ties broken at random."""
-        return int(argmax(self.q_function(s), random_state=self._rng))
+        return int(argmax(self._q_values(s), random_state=self._rng))
 
     def dist_params(self, s: Any) -> np.ndarray:
         r"""The propensities :math:`\pi(.|s)`, shape [num_actions]."""
-        Q_s = self.q_function(s)
+        Q_s = self._q_values(s)
         is_max = Q_s == Q_s.max()
         return self.epsilon / len(Q_s) + (1.0 - self.epsilon) * is_max / is_max.sum()
+
+    def _q_values(self, s: Any) -> np.ndarray:
+        """:math:`q(s, .)`, shape [num_actions]; checks a plain callable's output."""
+        Q_s = np.asarray(self.q_function(s))
+        if self._num_actions is None:
+            if Q_s.ndim != 1 or not len(Q_s) or not np.issubdtype(Q_s.dtype, np.number):
+                raise ValueError("q_function: expected a callable returning the values of every "
+                                 f"action, shape [num_actions], got {Q_s.dtype} {Q_s.shape}")
+            self._num_actions = len(Q_s)
+        return Q_s

@@ -9,6 +9,7 @@ parameters, exactly as it is used eagerly.
 from __future__ import annotations
 
 import abc
+import numbers
 from typing import Any, TypeAlias
 
 from plugrl._backend import is_concrete, keras, prng_key, split_key
@@ -29,9 +30,16 @@ class ProbaDist(abc.ABC):
 
     Parameters
     ----------
+    name : str
+        Name of the distribution (keras-gym's name scope, kept for reference).
     random_seed : int, optional
         Seed of the internal key that :meth:`sample` uses when it is called without a key.
         ``None`` draws a seed from the operating system.
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a string, or ``random_seed`` is neither ``None`` nor an integer.
 
     Notes
     -----
@@ -42,7 +50,15 @@ class ProbaDist(abc.ABC):
     Inside a jitted function, pass a key (split from one that is an argument of the function).
     """
 
-    def __init__(self, random_seed: int | None = None) -> None:
+    def __init__(self, name: str, random_seed: int | None = None) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"name: expected a str, got {type(name).__name__} {name!r}")
+        if random_seed is not None and not isinstance(random_seed, numbers.Integral):
+            raise TypeError(
+                f"random_seed: expected None or an int, got {type(random_seed).__name__} "
+                f"{random_seed!r}"
+            )
+        self.name = name
         self.random_seed = random_seed
         self._key: Tensor | None = None
 

@@ -25,23 +25,33 @@ class CategoricalDist(ProbaDist):
     logits : 2d Tensor, dtype: float, shape: [batch_size, num_categories]
         A batch of logits :math:`z\in\mathbb{R}^n` with :math:`n=` ``num_categories``.
     boltzmann_tau : float, optional
-        The Boltzmann temperature :math:`\tau` of the relaxation through which :meth:`sample`
-        passes gradients. A smaller value gives a less biased but noisier gradient; it does not
-        change the sampled values, which are exactly one-hot.
+        The Boltzmann temperature :math:`\tau` used in generating near one-hot propensities in
+        :meth:`sample`. A smaller number means closer to deterministic, one-hot encoded samples;
+        a larger number means better numerical stability (and flatter samples).
+    name : str, optional
+        Name of the distribution (keras-gym's name scope; kept as :attr:`name`, it has no other
+        effect under JAX).
     random_seed : int, optional
         Seed of the internal key used by :meth:`sample` when it is called without a key.
 
     Raises
     ------
+    TypeError
+        If ``name`` is not a string (as when a seed is passed third, where keras-gym has the
+        name).
     ValueError
         If ``logits`` is not 2d, if concrete ``logits`` hold NaN or infinite values, or if
         ``boltzmann_tau`` is not positive.
     """
 
     def __init__(
-        self, logits: Tensor, boltzmann_tau: float = 0.2, random_seed: int | None = None
+        self,
+        logits: Tensor,
+        boltzmann_tau: float = 0.2,
+        name: str = "categorical_dist",
+        random_seed: int | None = None,
     ) -> None:
-        super().__init__(random_seed)
+        super().__init__(name, random_seed)
         if is_concrete(logits):  # traced values cannot be inspected
             check_finite(logits, "logits")
         if is_concrete(boltzmann_tau) and not float(np.asarray(boltzmann_tau)) > 0:
@@ -71,12 +81,18 @@ class CategoricalDist(ProbaDist):
         return ops.log_softmax(self.logits, axis=-1)
 
     def sample(self, key: Tensor | None = None) -> Tensor:
-        r"""Draw a one-hot sample with a straight-through Gumbel-softmax gradient.
+        r"""Draw differentiable near one-hot propensities (the Gumbel-softmax relaxation).
 
-        With Gumbel noise :math:`g_a`, the value is the exact one-hot encoding of
-        :math:`\arg\max_a(z_a + g_a)`, which is a sample from :math:`p` (the Gumbel-max trick);
-        the gradient is that of the relaxation :math:`\text{softmax}((z + g)/\tau)`
-        [ArXiv:1611.01144].
+        .. math::
+
+            x\ =\ \text{softmax}\big((z + g)/\tau\big)
+
+        with standard Gumbel noise :math:`g_a`, independent per row and category
+        [ArXiv:1611.01144]. As :math:`\tau\to 0`, :math:`x` tends to the one-hot encoding of
+        :math:`\arg\max_a(z_a + g_a)`, which is distributed as :math:`p` (the Gumbel-max trick);
+        a larger :math:`\tau` gives flatter propensities. For an exact draw use
+        :meth:`sample_one_hot` or :meth:`sample_index`; with the same key, all three pick the
+        same category.
 
         Parameters
         ----------
@@ -87,16 +103,58 @@ class CategoricalDist(ProbaDist):
         Returns
         -------
         sample : 2d Tensor, dtype: float, shape: [batch_size, num_categories]
+            Near one-hot propensities (non-negative, each row summing to one).
+        """
+        return self._relaxed(self._noisy_logits(key))
+
+    def sample_one_hot(self, key: Tensor | None = None) -> Tensor:
+        r"""Draw exact one-hot variates with a straight-through Gumbel-softmax gradient.
+
+        The value is the one-hot encoding of :math:`\arg\max_a(z_a + g_a)`, a sample from
+        :math:`p`; the gradient is that of :meth:`sample`'s relaxation
+        :math:`\text{softmax}((z + g)/\tau)`.
+
+        Parameters
+        ----------
+        key : uint32 array, shape: [2], optional
+            As in :meth:`sample`.
+
+        Returns
+        -------
+        sample : 2d Tensor, dtype: float, shape: [batch_size, num_categories]
             One-hot encoded variates.
         """
-        key = self._next_key(key, self.logits)
-        noisy_logits = self.logits + gumbel_noise(key, self.logits.shape, self.logits.dtype)
+        noisy_logits = self._noisy_logits(key)
         hard = ops.one_hot(
             ops.argmax(noisy_logits, axis=-1), self.num_categories, dtype=self.logits.dtype
         )
-        soft = ops.softmax(noisy_logits / self.boltzmann_tau, axis=-1)
+        soft = self._relaxed(noisy_logits)
         # soft - stop_gradient(soft) is exactly zero, so the value stays exactly one-hot.
         return hard + (soft - ops.stop_gradient(soft))
+
+    def sample_index(self, key: Tensor | None = None) -> Tensor:
+        r"""Draw category indices :math:`a = \arg\max_a(z_a + g_a)\sim p` (not differentiable).
+
+        Parameters
+        ----------
+        key : uint32 array, shape: [2], optional
+            As in :meth:`sample`.
+
+        Returns
+        -------
+        a : 1d Tensor, dtype: int32, shape: [batch_size]
+            Category indices.
+        """
+        return ops.cast(ops.argmax(self._noisy_logits(key), axis=-1), "int32")
+
+    def _relaxed(self, noisy_logits: Tensor) -> Tensor:
+        r"""The relaxation :math:`\text{softmax}((z + g)/\tau)` of noisy logits :math:`z + g`."""
+        return ops.softmax(noisy_logits / self.boltzmann_tau, axis=-1)
+
+    def _noisy_logits(self, key: Tensor | None) -> Tensor:
+        """The logits plus standard Gumbel noise, :math:`z + g`, drawn with ``key``."""
+        key = self._next_key(key, self.logits)
+        return self.logits + gumbel_noise(key, self.logits.shape, self.logits.dtype)
 
     def log_proba(self, x: Tensor) -> Tensor:
         r"""Compute the log-probabilities of a batch of variates.

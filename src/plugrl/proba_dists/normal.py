@@ -32,18 +32,30 @@ class NormalDist(ProbaDist):
         A batch of means :math:`\mu`.
     logvar : Tensor, dtype: float, shape: [batch_size, \*action_shape]
         A batch of log-variances :math:`\log\sigma^2`.
+    name : str, optional
+        Name of the distribution (keras-gym's name scope; kept as :attr:`name`, it has no other
+        effect under JAX).
     random_seed : int, optional
         Seed of the internal key used by :meth:`sample` when it is called without a key.
 
     Raises
     ------
+    TypeError
+        If ``name`` is not a string (as when a seed is passed third, where keras-gym has the
+        name).
     ValueError
         If ``mu`` and ``logvar`` differ in shape or have no batch axis, or if concrete values
         hold NaN or infinity.
     """
 
-    def __init__(self, mu: Tensor, logvar: Tensor, random_seed: int | None = None) -> None:
-        super().__init__(random_seed)
+    def __init__(
+        self,
+        mu: Tensor,
+        logvar: Tensor,
+        name: str = "normal_dist",
+        random_seed: int | None = None,
+    ) -> None:
+        super().__init__(name, random_seed)
         for name, value in (("mu", mu), ("logvar", logvar)):
             if is_concrete(value):  # traced values cannot be inspected
                 check_finite(value, name)

@@ -63,7 +63,7 @@ def _weighted_mean(values: Any, sample_weight: Any = None) -> Any:
     return ops.sum(values * sample_weight) / ops.maximum(ops.sum(sample_weight), 1e-12)
 
 
-class ProjectedSemiGradientLoss:
+class ProjectedSemiGradientLoss(keras.losses.Loss):
     r"""Loss for a type-II Q-function, projected onto the actions that were taken.
 
     .. math::
@@ -81,9 +81,17 @@ class ProjectedSemiGradientLoss:
         Element-wise loss ``base_loss(y_true, y_pred)``; default :func:`huber`.
     """
 
-    def __init__(self, G: Any, base_loss: ValueLoss = huber) -> None:
+    def __init__(self, G: Any, base_loss: ValueLoss = huber,
+                 name: str = "projected_semi_gradient_loss") -> None:
+        super().__init__(name=name)
         self.G = G
         self.base_loss = base_loss
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        r"""Per-sample losses :math:`\ell(G, \sum_a A_a q(S, a))`, shape [batch_size], with
+        ``y_true`` the one-hot actions :math:`A` and ``y_pred`` the values :math:`q(S, .)`."""
+        Q_sa = ops.sum(ops.cast(y_true, y_pred.dtype) * y_pred, axis=-1)
+        return self.base_loss(ops.cast(self.G, y_pred.dtype), Q_sa)
 
     def __call__(self, A: Any, Q_pred: Any, sample_weight: Any = None) -> Any:
         """Compute the projected loss.
@@ -97,11 +105,10 @@ class ProjectedSemiGradientLoss:
         sample_weight : Tensor, optional
             Per-sample weights, shape [batch_size].
         """
-        Q_sa = ops.sum(ops.cast(A, Q_pred.dtype) * Q_pred, axis=-1)
-        return _weighted_mean(self.base_loss(ops.cast(self.G, Q_pred.dtype), Q_sa), sample_weight)
+        return _weighted_mean(self.call(A, Q_pred), sample_weight)
 
 
-class RootMeanSquaredError:
+class RootMeanSquaredError(keras.losses.Loss):
     r"""Root-mean-squared error, :math:`\sqrt{\hat{\mathbb{E}}\{(y_\text{pred}-y_\text{true})^2\}}`.
 
     Parameters
@@ -113,21 +120,37 @@ class RootMeanSquaredError:
     """
 
     def __init__(self, delta: float = 1.0, name: str = "root_mean_squared_error") -> None:
+        super().__init__(name=name)
         self.delta = delta
-        self.name = name
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        """Element-wise squared errors (the root is taken over the batch, in ``__call__``)."""
+        return mse(ops.cast(y_true, y_pred.dtype), y_pred)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        return ops.sqrt(_weighted_mean(mse(ops.cast(y_true, y_pred.dtype), y_pred), sample_weight))
+        return ops.sqrt(_weighted_mean(self.call(y_true, y_pred), sample_weight))
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments, for Keras serialization."""
+        return {"delta": self.delta, "name": self.name}
 
 
-class LoglossSign:
+class LoglossSign(keras.losses.Loss):
     r"""Log-loss for logits :math:`z\in\mathbb{R}` and labels :math:`y = \pm 1`,
     :math:`L = \log(1 + e^{-y z})`.
     """
 
-    name = "logloss_sign"
+    def __init__(self, name: str = "logloss_sign") -> None:
+        super().__init__(name=name)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        """Element-wise log-losses of logits ``y_pred`` for labels ``y_true`` in {-1, 1}."""
+        return ops.softplus(-ops.cast(y_true, y_pred.dtype) * y_pred)
 
     def __call__(self, y_true: Any, z_pred: Any, sample_weight: Any = None) -> Any:
         """Mean log-loss; ``sample_weight`` (shape [batch_size]) weights the samples."""
-        values = ops.softplus(-ops.cast(y_true, z_pred.dtype) * z_pred)
-        return _weighted_mean(values, sample_weight)
+        return _weighted_mean(self.call(y_true, z_pred), sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments, for Keras serialization."""
+        return {"name": self.name}

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 __all__ = [
     "box_to_reals_np",
     "box_to_unit_interval_np",
+    "check_finite_box",
     "clipped_logit_np",
     "reals_to_box_np",
     "unit_interval_to_box_np",
@@ -39,12 +40,19 @@ def clipped_logit_np(x: ArrayLike, epsilon: float = 1e-15) -> np.ndarray:
     return np.log(np.maximum(epsilon, x)) - np.log(np.maximum(epsilon, 1 - x))
 
 
-def _box_bounds(arr: ArrayLike, space: spaces.Space) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_finite_box(space: spaces.Space) -> spaces.Box:
+    """``space`` itself if it is a Box with finite bounds and high > low, else raise."""
     if not isinstance(space, spaces.Box):
         raise TypeError(f"space: expected a gymnasium.spaces.Box, got {space!r}")
     lo, hi = space.low, space.high
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(hi > lo)):
         raise ValueError(f"space: expected finite bounds with high > low, got {space!r}")
+    return space
+
+
+def _box_bounds(arr: ArrayLike, space: spaces.Space) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    space = check_finite_box(space)
+    lo, hi = space.low, space.high
     arr = np.asarray(arr)
     if not np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float64)

@@ -108,10 +108,17 @@ class BaseQ(BaseFunction):
             return np.asarray(self._eval_q_s(*weights, S))
         return np.asarray(self._eval_q_sa(*weights, S, self.check_actions(A, len(S))))
 
-    def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
-               s_next: Any = None, a_next: Any = None) -> None:
-        """Update on a single transition (see :meth:`plugrl.td_learning.BaseTDLearning.update`)."""
-        self.updater.update(s, a, r, done, truncated=truncated, s_next=s_next, a_next=a_next)
+    def update(self, s: Any, a: Any, r: float, done: bool | None = None, *,
+               terminated: bool | None = None, truncated: bool = False, s_next: Any = None,
+               a_next: Any = None) -> None:
+        """Update on a single transition (see :meth:`plugrl.td_learning.BaseTDLearning.update`).
+
+        ``done`` means *terminated* (Gymnasium's ``terminated``, not ``terminated or
+        truncated``); ``update(s, a, r, terminated=..., truncated=..., s_next=...)`` is the
+        same call with Gymnasium's keyword.
+        """
+        self.updater.update(s, a, r, done, terminated=terminated, truncated=truncated,
+                            s_next=s_next, a_next=a_next)
 
     def batch_update(self, S: Any, A: Any, Rn: Any, In: Any, S_next: Any,
                      A_next: Any = None) -> dict[str, float]:

@@ -67,10 +67,17 @@ class V(BaseFunction):
         S = self.check_states(S)
         return np.asarray(self._eval(*self._weights(use_target_model), S))
 
-    def update(self, s: Any, r: float, done: bool, *, truncated: bool = False,
+    def update(self, s: Any, r: float, done: bool | None = None, *,
+               terminated: bool | None = None, truncated: bool = False,
                s_next: Any = None) -> None:
-        """Update on a single transition (see :meth:`plugrl.td_learning.Sarsa.update`)."""
-        self.updater.update(s, self._no_action, r, done, truncated=truncated, s_next=s_next)
+        """Update on a single transition (see :meth:`plugrl.td_learning.Sarsa.update`).
+
+        ``done`` means *terminated* (Gymnasium's ``terminated``, not ``terminated or
+        truncated``); ``update(s, r, terminated=..., truncated=..., s_next=...)`` is the same
+        call with Gymnasium's keyword.
+        """
+        self.updater.update(s, self._no_action, r, done, terminated=terminated,
+                            truncated=truncated, s_next=s_next)
 
     def batch_update(self, S: Any, Rn: Any, In: Any, S_next: Any) -> dict[str, float]:
         """Update on a batch of transitions; returns losses and metrics as floats."""

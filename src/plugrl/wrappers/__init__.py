@@ -6,4 +6,7 @@ from plugrl.wrappers.box_to_reals import BoxActionsToReals
 from plugrl.wrappers.default_preprocessor import DefaultPreprocessor
 from plugrl.wrappers.train_monitor import TrainMonitor
 
-__all__ = ["BoxActionsToReals", "DefaultPreprocessor", "TrainMonitor"]
+#: The name keras-gym's own notes use for :class:`BoxActionsToReals` (same class).
+BoxToReals = BoxActionsToReals
+
+__all__ = ["BoxActionsToReals", "BoxToReals", "DefaultPreprocessor", "TrainMonitor"]

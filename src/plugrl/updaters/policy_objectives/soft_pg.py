@@ -34,7 +34,11 @@ class SoftPG(PolicyObjective):
     def surrogate(self, dist: ProbaDist, dist_old: ProbaDist, A: Any, Adv: Any | Callable,
                   key: Any = None) -> tuple[Any, dict[str, Any]]:
         if callable(Adv):
-            Q_sa = Adv(dist.sample(key))
+            # An exact one-hot draw (straight-through gradient) for discrete actions, so that
+            # Q is evaluated at an action the policy can take.
+            A_sampled = (dist.sample_one_hot(key) if isinstance(dist, CategoricalDist)
+                         else dist.sample(key))
+            Q_sa = Adv(A_sampled)
         elif isinstance(dist, CategoricalDist):
             Q_sa = ops.sum(dist.probs * Adv, axis=-1)
         else:

@@ -21,7 +21,7 @@ import numpy as np
 from plugrl._backend import Array, Metrics, Params, TrainState, jit, keras, make_train_step, prng_key
 from plugrl.caching import NStepCache
 from plugrl.updaters.losses import get_value_loss
-from plugrl.utils.validation import check_finite
+from plugrl.utils.validation import check_finite, check_terminated
 
 ops = keras.ops
 
@@ -102,8 +102,9 @@ class BaseTDLearning(abc.ABC):
         return loss, (tuple(non_trainable), metrics)
 
     # ------------------------------------------------------------------ public API
-    def update(self, s: Any, a: Any, r: float, done: bool, *, truncated: bool = False,
-               s_next: Any = None, a_next: Any = None) -> None:
+    def update(self, s: Any, a: Any, r: float, done: bool | None = None, *,
+               terminated: bool | None = None, truncated: bool = False, s_next: Any = None,
+               a_next: Any = None) -> None:
         """Update on a single transition, through an n-step cache.
 
         Parameters
@@ -115,7 +116,11 @@ class BaseTDLearning(abc.ABC):
         r : float
             A single observed reward.
         done : bool
-            Whether the episode *terminated* (no bootstrapping past it).
+            Whether the episode *terminated* (no bootstrapping past it): Gymnasium's
+            ``terminated``, **not** ``terminated or truncated``. Equivalently pass
+            ``terminated=`` by keyword (one of the two, not both).
+        terminated : bool, optional (keyword)
+            Gymnasium's name for ``done``.
         truncated : bool, optional
             Whether the episode was cut short (time limit); it still bootstraps from ``s_next``.
         s_next : state observation, optional
@@ -125,6 +130,7 @@ class BaseTDLearning(abc.ABC):
             bootstraps with the greedy action.
         """
         vf = self.value_function
+        done = check_terminated(done, terminated)
         s, a = vf.check_state(s), vf.check_action(a)
         if (truncated and not done and a_next is None and self.uses_next_action
                 and vf.is_q_function and not vf.function_approximator.action_is_discrete):
