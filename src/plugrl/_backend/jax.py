@@ -385,19 +385,32 @@ def _as_optax(optimizer: Any) -> optax.GradientTransformation:
             f"got {type(optimizer).__name__}"
         )
     config = optimizer.get_config()
-    built: dict[str, keras.optimizers.Optimizer] = {}
+    # One built Keras optimizer per parameter signature: a function approximator's optimizer
+    # serves each head on it and the union of its heads in an actor-critic (``per_group``),
+    # each a vector of another length once raveled, and a Keras optimizer is built for the
+    # shapes of its variables.
+    built: dict[tuple, keras.optimizers.Optimizer] = {}
+
+    def build_for(leaves: Sequence[Any]) -> keras.optimizers.Optimizer:
+        signature = tuple((tuple(p.shape), jnp.dtype(p.dtype).name) for p in leaves)
+        if signature not in built:
+            # Concrete variables even when first met under ``jit`` (the constructor makes the
+            # iteration counter): their values are the initial optimizer state, not a tracer.
+            with jax.ensure_compile_time_eval():
+                opt = optimizer.__class__.from_config(config)
+                opt.build([keras.Variable(np.zeros(shape, dtype)) for shape, dtype in signature])
+            built[signature] = opt
+        return built[signature]
 
     def init(params: Any) -> _KerasOptimizerState:
-        opt = optimizer.__class__.from_config(config)
-        opt.build([keras.Variable(p) for p in jax.tree_util.tree_leaves(params)])
-        built["optimizer"] = opt
+        opt = build_for(jax.tree_util.tree_leaves(params))
         return _KerasOptimizerState(copy_arrays([v.value for v in opt.variables]))
 
     def update(grads: Any, state: _KerasOptimizerState, params: Any = None):
         if params is None:
             raise ValueError("a Keras optimizer needs the current params to compute updates")
         leaves, treedef = jax.tree_util.tree_flatten(params)
-        new_leaves, new_vars = built["optimizer"].stateless_apply(
+        new_leaves, new_vars = build_for(leaves).stateless_apply(
             list(state.variables), jax.tree_util.tree_leaves(grads), leaves)
         updates = [n - p for n, p in zip(new_leaves, leaves)]
         return jax.tree_util.tree_unflatten(treedef, updates), _KerasOptimizerState(tuple(new_vars))
