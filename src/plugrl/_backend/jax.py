@@ -51,6 +51,8 @@ __all__ = [
     "TrainState",
     "adam",
     "as_optax",
+    "to_device",
+    "to_host",
     "batched_initialization",
     "compile_concurrently",
     "copy_arrays",
@@ -129,6 +131,25 @@ def copy_arrays(values: Sequence[Any]) -> Params:
     # Through host memory and ``jax.device_put``: a device-side copy, or ``jnp.asarray`` of a
     # NumPy array, compiles one kernel per shape, and building an agent copies dozens of arrays.
     return tuple(jax.tree_util.tree_map(lambda v: jax.device_put(np.array(v, copy=True)), tuple(values)))
+
+
+class HostArray(NamedTuple):
+    """A JAX array's value on the host, as :func:`to_host` leaves it."""
+
+    value: np.ndarray
+
+
+def to_host(tree: Any) -> Any:
+    """``tree`` with every JAX array replaced by a :class:`HostArray` copy (to pickle it)."""
+    return jax.tree_util.tree_map(
+        lambda v: HostArray(np.array(v, copy=True)) if isinstance(v, jax.Array) else v, tree)
+
+
+def to_device(tree: Any) -> Any:
+    """The inverse of :func:`to_host`: every :class:`HostArray` of ``tree`` back as a JAX array."""
+    return jax.tree_util.tree_map(
+        lambda v: jax.device_put(v.value) if isinstance(v, HostArray) else v, tree,
+        is_leaf=lambda v: isinstance(v, HostArray))
 
 
 def init_train_state(
