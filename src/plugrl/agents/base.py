@@ -194,9 +194,7 @@ class BaseAgent(Rebuildable, abc.ABC):
     def __setstate__(self, state: dict[str, Any]) -> None:
         from plugrl.agents.persistence import restore_checkpoint_files
 
-        args, kwargs = state["_init_args"]
-        self.__dict__["_init_args"] = (args, kwargs)
-        type(self).__init__(self, *args, **kwargs)
+        self._construct_again(state["_init_args"])
         restore_checkpoint_files(self, state["checkpoint"])
 
     @classmethod

@@ -237,9 +237,7 @@ class FunctionApproximator(Rebuildable):
                 "weights": self.get_weights(), "version": self.version}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        args, kwargs = state["_init_args"]
-        self.__dict__["_init_args"] = (args, kwargs)
-        type(self).__init__(self, *args, **kwargs)
+        self._construct_again(state["_init_args"])
         for key in state["heads"]:
             if isinstance(key, tuple):
                 self.joint_head_model(key)

@@ -53,8 +53,13 @@ class Rebuildable:
         return {k: to_host(v) for k, v in self.__dict__.items() if k == "_init_args" or _is_data(v)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        args, kwargs = state.pop("_init_args")
-        self.__dict__["_init_args"] = (args, kwargs)
-        type(self).__init__(self, *args, **kwargs)
+        state = dict(state)
+        self._construct_again(state.pop("_init_args"))
         for key, value in state.items():
             self.__dict__[key] = to_device(value)
+
+    def _construct_again(self, init_args: tuple[tuple, dict[str, Any]]) -> None:
+        """Run the constructor again with the recorded arguments (on unpickling)."""
+        args, kwargs = init_args
+        self.__dict__["_init_args"] = (args, kwargs)
+        type(self).__init__(self, *args, **kwargs)
