@@ -75,6 +75,8 @@ __all__ = [
     "scan_steps",
     "scheduled_adam",
     "sync_target",
+    "to_device",
+    "to_host",
     "train_step",
     "unraveler",
     "with_learning_rate",
@@ -129,6 +131,25 @@ def copy_arrays(values: Sequence[Any]) -> Params:
     # Through host memory and ``jax.device_put``: a device-side copy, or ``jnp.asarray`` of a
     # NumPy array, compiles one kernel per shape, and building an agent copies dozens of arrays.
     return tuple(jax.tree_util.tree_map(lambda v: jax.device_put(np.array(v, copy=True)), tuple(values)))
+
+
+class HostArray(NamedTuple):
+    """A JAX array's value on the host, as :func:`to_host` leaves it."""
+
+    value: np.ndarray
+
+
+def to_host(tree: Any) -> Any:
+    """``tree`` with every JAX array replaced by a :class:`HostArray` copy (to pickle it)."""
+    return jax.tree_util.tree_map(
+        lambda v: HostArray(np.array(v, copy=True)) if isinstance(v, jax.Array) else v, tree)
+
+
+def to_device(tree: Any) -> Any:
+    """The inverse of :func:`to_host`: every :class:`HostArray` of ``tree`` back as a JAX array."""
+    return jax.tree_util.tree_map(
+        lambda v: jax.device_put(v.value) if isinstance(v, HostArray) else v, tree,
+        is_leaf=lambda v: isinstance(v, HostArray))
 
 
 def init_train_state(
@@ -385,19 +406,32 @@ def _as_optax(optimizer: Any) -> optax.GradientTransformation:
             f"got {type(optimizer).__name__}"
         )
     config = optimizer.get_config()
-    built: dict[str, keras.optimizers.Optimizer] = {}
+    # One built Keras optimizer per parameter signature: a function approximator's optimizer
+    # serves each head on it and the union of its heads in an actor-critic (``per_group``),
+    # each a vector of another length once raveled, and a Keras optimizer is built for the
+    # shapes of its variables.
+    built: dict[tuple, keras.optimizers.Optimizer] = {}
+
+    def build_for(leaves: Sequence[Any]) -> keras.optimizers.Optimizer:
+        signature = tuple((tuple(p.shape), jnp.dtype(p.dtype).name) for p in leaves)
+        if signature not in built:
+            # Concrete variables even when first met under ``jit`` (the constructor makes the
+            # iteration counter): their values are the initial optimizer state, not a tracer.
+            with jax.ensure_compile_time_eval():
+                opt = optimizer.__class__.from_config(config)
+                opt.build([keras.Variable(np.zeros(shape, dtype)) for shape, dtype in signature])
+            built[signature] = opt
+        return built[signature]
 
     def init(params: Any) -> _KerasOptimizerState:
-        opt = optimizer.__class__.from_config(config)
-        opt.build([keras.Variable(p) for p in jax.tree_util.tree_leaves(params)])
-        built["optimizer"] = opt
+        opt = build_for(jax.tree_util.tree_leaves(params))
         return _KerasOptimizerState(copy_arrays([v.value for v in opt.variables]))
 
     def update(grads: Any, state: _KerasOptimizerState, params: Any = None):
         if params is None:
             raise ValueError("a Keras optimizer needs the current params to compute updates")
         leaves, treedef = jax.tree_util.tree_flatten(params)
-        new_leaves, new_vars = built["optimizer"].stateless_apply(
+        new_leaves, new_vars = build_for(leaves).stateless_apply(
             list(state.variables), jax.tree_util.tree_leaves(grads), leaves)
         updates = [n - p for n, p in zip(new_leaves, leaves)]
         return jax.tree_util.tree_unflatten(treedef, updates), _KerasOptimizerState(tuple(new_vars))

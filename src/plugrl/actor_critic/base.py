@@ -20,6 +20,7 @@ from plugrl._backend import (
 from plugrl.caching import NStepCache
 from plugrl.function_approximators import GroupedParams, HeadFunction, ParameterGroups, grouped
 from plugrl.policies.base import BaseUpdateablePolicy
+from plugrl.utils.pickling import Rebuildable
 from plugrl.value_functions import V
 
 __all__ = ["BaseActorCritic"]
@@ -30,7 +31,7 @@ __all__ = ["BaseActorCritic"]
 Batch = tuple[Array, Array, Array, Array, Array, Array, Params, Array, Params]
 
 
-class BaseActorCritic(abc.ABC):
+class BaseActorCritic(Rebuildable, abc.ABC):
     """Base class of :class:`ActorCritic` and :class:`SoftActorCritic`.
 
     Subclasses set ``policy``, ``v_func`` and ``_components`` (every function whose target

@@ -24,6 +24,7 @@ from plugrl.agents.config import build_config
 from plugrl.agents.presets import load_preset
 from plugrl.samplers import RolloutSampler, make_vector_env
 from plugrl.utils.checkpoints import rng_from_json, rng_state_to_json
+from plugrl.utils.pickling import Rebuildable
 
 __all__ = ["AgentPolicy", "BaseAgent"]
 
@@ -41,7 +42,7 @@ class AgentPolicy:
         return self._agent.select_action(s, deterministic=True)
 
 
-class BaseAgent(abc.ABC):
+class BaseAgent(Rebuildable, abc.ABC):
     """Base of the ready-made agents.
 
     Parameters
@@ -182,6 +183,19 @@ class BaseAgent(abc.ABC):
         from plugrl.agents.persistence import save_agent_to
 
         return str(save_agent_to(self, path))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Constructor arguments and the files of a checkpoint (the one source of what an
+        agent's state is): unpickling builds the agent again and restores the checkpoint."""
+        from plugrl.agents.persistence import checkpoint_files
+
+        return {"_init_args": self.__dict__["_init_args"], "checkpoint": checkpoint_files(self)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from plugrl.agents.persistence import restore_checkpoint_files
+
+        self._construct_again(state["_init_args"])
+        restore_checkpoint_files(self, state["checkpoint"])
 
     @classmethod
     def load(cls, path: str, **env_overrides: Any) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,7 +35,8 @@ from plugrl.utils.checkpoints import (
     save_checkpoint,
 )
 
-__all__ = ["latest_agent_checkpoint", "load_agent", "restore_agent", "save_agent", "save_agent_to"]
+__all__ = ["checkpoint_files", "latest_agent_checkpoint", "load_agent", "restore_agent",
+           "restore_checkpoint_files", "save_agent", "save_agent_to"]
 
 _HISTORY_KEPT = 10_000
 _EPISODES_KEPT = 1000
@@ -93,6 +95,23 @@ def restore_agent(agent: Any, path: str | pathlib.Path) -> None:
         raise CheckpointError(f"{path}: expected a checkpoint with the agent's configuration, "
                               f"got different values for {changed}")
     _restore(agent, checkpoint)
+
+
+def checkpoint_files(agent: Any) -> dict[str, bytes]:
+    """The files of a checkpoint of ``agent``, keyed by relative path (to pickle an agent)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_agent_to(agent, pathlib.Path(tmp) / "agent")
+        return {str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()}
+
+
+def restore_checkpoint_files(agent: Any, files: dict[str, bytes]) -> None:
+    """Restore into ``agent`` the checkpoint that :func:`checkpoint_files` returned."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "agent"
+        for name, content in files.items():
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            (path / name).write_bytes(content)
+        restore_agent(agent, path)
 
 
 def _restore(agent: Any, checkpoint: Any) -> None:

@@ -22,6 +22,7 @@ from plugrl._backend import (
     seeded_initialization,
 )
 from plugrl.function_approximators.layers import StateActionKronecker
+from plugrl.utils.pickling import Rebuildable
 
 __all__ = ["FunctionApproximator", "HeadModel"]
 
@@ -52,7 +53,7 @@ class HeadModel(NamedTuple):
     non_trainable: tuple[int, ...]
 
 
-class FunctionApproximator:
+class FunctionApproximator(Rebuildable):
     r"""A generic function approximator: a Keras *body* with default heads.
 
     Subclass it and implement :meth:`body`; value functions and policies built on the same
@@ -228,6 +229,23 @@ class FunctionApproximator:
         """Copy the store into the Keras variables, e.g. before saving a Keras model file."""
         for variable, value in zip(self._variables, self._values):
             variable.assign(np.array(value, copy=True))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Constructor arguments, the heads in build order and the stored weights: unpickling
+        builds the heads again in that order, so the store positions are the same."""
+        return {"_init_args": self.__dict__["_init_args"], "heads": list(self._heads),
+                "weights": self.get_weights(), "version": self.version}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._construct_again(state["_init_args"])
+        for key in state["heads"]:
+            if isinstance(key, tuple):
+                self.joint_head_model(key)
+            else:
+                name, _, head_id = key.partition("#")
+                self.head_model(name, head_id or None)
+        self.set_weights(state["weights"])
+        self.version = state["version"]
 
     # ------------------------------------------------------------------ internals
     def _make_optimizer(self, optimizer: Optimizer | keras.optimizers.Optimizer | None,

@@ -19,6 +19,7 @@ from plugrl._backend import (
     unraveler,
 )
 from plugrl.function_approximators.base import FunctionApproximator, HeadModel
+from plugrl.utils.pickling import Rebuildable
 from plugrl.utils.validation import check_observation, check_observations
 
 __all__ = ["BaseFunction", "TargetWeights"]
@@ -40,7 +41,7 @@ class TargetWeights(NamedTuple):
     non_trainable: Params
 
 
-class BaseFunction:
+class BaseFunction(Rebuildable):
     """Common machinery for objects built on one head of a :class:`FunctionApproximator`.
 
     It owns the head's train state (optimizer state and target weights); the primary weights
