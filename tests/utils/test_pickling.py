@@ -8,6 +8,7 @@ import pickle
 
 import gymnasium as gym
 import numpy as np
+import optax
 import pytest
 
 import plugrl
@@ -40,7 +41,10 @@ def transitions(env, n=6, seed=0):
 
 def make(kind, env, optimizer):
     """(object, outputs(obj, batch), update(obj, batch)) for each concept class."""
-    kwargs = {"optimizer": keras.optimizers.Adam(0.01)} if optimizer == "keras" else {"lr": 0.01}
+    kwargs = {"keras": {"optimizer": keras.optimizers.Adam(0.01)},
+              # a user's optax chain: nested functions, which plain pickle cannot store
+              "optax": {"optimizer": optax.chain(optax.clip_by_global_norm(1.0), optax.adam(0.01))},
+              "default": {"lr": 0.01}}[optimizer]
     func = UserMLP(env, random_seed=0, **kwargs)
     if kind == "V":
         return (plugrl.V(func), lambda o, b: o.batch_eval(b[0]),
@@ -87,7 +91,7 @@ KINDS = [("V", "cartpole"), ("QTypeI", "cartpole"), ("QTypeII", "cartpole"),
          ("ActorCritic", "real_pendulum"), ("SoftActorCritic", "cartpole")]
 
 
-@pytest.mark.parametrize("optimizer", ["default", "keras"])
+@pytest.mark.parametrize("optimizer", ["default", "keras", "optax"])
 @pytest.mark.parametrize("kind, env_name", KINDS)
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
 def test_round_trip_gives_same_outputs_and_training(kind, env_name, optimizer, how, request):
@@ -122,13 +126,39 @@ def test_function_approximator_of_a_user_subclass_pickles_with_its_heads(cartpol
 def test_caches_pickle_with_their_contents(cache, cartpole):
     cls = getattr(plugrl.caching, cache)
     args = {"NStepCache": (cartpole, 2, 0.9), "MonteCarloCache": (cartpole, 0.9)}.get(
-        cache, (cartpole, 100))
+        cache, (cartpole, 100, 4))
     obj = cls(*args)
     S, A, Rn, _, _ = transitions(cartpole)
     for i in range(5):
         obj.add(S[i], A[i], float(Rn[i]), i == 4)
     clone = pickle.loads(pickle.dumps(obj))
     assert len(clone) == len(obj)
+    if cache in ("NStepCache", "MonteCarloCache"):
+        while obj:
+            assert_same(tuple(obj.pop()), tuple(clone.pop()))
+        assert not clone
+    else:  # same contents and the same generator: the same sample
+        assert_same(tuple(obj.sample()), tuple(clone.sample()))
+
+
+@pytest.mark.parametrize("kind", ["V", "ActorCritic"])
+def test_pending_transitions_of_an_n_step_cache_survive_a_round_trip(kind, cartpole):
+    """``update(s, a, r, done)`` holds transitions in an n-step cache until their return is
+    known; a copy taken in between keeps them and trains exactly as the original."""
+    func = UserMLP(cartpole, random_seed=0)
+    obj = (plugrl.V(func, bootstrap_n=3) if kind == "V" else
+           plugrl.ActorCritic(plugrl.SoftmaxPolicy(func, random_seed=0), plugrl.V(func, bootstrap_n=3)))
+    S, A, Rn, _, _ = transitions(cartpole)
+    update = ((lambda o, i: o.update(S[i], float(Rn[i]), i == 4)) if kind == "V" else
+              (lambda o, i: o.update(S[i], int(A[i]), float(Rn[i]), i == 4)))
+    for i in range(2):
+        update(obj, i)
+    clone = pickle.loads(pickle.dumps(obj))
+    for i in range(2, 5):
+        update(obj, i)
+        update(clone, i)
+    for a, b in zip(weights(obj), weights(clone)):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("name, env_id, steps", [("DQN", "CartPole-v1", 200),

@@ -22,7 +22,7 @@ from plugrl._backend import (
     seeded_initialization,
 )
 from plugrl.function_approximators.layers import StateActionKronecker
-from plugrl.utils.pickling import Rebuildable
+from plugrl.utils.pickling import Rebuildable, picklable_init_args
 
 __all__ = ["FunctionApproximator", "HeadModel"]
 
@@ -233,7 +233,7 @@ class FunctionApproximator(Rebuildable):
     def __getstate__(self) -> dict[str, Any]:
         """Constructor arguments, the heads in build order and the stored weights: unpickling
         builds the heads again in that order, so the store positions are the same."""
-        return {"_init_args": self.__dict__["_init_args"], "heads": list(self._heads),
+        return {"_init_args": picklable_init_args(self.__dict__["_init_args"]), "heads": list(self._heads),
                 "weights": self.get_weights(), "version": self.version}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
