@@ -6,6 +6,7 @@ and builds the policy and the state value function on one function approximator.
 from __future__ import annotations
 
 import gymnasium as gym
+import pytest
 
 import plugrl
 from plugrl._backend import keras
@@ -22,12 +23,16 @@ def greedy_return(env, pi, seed=0):
     return G
 
 
-def test_frozen_lake_actor_critic_with_keras_adam_on_a_shared_body_reaches_the_goal():
-    """Within 600 episodes (checked every 20) the greedy policy reaches the goal."""
+@pytest.mark.parametrize("seed", [0, 3])
+def test_frozen_lake_actor_critic_with_keras_adam_on_a_shared_body_reaches_the_goal(seed):
+    """Within 600 episodes (checked every 20) the greedy policy reaches the goal.
+
+    Adam's learning rate 0.01: at 0.1 only one of seeds 0-3 learned within 400 episodes, with
+    Keras' Adam and optax's alike; at 0.01 all four did, as with the example's SGD at 0.5."""
     env = DefaultPreprocessor(gym.make("FrozenLake-v1", is_slippery=False))
     func = plugrl.predefined.LinearFunctionApproximator(
-        env, optimizer=keras.optimizers.Adam(learning_rate=0.1), random_seed=0)
-    pi = plugrl.SoftmaxPolicy(func, update_strategy="ppo", entropy_beta=0.0, random_seed=0)
+        env, optimizer=keras.optimizers.Adam(learning_rate=0.01), random_seed=seed)
+    pi = plugrl.SoftmaxPolicy(func, update_strategy="ppo", entropy_beta=0.0, random_seed=seed)
     v = plugrl.V(func, gamma=0.9, bootstrap_n=1)
     actor_critic = plugrl.ActorCritic(pi, v)
     solved_at = None
