@@ -35,5 +35,13 @@ def pendulum() -> gym.Env:
 
 
 @pytest.fixture
+def real_pendulum() -> gym.Env:
+    """Pendulum with actions on the reals, as GaussianPolicy needs."""
+    env = plugrl.wrappers.BoxActionsToReals(gym.make("Pendulum-v1"))
+    yield env
+    env.close()
+
+
+@pytest.fixture
 def mlp_class() -> type[plugrl.FunctionApproximator]:
     return MLP

@@ -4,10 +4,10 @@ optimizer=keras.optimizers.Adam(...))``)."""
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import optax
 import pytest
+from batches import random_transitions
 
 import plugrl
 from plugrl._backend import keras
@@ -18,24 +18,6 @@ OPTIMIZERS = {
     "default": lambda: {},
 }
 
-
-@pytest.fixture
-def real_pendulum():
-    """Pendulum with actions on the reals, as GaussianPolicy needs."""
-    env = plugrl.wrappers.BoxActionsToReals(gym.make("Pendulum-v1"))
-    yield env
-    env.close()
-
-
-def transitions(env, n=8, seed=0):
-    """A batch (S, A, Rn, In, S_next) of random transitions of ``env``."""
-    rng = np.random.default_rng(seed)
-    env.observation_space.seed(seed)
-    env.action_space.seed(seed)
-    S = np.stack([env.observation_space.sample() for _ in range(n)])
-    A = np.stack([env.action_space.sample() for _ in range(n)])
-    S_next = np.stack([env.observation_space.sample() for _ in range(n)])
-    return S, A, rng.normal(size=n).astype(np.float32), np.full(n, 0.9, np.float32), S_next
 
 
 def build(kind, func, other_func):
@@ -77,7 +59,7 @@ def test_one_update_with_each_optimizer(kind, optimizer, shared, mlp_class, requ
     env = request.getfixturevalue(KINDS[kind])
     func = mlp_class(env, random_seed=0, **OPTIMIZERS[optimizer]())
     other = func if shared else mlp_class(env, random_seed=1, **OPTIMIZERS[optimizer]())
-    S, A, Rn, In, S_next = transitions(env)
+    S, A, Rn, In, S_next = random_transitions(env, 8)
     # Shared: another head on the same body, updated on its own before and between.
     neighbour = plugrl.V(func, head_id="neighbour") if shared else None
     if neighbour is not None:

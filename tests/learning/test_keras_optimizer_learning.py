@@ -5,22 +5,11 @@ and builds the policy and the state value function on one function approximator.
 
 from __future__ import annotations
 
-import gymnasium as gym
 import pytest
+from _frozen_lake import greedy_return, make_env
 
 import plugrl
 from plugrl._backend import keras
-from plugrl.wrappers import DefaultPreprocessor
-
-
-def greedy_return(env, pi, seed=0):
-    s, _ = env.reset(seed=seed)
-    G, done = 0.0, False
-    while not done:
-        s, r, terminated, truncated, _ = env.step(pi.greedy(s))
-        G += r
-        done = terminated or truncated
-    return G
 
 
 @pytest.mark.parametrize("seed", [0, 3])
@@ -29,7 +18,7 @@ def test_frozen_lake_actor_critic_with_keras_adam_on_a_shared_body_reaches_the_g
 
     Adam's learning rate 0.01: at 0.1 only one of seeds 0-3 learned within 400 episodes, with
     Keras' Adam and optax's alike; at 0.01 all four did, as with the example's SGD at 0.5."""
-    env = DefaultPreprocessor(gym.make("FrozenLake-v1", is_slippery=False))
+    env = make_env()
     func = plugrl.predefined.LinearFunctionApproximator(
         env, optimizer=keras.optimizers.Adam(learning_rate=0.01), random_seed=seed)
     pi = plugrl.SoftmaxPolicy(func, update_strategy="ppo", entropy_beta=0.0, random_seed=seed)

@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 import optax
 import pytest
+from batches import random_transitions
 
 import plugrl
 from plugrl._backend import keras
@@ -21,22 +22,6 @@ class UserMLP(plugrl.FunctionApproximator):
     def body(self, S):
         return keras.layers.Dense(8, activation="tanh")(S)
 
-
-@pytest.fixture
-def real_pendulum():
-    env = plugrl.wrappers.BoxActionsToReals(gym.make("Pendulum-v1"))
-    yield env
-    env.close()
-
-
-def transitions(env, n=6, seed=0):
-    rng = np.random.default_rng(seed)
-    env.observation_space.seed(seed)
-    env.action_space.seed(seed)
-    S = np.stack([env.observation_space.sample() for _ in range(n)]).astype(np.float32)
-    A = np.stack([env.action_space.sample() for _ in range(n)])
-    S_next = np.stack([env.observation_space.sample() for _ in range(n)]).astype(np.float32)
-    return S, A, rng.normal(size=n).astype(np.float32), np.full(n, 0.9, np.float32), S_next
 
 
 def make(kind, env, optimizer):
@@ -97,7 +82,7 @@ KINDS = [("V", "cartpole"), ("QTypeI", "cartpole"), ("QTypeII", "cartpole"),
 def test_round_trip_gives_same_outputs_and_training(kind, env_name, optimizer, how, request):
     env = request.getfixturevalue(env_name)
     obj, outputs, update = make(kind, env, optimizer)
-    batch = transitions(env)
+    batch = random_transitions(env, 6)
     update(obj, batch)  # an optimizer state and a train state that are not the initial ones
     clone = pickle.loads(pickle.dumps(obj)) if how == "pickle" else copy.deepcopy(obj)
     assert type(clone) is type(obj)
@@ -117,7 +102,7 @@ def test_function_approximator_of_a_user_subclass_pickles_with_its_heads(cartpol
     clone_v, clone_q = pickle.loads(pickle.dumps((v, q)))
     assert type(clone_v.function_approximator) is UserMLP
     assert clone_v.function_approximator is clone_q.function_approximator
-    S = transitions(cartpole)[0]
+    S = random_transitions(cartpole, 6)[0]
     np.testing.assert_array_equal(clone_q.batch_eval(S), q.batch_eval(S))
 
 
@@ -128,7 +113,7 @@ def test_caches_pickle_with_their_contents(cache, cartpole):
     args = {"NStepCache": (cartpole, 2, 0.9), "MonteCarloCache": (cartpole, 0.9)}.get(
         cache, (cartpole, 100, 4))
     obj = cls(*args)
-    S, A, Rn, _, _ = transitions(cartpole)
+    S, A, Rn, _, _ = random_transitions(cartpole, 6)
     for i in range(5):
         obj.add(S[i], A[i], float(Rn[i]), i == 4)
     clone = pickle.loads(pickle.dumps(obj))
@@ -148,7 +133,7 @@ def test_pending_transitions_of_an_n_step_cache_survive_a_round_trip(kind, cartp
     func = UserMLP(cartpole, random_seed=0)
     obj = (plugrl.V(func, bootstrap_n=3) if kind == "V" else
            plugrl.ActorCritic(plugrl.SoftmaxPolicy(func, random_seed=0), plugrl.V(func, bootstrap_n=3)))
-    S, A, Rn, _, _ = transitions(cartpole)
+    S, A, Rn, _, _ = random_transitions(cartpole, 6)
     update = ((lambda o, i: o.update(S[i], float(Rn[i]), i == 4)) if kind == "V" else
               (lambda o, i: o.update(S[i], int(A[i]), float(Rn[i]), i == 4)))
     for i in range(2):
