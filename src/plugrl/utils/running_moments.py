@@ -1,7 +1,7 @@
 r"""Running mean and variance of observations, and the standardisation that uses them.
 
-:func:`merge_moments` and :func:`normalize` are written with array methods only (and the Array
-API's namespace of their input for the square root), so the same two functions serve
+:func:`merge_moments` is written with array methods only, and :func:`normalize` takes the array
+namespace (NumPy or ``jax.numpy``) as an argument, so the same two functions serve
 :class:`RunningNormalizer` on the host (NumPy, float64 statistics) and the fast path inside
 its compiled loop (traced float32 arrays).
 """
@@ -63,10 +63,10 @@ def merge_moments(moments: Moments, S: Any) -> Moments:
     return Moments(mean, var, total)
 
 
-def normalize(S: Any, moments: Moments, clip: float, epsilon: float) -> Any:
+def normalize(S: Any, moments: Moments, clip: float, epsilon: float, xp: Any = np) -> Any:
     r"""Standardised observations, :math:`\mathrm{clip}\big((s - \mu) / \sqrt{\sigma^2 +
-    \epsilon},\ \pm c\big)`, in the namespace of ``S`` (NumPy or ``jax.numpy``)."""
-    xp = S.__array_namespace__()
+    \epsilon},\ \pm c\big)`, computed with the array namespace ``xp``: NumPy on the host,
+    ``jax.numpy`` in the fast path's compiled loop (passed in, as ``utils`` imports no JAX)."""
     return xp.clip((S - moments.mean) / xp.sqrt(moments.var + epsilon), -clip, clip)
 
 

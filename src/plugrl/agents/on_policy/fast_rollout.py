@@ -94,7 +94,7 @@ class JaxRollouts:
         """``S`` standardised with ``moments`` (as the agent's normaliser does), if any."""
         if moments is None or self.norm is None:  # both or neither, as the agent has them
             return S
-        return normalize(S, moments, *self.norm)
+        return normalize(S, moments, *self.norm, xp=jnp)
 
     def randomness(self, bits: jax.Array) -> RolloutRandomness:
         """A rollout's random numbers from ``sum(self.bit_counts)`` random uint32 ``bits``: each
