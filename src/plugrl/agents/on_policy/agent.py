@@ -65,17 +65,18 @@ class OnPolicyAgent(BaseAgent):
         return self.config.n_steps
 
     # ------------------------------------------------------------------ training
-    def fit(self, total_steps: int, callback: Callable[[Any, dict], Any] | None = None,
-            checkpoint_interval: int | None = None, restore: bool = False,
-            checkpoint_dir: str | None = None, keep_checkpoints: int = 3,
-            eval_interval: int | None = None) -> OnPolicyAgent:
-        """Train until ``total_steps`` env steps; see :meth:`BaseAgent.fit`.
+    def fit(self, total_steps: int | None = None, max_checkpoints_to_keep: int = 5,
+            checkpoint_interval: int | None = None, restore: bool = False, *,
+            callback: Callable[[Any, dict], Any] | None = None, checkpoint_seconds: float | None = None,
+            overwrite: bool = False, eval_interval: int | None = None) -> OnPolicyAgent:
+        """Train for ``total_steps`` more env steps; see :meth:`BaseAgent.fit`.
 
         On the fast path (an agent made on a JAX environment) one iteration is one compiled
         chunk: it runs to the next multiple of ``eval_interval`` (then evaluates with
         ``config.eval_episodes`` deterministic episodes, recorded as ``"eval_return"``), else to
-        the next rollout when there is a ``callback``, else to the next checkpoint, else to the
-        end. ``callback`` and checkpoints run on the host between chunks.
+        the next rollout when there is a ``callback`` or a time-based checkpoint, else to the
+        next checkpoint, else to the end. ``callback`` and checkpoints run on the host between
+        chunks.
 
         Parameters
         ----------
@@ -87,11 +88,12 @@ class OnPolicyAgent(BaseAgent):
                 raise ValueError("eval_interval: only the fast path (an agent made on a JAX env) "
                                  "evaluates inside fit; evaluate in a callback instead")
         else:
-            self.fast_path.chunk_steps = (eval_interval or (1 if callback is not None else None)
+            host_each_rollout = callback is not None or checkpoint_seconds is not None or self.eval_intvl
+            self.fast_path.chunk_steps = (eval_interval or (1 if host_each_rollout else None)
                                           or checkpoint_interval)
             self.fast_path.evaluate = bool(eval_interval)
-        super().fit(total_steps, callback, checkpoint_interval, restore, checkpoint_dir,
-                    keep_checkpoints)
+        super().fit(total_steps, max_checkpoints_to_keep, checkpoint_interval, restore,
+                    callback=callback, checkpoint_seconds=checkpoint_seconds, overwrite=overwrite)
         return self
 
     def train_many(self, seeds: list[int], total_steps: int, eval_interval: int | None = None,
