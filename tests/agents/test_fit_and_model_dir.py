@@ -123,3 +123,19 @@ def test_max_iter_eval_intvl_and_train(tmp_path):
     best = PPO("CartPole-v1", seed=0, max_iter=2, save_dir=tmp_path / "b", **PPO_TINY)
     best.train(snapshot_mode="best")
     assert (tmp_path / "b" / "best" / "checkpoint.json").is_file()
+
+
+def test_pyrado_reset_keeps_the_weights_and_restarts_the_counts(tmp_path):
+    agent = PPO("CartPole-v1", seed=0, model_dir=tmp_path, **PPO_TINY).fit(64)
+    assert (agent.name, agent.curr_iter) == ("ppo", 2)
+    weights, old_run = agent.learner.get_weights(), agent.run_id
+    agent.reset(seed=7)
+    assert (agent.num_steps, agent.curr_iter, agent.history, agent.seed) == (0, 0, [], 7)
+    assert agent.run_id != old_run
+    for a, b in zip(weights, agent.learner.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # The same as an agent with these weights made with seed 7: the environments restart.
+    fresh = PPO("CartPole-v1", seed=7, **PPO_TINY)
+    fresh.learner.load_state(agent.learner.state)
+    _same_run(agent.fit(64, overwrite=True), fresh.fit(64))
+    assert PPO("CartPole-v1", seed=0, model_dir=tmp_path, **PPO_TINY).restore().curr_iter == 2

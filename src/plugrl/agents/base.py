@@ -100,6 +100,7 @@ class BaseAgent(RunControl, Rebuildable, abc.ABC):
         self._rng = np.random.default_rng(self.seed)
         self._key = prng_key(self.seed)
         self.num_steps = 0
+        self.curr_iter = 0  # iterations of fit done (pyrado's name)
         self.history: list[dict[str, float]] = []
         self.policy = AgentPolicy(self)
 
@@ -161,6 +162,7 @@ class BaseAgent(RunControl, Rebuildable, abc.ABC):
         while self.num_steps < target if iterations is None else done < iterations:
             record = self._train_iteration(target)
             done += 1
+            self.curr_iter += 1
             if self.eval_intvl and done % self.eval_intvl == 0:
                 record["eval_return"] = float(self.evaluate(self.config.eval_episodes))  # type: ignore[arg-type]
             self.history.append(record)

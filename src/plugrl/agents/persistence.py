@@ -190,6 +190,7 @@ def _restore(agent: Any, checkpoint: Any) -> None:
     agent.restore_parts(arrays, state)
     agent.num_steps = int(state["num_steps"])
     agent.run_id = state.get("run_id")  # None: written before runs were recorded
+    agent.curr_iter = int(state.get("curr_iter", len(state["history"])))
     agent.history = list(state["history"])
     logs = [{"seed": env["seed"], "rng": None if env["rng"] is None else rng_from_json(env["rng"]),
              "actions": arrays[f"env/{i}/actions"]} for i, env in enumerate(state["envs"])]
@@ -209,6 +210,7 @@ def _state_json(agent: Any, logs: list[dict[str, Any]], own_state: dict[str, Any
         "seed": agent.seed,
         "num_steps": agent.num_steps,
         "run_id": agent.run_id,
+        "curr_iter": agent.curr_iter,
         "history": agent.history[-_HISTORY_KEPT:],
         "rng": own_state["rng"],
         "sampler": _sampler_state(agent.sampler),

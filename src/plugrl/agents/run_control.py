@@ -11,9 +11,12 @@ import os
 import pathlib
 import tempfile
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from plugrl.utils.validation import check_positive_int
 
@@ -89,7 +92,41 @@ class RunControl:
 
     fit: Callable[..., Any]  # BaseAgent.fit
     envs: Any
+    sampler: Any
+    num_steps: int
+    curr_iter: int
+    history: list[dict[str, float]]
+    _rng: np.random.Generator
+    _key: Any
     _steps_per_iteration: Callable[[], int]
+
+    @property
+    def name(self) -> str:
+        """pyrado's algorithm name: the agent type in lower case (``'ppo'``, ``'sac'``)."""
+        return str(getattr(self, "AGENT_TYPE", type(self).__name__)).lower()
+
+    def reset(self, seed: int | None = None) -> Any:
+        """Start training afresh, keeping what was learned (pyrado's ``reset``): the step and
+        iteration counts, the history, the environments' episodes and the agent's memory (an
+        off-policy agent's replay buffer) start again, and so do exploration schedules that
+        follow the step count; the weights and the optimizer state stay. With ``seed``, the
+        agent's generators and environments are seeded from it (``agent.seed`` becomes it).
+        The agent then starts a new run: its checkpoints are no longer the old run's."""
+        from plugrl._backend import prng_key
+        from plugrl.samplers import RolloutSampler
+
+        if seed is not None:
+            self.seed = int(seed)
+            self._rng = np.random.default_rng(self.seed)
+            self._key = prng_key(self.seed)
+        self.sampler = RolloutSampler(self.envs, self._steps_per_iteration(), seed=self.seed)
+        self.num_steps, self.curr_iter, self.history = 0, 0, []
+        self.run_id = uuid.uuid4().hex
+        self._reset_memory()
+        return self
+
+    def _reset_memory(self) -> None:
+        """What :meth:`reset` clears beyond the common parts (an off-policy agent's buffer)."""
 
     def steps_per_iteration(self) -> int:
         """Env steps (over all environments) that one iteration of ``fit`` collects."""
