@@ -139,3 +139,24 @@ def test_pyrado_reset_keeps_the_weights_and_restarts_the_counts(tmp_path):
     fresh.learner.load_state(agent.learner.state)
     _same_run(agent.fit(64, overwrite=True), fresh.fit(64))
     assert PPO("CartPole-v1", seed=0, model_dir=tmp_path, **PPO_TINY).restore().curr_iter == 2
+
+
+def test_pyrado_logger_and_argument_order(tmp_path):
+    class StepLogger:  # pyrado's protocol
+        def __init__(self):
+            self.steps, self.values = [], {}
+
+        def add_value(self, name, value):
+            self.values[name] = value
+
+        def record_step(self):
+            self.steps.append(dict(self.values))
+
+    logger, records = StepLogger(), []
+    PPO("CartPole-v1", seed=0, logger=logger, **PPO_TINY).fit(64)
+    PPO("CartPole-v1", seed=0, logger=records.append, **PPO_TINY).fit(64)
+    assert [step["steps"] for step in logger.steps] == [r["steps"] for r in records] == [32.0, 64.0]
+    with pytest.raises(TypeError, match="logger: expected None, a callable"):
+        PPO("CartPole-v1", logger="tensorboard", **PPO_TINY)
+    with pytest.raises(TypeError, match="pyrado's order"):
+        PPO(tmp_path)

@@ -24,10 +24,16 @@ import numpy as np
 from plugrl._backend import prng_key
 from plugrl.agents.config import build_config
 from plugrl.agents.presets import load_preset
-from plugrl.agents.run_control import CheckpointSchedule, RunControl, model_dir_argument
+from plugrl.agents.run_control import (
+    CheckpointSchedule,
+    RunControl,
+    check_logger,
+    check_not_a_directory,
+    log_record,
+    model_dir_argument,
+)
 from plugrl.samplers import RolloutSampler, make_vector_env
 from plugrl.utils.checkpoints import rng_from_json, rng_state_to_json
-from plugrl.utils.pickling import Rebuildable
 from plugrl.utils.validation import check_positive_int
 
 __all__ = ["AgentPolicy", "BaseAgent"]
@@ -46,7 +52,7 @@ class AgentPolicy:
         return self._agent.select_action(s, deterministic=True)
 
 
-class BaseAgent(RunControl, Rebuildable, abc.ABC):
+class BaseAgent(RunControl, abc.ABC):
     """Base of the ready-made agents.
 
     Parameters
@@ -67,6 +73,10 @@ class BaseAgent(RunControl, Rebuildable, abc.ABC):
     eval_intvl : int, optional
         pyrado's evaluation interval: every so many iterations of ``fit``, the greedy policy's
         mean return over ``config.eval_episodes`` episodes is recorded as ``"eval_return"``.
+    logger : object, optional
+        pyrado's step logger: after each iteration, ``logger.add_value(name, value)`` for every
+        entry of the iteration's record, then ``logger.record_step()``; or a callable
+        ``logger(record)``.
     **config
         Hyperparameters (fields of the agent's ``CONFIG`` dataclass); aliases from the seeds are
         accepted, unknown names are an error.
@@ -79,7 +89,7 @@ class BaseAgent(RunControl, Rebuildable, abc.ABC):
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
                  model_dir: str | os.PathLike[str] | None = None,
                  save_dir: str | os.PathLike[str] | None = None, max_iter: int | None = None,
-                 eval_intvl: int | None = None, **config: Any) -> None:
+                 eval_intvl: int | None = None, logger: Any = None, **config: Any) -> None:
         self.config = build_config(self.CONFIG, self.DEFAULTS, config)
         #: Where ``fit`` writes checkpoints and ``restore`` reads them (DeepChem's ``model_dir``,
         #: pyrado's ``save_dir``); None: no checkpoints unless ``fit`` is given an interval.
@@ -90,8 +100,9 @@ class BaseAgent(RunControl, Rebuildable, abc.ABC):
         self.eval_intvl = None if eval_intvl is None else check_positive_int(eval_intvl, "eval_intvl")
         #: Identifies this run's checkpoints in ``model_dir``; restoring takes over the saved run's.
         self.run_id: str | None = uuid.uuid4().hex
+        self.logger = check_logger(logger)
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-        self.env_id = _env_id(env)
+        self.env_id = _env_id(check_not_a_directory(env))
         self.envs = make_vector_env(env, self.config.num_envs, self.config.vectorization, self.seed)
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
@@ -166,6 +177,7 @@ class BaseAgent(RunControl, Rebuildable, abc.ABC):
             if self.eval_intvl and done % self.eval_intvl == 0:
                 record["eval_return"] = float(self.evaluate(self.config.eval_episodes))  # type: ignore[arg-type]
             self.history.append(record)
+            log_record(self.logger, record)
             if callback is not None and callback(self, record) is False:
                 break
             schedule.after_iteration()
@@ -215,33 +227,7 @@ class BaseAgent(RunControl, Rebuildable, abc.ABC):
         """Close the training environments (and their subprocesses, with async vectorization)."""
         self.sampler.close()
 
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str) -> str:
-        """Save the agent (weights, optimizer, configuration, counters, ...) to ``path``."""
-        from plugrl.agents.persistence import save_agent_to
-
-        return str(save_agent_to(self, path))
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Constructor arguments and the files of a checkpoint (the one source of what an
-        agent's state is): unpickling builds the agent again and restores the checkpoint."""
-        from plugrl.agents.persistence import checkpoint_files
-
-        return {"_init_args": self.__dict__["_init_args"], "checkpoint": checkpoint_files(self)}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        from plugrl.agents.persistence import restore_checkpoint_files
-
-        self._construct_again(state["_init_args"])
-        restore_checkpoint_files(self, state["checkpoint"])
-
-    @classmethod
-    def load(cls, path: str, **env_overrides: Any) -> Any:
-        """Load an agent saved with :meth:`save` (or a checkpoint of ``fit``)."""
-        from plugrl.agents.persistence import load_agent
-
-        return load_agent(cls, path, **env_overrides)
-
+    # ------------------------------------------------------------------ presets and parts
     @classmethod
     def from_preset(cls, name_or_env: str, **overrides: Any) -> Any:
         """An agent on the env ``name_or_env`` with this agent's preset for it (``plugrl.presets``).

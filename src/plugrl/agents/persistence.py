@@ -30,7 +30,7 @@ from plugrl._backend import keras
 from plugrl.samplers import episode_logs, replay_episodes
 
 if TYPE_CHECKING:
-    from plugrl.agents.base import BaseAgent
+    from plugrl.agents.run_control import RunControl
 from plugrl.utils.checkpoints import (
     CheckpointError,
     checkpoint_name,
@@ -120,7 +120,7 @@ def claim_directory(agent: Any, directory: str | pathlib.Path, overwrite: bool =
             delete_checkpoint(path)
 
 
-def load_agent(agent_class: type[BaseAgent] | None, path: str | pathlib.Path, **overrides: Any) -> Any:
+def load_agent(agent_class: type[RunControl] | None, path: str | pathlib.Path, **overrides: Any) -> Any:
     """Rebuild an agent from a checkpoint: same env id, seed and configuration, restored state.
 
     ``agent_class`` is the class the checkpoint must hold (a registered agent), or None for

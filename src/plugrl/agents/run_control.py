@@ -14,13 +14,15 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from plugrl.utils.pickling import Rebuildable
 from plugrl.utils.validation import check_positive_int
 
-__all__ = ["CheckpointSchedule", "RunControl", "model_dir_argument"]
+__all__ = ["CheckpointSchedule", "RunControl", "check_logger", "check_not_a_directory", "log_record",
+           "model_dir_argument"]
 
 # Wall-clock intervals a DeepChem user is likely to pass as checkpoint_interval (its default 600).
 _MINUTE = 60
@@ -81,10 +83,12 @@ class CheckpointSchedule:
         self._last_time = time.monotonic()
 
 
-class RunControl:
-    """The seeds' ways of running an agent, beyond ``fit``: DeepChem's :meth:`restore` and
-    pyrado's :meth:`train` (mixed into :class:`~plugrl.agents.base.BaseAgent`)."""
+class RunControl(Rebuildable):
+    """Running, saving and restoring an agent beyond ``fit``: DeepChem's :meth:`restore`,
+    pyrado's :meth:`train` and :meth:`reset`, :meth:`save`, :meth:`load` and pickling (mixed
+    into :class:`~plugrl.agents.base.BaseAgent`)."""
 
+    AGENT_TYPE: ClassVar[str]
     model_dir: str | None
     max_iter: int | None
     run_id: str | None
@@ -103,7 +107,7 @@ class RunControl:
     @property
     def name(self) -> str:
         """pyrado's algorithm name: the agent type in lower case (``'ppo'``, ``'sac'``)."""
-        return str(getattr(self, "AGENT_TYPE", type(self).__name__)).lower()
+        return self.AGENT_TYPE.lower()
 
     def reset(self, seed: int | None = None) -> Any:
         """Start training afresh, keeping what was learned (pyrado's ``reset``): the step and
@@ -127,6 +131,32 @@ class RunControl:
 
     def _reset_memory(self) -> None:
         """What :meth:`reset` clears beyond the common parts (an off-policy agent's buffer)."""
+
+    def save(self, path: str) -> str:
+        """Save the agent (weights, optimizer, configuration, counters, ...) to ``path``."""
+        from plugrl.agents.persistence import save_agent_to
+
+        return str(save_agent_to(self, path))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Constructor arguments and the files of a checkpoint (the one source of what an
+        agent's state is): unpickling builds the agent again and restores the checkpoint."""
+        from plugrl.agents.persistence import checkpoint_files
+
+        return {"_init_args": self.__dict__["_init_args"], "checkpoint": checkpoint_files(self)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from plugrl.agents.persistence import restore_checkpoint_files
+
+        self._construct_again(state["_init_args"])
+        restore_checkpoint_files(self, state["checkpoint"])
+
+    @classmethod
+    def load(cls, path: str, **env_overrides: Any) -> Any:
+        """Load an agent saved with :meth:`save` (or a checkpoint of ``fit``)."""
+        from plugrl.agents.persistence import load_agent
+
+        return load_agent(cls, path, **env_overrides)
 
     def steps_per_iteration(self) -> int:
         """Env steps (over all environments) that one iteration of ``fit`` collects."""
@@ -201,6 +231,36 @@ def model_dir_argument(model_dir: Any, save_dir: Any) -> str | None:
                         f"save_dir={save_dir!r}; give one")
     directory = model_dir if model_dir is not None else save_dir
     return None if directory is None else os.fspath(directory)
+
+
+def check_not_a_directory(env: Any) -> Any:
+    """``env``, unless it is a directory: pyrado's agents take ``(save_dir, env, ...)`` in that
+    order, plugrl's take the env first."""
+    if isinstance(env, str | os.PathLike) and pathlib.Path(env).is_dir():
+        raise TypeError(f"env: expected an environment or a Gymnasium id, got the directory "
+                        f"{os.fspath(env)!r}; pyrado's order (save_dir, env, policy, critic, ...) is "
+                        "not plugrl's: pass the environment first and save_dir=... by keyword")
+    return env
+
+
+def check_logger(logger: Any) -> Any:
+    """pyrado's step logger (``add_value`` and ``record_step``), a callable, or None."""
+    if logger is None or callable(logger) or all(hasattr(logger, m) for m in ("add_value", "record_step")):
+        return logger
+    raise TypeError(f"logger: expected None, a callable logger(record) or pyrado's StepLogger "
+                    f"(add_value and record_step), got {type(logger).__name__}")
+
+
+def log_record(logger: Any, record: dict[str, float]) -> None:
+    """Give one iteration's record to the logger of :func:`check_logger`."""
+    if logger is None:
+        return
+    if hasattr(logger, "add_value"):
+        for name, value in record.items():
+            logger.add_value(name, value)
+        logger.record_step()
+    else:
+        logger(record)
 
 
 def _check_interval(interval: Any) -> int:
