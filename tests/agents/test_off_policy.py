@@ -67,9 +67,9 @@ def test_bad_observations_are_rejected(agent_class):
         agent.select_action(np.zeros(7))
 
 
-def test_one_stream_of_episodes():
-    with pytest.raises(ValueError, match="num_envs: expected 1"):
-        DQN("CartPole-v1", num_envs=2)
+def test_each_env_needs_a_slot():
+    with pytest.raises(ValueError, match="num_envs: expected at most memory_size = 2"):
+        DQN("CartPole-v1", num_envs=3, memory_size=2, batch_size=1)
 
 
 @pytest.mark.parametrize("config, message", [

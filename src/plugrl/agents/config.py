@@ -116,7 +116,9 @@ class OffPolicyConfig:
     """Env steps of uniformly random actions that fill the buffer before learning starts
     (alias ``learning_starts``)."""
     train_freq: int = 1
-    """Env steps (per env) collected between two rounds of updates (alias ``min_steps``)."""
+    """Steps of each env collected between two rounds of updates (alias ``min_steps``): with
+    ``num_envs`` envs a round follows ``train_freq * num_envs`` env steps, as in
+    Stable-Baselines3."""
     num_updates_per_step: int = 1
     """Gradient steps per round of updates, all in one jitted call (alias ``gradient_steps``)."""
     bootstrap_n: int = 1
@@ -134,8 +136,9 @@ class OffPolicyConfig:
     activation: str = "relu"
     """Activation of the default MLP networks."""
     num_envs: int = 1
-    """Environments stepped in parallel (alias ``num_workers``); 1 for now: the replay buffer
-    holds one stream of episodes."""
+    """Environments stepped in parallel (alias ``num_workers``, pyrado's), all feeding one replay
+    buffer: each env's transitions form their own stream of ``memory_size // num_envs`` slots,
+    so an n-step return never mixes two envs."""
     vectorization: str = "sync"
     """How the environments run: ``'sync'`` (one process) or ``'async'`` (subprocesses)."""
     eval_episodes: int = 10
@@ -150,9 +153,9 @@ class OffPolicyConfig:
         for name in ("memory_size", "batch_size", "train_freq", "num_updates_per_step",
                      "bootstrap_n", "num_envs", "eval_episodes"):
             check_positive_int(getattr(self, name), name)
-        if self.num_envs != 1:
-            raise ValueError(f"num_envs: expected 1 (the replay buffer holds one stream of "
-                             f"episodes), got {self.num_envs}")
+        if self.num_envs > self.memory_size:
+            raise ValueError(f"num_envs: expected at most memory_size = {self.memory_size} (each "
+                             f"env keeps memory_size // num_envs transitions), got {self.num_envs}")
         if int(self.num_init_memory_steps) < 0:
             raise ValueError(f"num_init_memory_steps: expected an int >= 0, got "
                              f"{self.num_init_memory_steps}")
