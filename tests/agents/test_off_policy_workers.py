@@ -141,3 +141,27 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, agent_class, con
     assert len(resumed.buffer) == len(uninterrupted.buffer) == 320
     for a, b in zip(uninterrupted.buffer.sample(), resumed.buffer.sample(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_train_freq_counts_steps_of_each_env_and_num_steps_those_of_all():
+    """One iteration: ``train_freq`` vector steps (3 x 4 env steps), then one round of updates."""
+    rounds = []
+    agent = DQN("CartPole-v1", seed=0, num_workers=4, train_freq=3, num_init_memory_steps=0,
+                batch_size=8, memory_size=400, hidden_sizes=(8,))
+    agent.fit(24, callback=lambda agent, record: rounds.append((agent.num_steps, len(agent.buffer))))
+    assert rounds == [(12, 12), (24, 24)]
+    assert [record["steps"] for record in agent.history if "DQN/loss" in record] == [12, 24]
+
+
+def test_a_deepchem_env_with_copies_resumes_exactly(tmp_path):
+    from tests.envs.test_deepchem_env import Corridor
+
+    config = dict(num_workers=2, hidden_sizes=(8,), batch_size=8, memory_size=400, train_freq=2,
+                  num_init_memory_steps=16, bootstrap_n=2)
+    uninterrupted = DQN(Corridor(), seed=1, **config).fit(120)
+    DQN(Corridor(), seed=1, **config).fit(120, checkpoint_interval=60, checkpoint_dir=tmp_path,
+                                         callback=lambda agent, record: agent.num_steps < 60)
+    resumed = DQN(Corridor(), seed=1, **config).fit(120, restore=True, checkpoint_dir=tmp_path)
+    for a, b in zip(_weights(uninterrupted), _weights(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_equal(uninterrupted.history, resumed.history)
