@@ -129,11 +129,12 @@ def test_same_seed_same_result_and_another_seed_differs():
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, agent_class, config):
     env_id = TINY[agent_class][0]
     uninterrupted = agent_class(env_id, seed=3, **config).fit(320)
-    agent_class(env_id, seed=3, **config).fit(
-        320, checkpoint_interval=160, checkpoint_dir=tmp_path,
-        callback=lambda agent, record: agent.num_steps < 160)
+    # Stopped at 160 of the 320 steps (so that every schedule spans the same 320 steps), with
+    # a checkpoint there; a new agent restores it and performs the 160 steps left.
+    agent_class(env_id, seed=3, model_dir=tmp_path, **config).fit(
+        320, callback=lambda agent, record: agent.num_steps < 160)
     assert latest_agent_checkpoint(tmp_path).name.endswith("160")
-    resumed = agent_class(env_id, seed=3, **config).fit(320, restore=True, checkpoint_dir=tmp_path)
+    resumed = agent_class(env_id, seed=3, model_dir=tmp_path, **config).fit(160, restore=True)
     assert resumed.num_steps == uninterrupted.num_steps == 320
     for a, b in zip(_weights(uninterrupted), _weights(resumed), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -159,9 +160,9 @@ def test_a_deepchem_env_with_copies_resumes_exactly(tmp_path):
     config = dict(num_workers=2, hidden_sizes=(8,), batch_size=8, memory_size=400, train_freq=2,
                   num_init_memory_steps=16, bootstrap_n=2)
     uninterrupted = DQN(Corridor(), seed=1, **config).fit(120)
-    DQN(Corridor(), seed=1, **config).fit(120, checkpoint_interval=60, checkpoint_dir=tmp_path,
-                                         callback=lambda agent, record: agent.num_steps < 60)
-    resumed = DQN(Corridor(), seed=1, **config).fit(120, restore=True, checkpoint_dir=tmp_path)
+    DQN(Corridor(), seed=1, model_dir=tmp_path, **config).fit(
+        120, callback=lambda agent, record: agent.num_steps < 60)
+    resumed = DQN(Corridor(), seed=1, model_dir=tmp_path, **config).fit(60, restore=True)
     for a, b in zip(_weights(uninterrupted), _weights(resumed), strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_equal(uninterrupted.history, resumed.history)
