@@ -203,6 +203,7 @@ def test_dqn_learns_a_deepchem_env_with_copies():
         if terminated:
             break
     assert G == pytest.approx(0.7)
+    assert agent.evaluate(2) == pytest.approx(0.7)  # on a copy of the instance it was made from
 
 
 def test_an_agent_on_a_gym_environment_keeps_the_id(tmp_path):

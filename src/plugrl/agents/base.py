@@ -32,7 +32,7 @@ from plugrl.agents.run_control import (
     log_record,
     model_dir_argument,
 )
-from plugrl.samplers import RolloutSampler, make_vector_env
+from plugrl.samplers import RolloutSampler, make_env_like, make_vector_env
 from plugrl.utils.checkpoints import rng_from_json, rng_state_to_json
 from plugrl.utils.validation import check_positive_int
 
@@ -103,6 +103,7 @@ class BaseAgent(RunControl, abc.ABC):
         self.logger = check_logger(logger)
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         self.env_id = _env_id(check_not_a_directory(env))
+        self._env_argument = env  # evaluation copies it when it has no id
         self.envs = make_vector_env(env, self.config.num_envs, self.config.vectorization, self.seed)
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
@@ -218,10 +219,14 @@ class BaseAgent(RunControl, abc.ABC):
 
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate` (the caller closes it)."""
-        if self.env_id is None:
-            raise ValueError("evaluate: the agent was made from an env without a Gymnasium id; "
-                             "construct it from an id or a registered env")
-        return gym.make(self.env_id)
+        if self.env_id is not None:
+            return gym.make(self.env_id)
+        try:  # a copy of the instance (or DeepChem env) the agent was made from
+            return make_env_like(self._env_argument)
+        except TypeError as error:
+            raise ValueError("evaluate: the agent was made from an env without a Gymnasium id "
+                             "that cannot be copied either; construct it from an id, a registered "
+                             "env or an env instance") from error
 
     def close(self) -> None:
         """Close the training environments (and their subprocesses, with async vectorization)."""

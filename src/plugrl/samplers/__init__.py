@@ -7,9 +7,9 @@ from it, keeping episode statistics. Samplers depend only on NumPy and Gymnasium
 
 from __future__ import annotations
 
-from plugrl.samplers.envs import VECTORIZATIONS, make_vector_env
+from plugrl.samplers.envs import VECTORIZATIONS, make_env_like, make_vector_env
 from plugrl.samplers.replay import EpisodeRecorder, episode_logs, replay_episodes
 from plugrl.samplers.rollout import Act, Rollout, RolloutSampler
 
 __all__ = ["VECTORIZATIONS", "Act", "EpisodeRecorder", "Rollout", "RolloutSampler",
-           "episode_logs", "make_vector_env", "replay_episodes"]
+           "episode_logs", "make_env_like", "make_vector_env", "replay_episodes"]

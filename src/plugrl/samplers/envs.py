@@ -21,7 +21,7 @@ from plugrl.envs.deepchem import Environment, GymEnvironment, to_gymnasium
 from plugrl.samplers.replay import EpisodeRecorder
 from plugrl.utils.validation import check_positive_int
 
-__all__ = ["VECTORIZATIONS", "make_vector_env"]
+__all__ = ["VECTORIZATIONS", "make_env_like", "make_vector_env"]
 
 VECTORIZATIONS = ("sync", "async")
 """The valid values of ``vectorization``: one process, or one subprocess per env."""
@@ -109,6 +109,21 @@ def _check_vector_env(vector_env: VectorEnv, num_envs: int) -> VectorEnv:
             f"num_envs: expected 1 or the vector env's num_envs={vector_env.num_envs}, got {num_envs}"
         )
     return vector_env
+
+
+def make_env_like(env: Any) -> gymnasium.Env:
+    """One more Gymnasium env like ``env`` (an id, an instance, a DeepChem env or a callable),
+    made as :func:`make_vector_env` makes its extra sub-environments: from the id, as a deep
+    copy of the instance (adapted, for a DeepChem env), or by calling the callable.
+
+    Raises
+    ------
+    TypeError
+        For a vector env or another object that is not one of these.
+    ValueError
+        For an instance that cannot be copied.
+    """
+    return _env_fns(env, 2, "sync")[1]()
 
 
 def _env_fns(env: Any, num_envs: int, vectorization: str) -> list[Callable[[], gymnasium.Env]]:
