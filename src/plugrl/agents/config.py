@@ -21,6 +21,7 @@ ALIASES = {
     "eps_clip": "clip",
     "num_workers": "num_envs",
     "advantage_lambda": "gae_lambda",
+    "lamda": "gae_lambda",
     "learning_rate": "lr",
     "n_epochs": "num_epoch",
     # Off-policy agents: Stable-Baselines3's names for the seeds' (pyrado's) parameters.
@@ -82,10 +83,26 @@ class OnPolicyConfig:
     """``'ppo'`` (clipped surrogate) or ``'vanilla'`` (policy gradient, A2C and REINFORCE)."""
     eval_episodes: int = 10
     """Episodes per evaluation in ``fit`` callbacks and the CLI."""
+    min_steps: int | None = None
+    """pyrado's run size: at least this many env steps per iteration; when given, ``n_steps``
+    becomes ``ceil(min_steps / num_envs)``. (For the off-policy agents ``min_steps`` is an alias
+    of ``train_freq``.)"""
+    min_rollouts: int | None = None
+    """pyrado's run size: at least this many episodes end within each iteration's rollout, which
+    grows by chunks of ``n_steps`` vector steps to a power-of-two number of chunks (so that the
+    jitted update compiles for few shapes; see :class:`~plugrl.samplers.RolloutSampler`)."""
+
+    def __post_init__(self) -> None:
+        if self.min_steps is not None:
+            check_positive_int(self.min_steps, "min_steps")
+            check_positive_int(self.num_envs, "num_envs")
+            object.__setattr__(self, "n_steps", -(-self.min_steps // self.num_envs))
 
     def validate(self) -> OnPolicyConfig:
         """Check every field; return ``self``."""
         check_unit_interval(self.gamma, "gamma")
+        if self.min_rollouts is not None:
+            check_positive_int(self.min_rollouts, "min_rollouts")
         check_unit_interval(self.gae_lambda, "gae_lambda")
         for name in ("n_steps", "num_envs", "batch_size", "num_epoch", "eval_episodes"):
             check_positive_int(getattr(self, name), name)

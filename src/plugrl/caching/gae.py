@@ -218,6 +218,7 @@ class GAE:
         self.lr_scheduler, self.lr_scheduler_hparam = lr_scheduler, lr_scheduler_hparam
         #: Epochs of :meth:`update` since the start or the last :meth:`reset` (the schedule's clock).
         self.epochs_done = 0
+        self.metrics: dict[str, float] = {}
 
     @property
     def lamda(self) -> float:
@@ -343,9 +344,10 @@ class GAE:
         _, G = self._advantages(rollouts, None, gae_lambda=1.0 if use_empirical_returns else None,
                                 standardize=False)
         S = np.asarray(rollouts.S, np.float32)
-        fitter.fit(S.reshape(G.size, *S.shape[G.ndim:]), G.reshape(-1),
-                   self.learning_rates(self.epochs_done, fitter.num_epoch),
-                   rng if rng is not None else np.random.default_rng())
+        #: The last update's metrics ("GAE/value_loss", "GAE/grad_norm", ...), averaged over its steps.
+        self.metrics = fitter.fit(S.reshape(G.size, *S.shape[G.ndim:]), G.reshape(-1),
+                                  self.learning_rates(self.epochs_done, fitter.num_epoch),
+                                  rng if rng is not None else np.random.default_rng())
         self.epochs_done += fitter.num_epoch
         return self.gae(rollouts)
 
