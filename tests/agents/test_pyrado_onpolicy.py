@@ -98,6 +98,22 @@ def test_lr_num_epoch_batch_size_and_max_grad_norm_of_the_critic(rollout):
         fitted(rollout, batch_size=129)
 
 
+def test_lr_scheduler_steps_once_per_epoch_of_the_critic(rollout):
+    critic = GAE(value_net(), num_epoch=3, lr=1e-3, lr_scheduler="ExponentialLR",
+                 lr_scheduler_hparam={"gamma": 0.5})
+    np.testing.assert_allclose(critic.learning_rates(0, 3), [1e-3, 5e-4, 2.5e-4], rtol=1e-6)
+    critic.update(rollout, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(critic.learning_rates(critic.epochs_done, 1), [1e-3 * 0.5**3], rtol=1e-6)
+    critic.reset()
+    assert critic.learning_rates(critic.epochs_done, 1)[0] == np.float32(1e-3)
+    decayed, _ = fitted(rollout, num_epoch=3, lr=1e-3, lr_scheduler="ExponentialLR",
+                        lr_scheduler_hparam={"gamma": 1e-6})
+    constant, _ = fitted(rollout, num_epoch=1, lr=1e-3)  # the decayed epochs 2 and 3 barely move it
+    np.testing.assert_allclose(critic_weights(decayed)[0], critic_weights(constant)[0], atol=1e-5)
+    with pytest.raises(ValueError, match="lr_scheduler_hparam: expected None without an lr_scheduler"):
+        GAE(value_net(), lr_scheduler_hparam={"gamma": 0.5})
+
+
 def test_use_empirical_returns_fits_the_monte_carlo_returns(rollout):
     def weights_after(use_empirical_returns: bool, lamda: float) -> list[np.ndarray]:
         critic = GAE(value_net(), lamda=lamda, num_epoch=2)

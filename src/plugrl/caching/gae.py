@@ -21,6 +21,7 @@ import numpy.typing as npt
 from plugrl._backend import is_concrete, jit, keras
 from plugrl.caching.value_fit import ValueFit, ValueFunctionLike, as_value_function
 from plugrl.utils.running_moments import Moments, RunningNormalizer
+from plugrl.utils.schedules import schedule_value, scheduled_lr
 from plugrl.utils.validation import check_unit_interval
 
 __all__ = ["GAE", "gae_advantages", "standardize"]
@@ -170,8 +171,10 @@ class GAE:
     lr : float, optional
         Critic only: the (initial) learning rate of the value function's Adam.
     lr_scheduler, lr_scheduler_hparam : optional
-        Critic only: a learning-rate schedule that steps once per epoch, and its
-        hyperparameters; see :meth:`learning_rates`.
+        Critic only: pyrado's learning-rate scheduler, stepped once per epoch of
+        :meth:`update` (as pyrado's GAE steps it), and its hyperparameters: a torch scheduler's
+        name such as ``'ExponentialLR'`` with ``{'gamma': 0.9}``, or an optax schedule of the
+        epoch count; see :func:`plugrl.utils.schedules.scheduled_lr`.
     gae_lambda : float, optional
         plugrl's name of ``lamda``.
     standardize : bool, optional
@@ -212,7 +215,9 @@ class GAE:
                                    lr_scheduler_hparam=(lr_scheduler_hparam, None))
         else:
             self.vfcn = as_value_function(vfcn)
-            self.fitter = ValueFit(self.vfcn, num_epoch, batch_size, max_grad_norm, lr)
+            self._lr_schedule = scheduled_lr(lr, lr_scheduler, lr_scheduler_hparam)
+            first_lr = float(schedule_value(self._lr_schedule, 0.0, iteration=0))
+            self.fitter = ValueFit(self.vfcn, num_epoch, batch_size, max_grad_norm, first_lr)
             self._values = jit(lambda params, non_trainable, S: self.vfcn.apply(params, non_trainable, S)[0])
         self.standardizer = standardizer
         self.lr_scheduler, self.lr_scheduler_hparam = lr_scheduler, lr_scheduler_hparam
@@ -353,9 +358,11 @@ class GAE:
 
     def learning_rates(self, first_epoch: int, num_epoch: int) -> np.ndarray:
         """The learning rates of epochs ``first_epoch, ..., first_epoch + num_epoch - 1``
-        [num_epoch]: ``lr`` throughout without a scheduler."""
-        fitter = self._critic("learning_rates")
-        return np.full(num_epoch, fitter.lr, np.float32)
+        [num_epoch] (counted since the start or the last :meth:`reset`): ``lr`` throughout
+        without a scheduler."""
+        self._critic("learning_rates")
+        return np.array([schedule_value(self._lr_schedule, 0.0, iteration=e)
+                         for e in range(first_epoch, first_epoch + num_epoch)], np.float32)
 
     def reset(self) -> None:
         """Reset the critic to its initial state, as pyrado's: the learning-rate schedule starts
