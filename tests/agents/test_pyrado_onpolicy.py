@@ -79,8 +79,18 @@ def test_standardize_adv_and_standardizer(rollout):
     second = critic.gae(rollout)  # standardized with the statistics of both calls
     assert running.count == 2 * raw.size
     np.testing.assert_allclose(second, (raw - raw.mean()) / raw.std(), rtol=1e-4, atol=1e-4)
+    critic.tdlamda_returns(concat_ros=rollout)  # the returns take the raw advantages
+    assert running.count == 2 * raw.size
     critic.reset()
     assert running.count == 0 and critic.epochs_done == 0
+
+
+def test_ppo_with_a_standardizer_counts_each_advantage_once():
+    running = RunningNormalizer(())
+    critic = GAE(value_net(), standardizer=running, num_epoch=1)
+    agent = PPO("CartPole-v1", seed=0, critic=critic, n_steps=64, batch_size=64, num_epoch=1)
+    agent.fit(128)
+    assert running.count == 128
 
 
 def test_lr_num_epoch_batch_size_and_max_grad_norm_of_the_critic(rollout):

@@ -317,7 +317,9 @@ class GAE:
             if concat_ros is None:
                 raise ValueError("concat_ros: expected a rollout when v_pred or adv is None, got None")
             v_pred = self.values(concat_ros) if v_pred is None else v_pred
-            adv = self._advantages(concat_ros, v_pred)[1] - np.asarray(v_pred, np.float32)
+            # standardize=False: the returns need the raw advantages, and a standardizer must not
+            # count this rollout's advantages a second time.
+            adv = self._advantages(concat_ros, v_pred, standardize=False)[1] - np.asarray(v_pred, np.float32)
         return np.asarray(v_pred, np.float32) + np.asarray(adv, np.float32)
 
     def update(self, rollouts: Any, use_empirical_returns: bool = False, *,
