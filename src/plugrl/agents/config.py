@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+from plugrl.utils.schedules import is_iteration_schedule, scheduled_lr
 from plugrl.utils.validation import check_positive_int, check_unit_interval
 
 __all__ = ["ALIASES", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig", "build_config"]
@@ -21,6 +22,7 @@ ALIASES = {
     "eps_clip": "clip",
     "num_workers": "num_envs",
     "advantage_lambda": "gae_lambda",
+    "lamda": "gae_lambda",
     "learning_rate": "lr",
     "n_epochs": "num_epoch",
     # Off-policy agents: Stable-Baselines3's names for the seeds' (pyrado's) parameters.
@@ -82,10 +84,26 @@ class OnPolicyConfig:
     """``'ppo'`` (clipped surrogate) or ``'vanilla'`` (policy gradient, A2C and REINFORCE)."""
     eval_episodes: int = 10
     """Episodes per evaluation in ``fit`` callbacks and the CLI."""
+    min_steps: int | None = None
+    """pyrado's run size: at least this many env steps per iteration; when given, ``n_steps``
+    becomes ``ceil(min_steps / num_envs)``. (For the off-policy agents ``min_steps`` is an alias
+    of ``train_freq``.)"""
+    min_rollouts: int | None = None
+    """pyrado's run size: at least this many episodes end within each iteration's rollout, which
+    grows by chunks of ``n_steps`` vector steps to a power-of-two number of chunks (so that the
+    jitted update compiles for few shapes; see :class:`~plugrl.samplers.RolloutSampler`)."""
+
+    def __post_init__(self) -> None:
+        if self.min_steps is not None:
+            check_positive_int(self.min_steps, "min_steps")
+            check_positive_int(self.num_envs, "num_envs")
+            object.__setattr__(self, "n_steps", -(-self.min_steps // self.num_envs))
 
     def validate(self) -> OnPolicyConfig:
         """Check every field; return ``self``."""
         check_unit_interval(self.gamma, "gamma")
+        if self.min_rollouts is not None:
+            check_positive_int(self.min_rollouts, "min_rollouts")
         check_unit_interval(self.gae_lambda, "gae_lambda")
         for name in ("n_steps", "num_envs", "batch_size", "num_epoch", "eval_episodes"):
             check_positive_int(getattr(self, name), name)
@@ -129,8 +147,8 @@ class OffPolicyConfig:
     max_grad_norm: float | None = 10.0
     """Clip gradients to this global norm (None: no clipping)."""
     lr: LearningRate = 1e-4
-    """Learning rate: a float, ``'lin_<x>'`` (linear decay to 0) or a callable of the remaining
-    fraction of training."""
+    """Learning rate: a float, ``'lin_<x>'`` (linear decay to 0), a callable of the remaining
+    fraction of training, or pyrado's ``lr_scheduler`` (stepped once per round of updates)."""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of the default MLP networks."""
     activation: str = "relu"
@@ -252,10 +270,17 @@ class SACConfig(OffPolicyConfig):
 
 
 def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[str, Any]) -> Any:
-    """A validated config from class defaults, agent defaults and user overrides (aliases allowed)."""
+    """A validated config from class defaults, agent defaults and user overrides (aliases allowed).
+
+    pyrado's ``lr_scheduler`` and ``lr_scheduler_hparam`` (seed 004), accepted by every agent,
+    become the ``lr`` field: see :func:`~plugrl.utils.schedules.scheduled_lr`.
+    """
     fields = {f.name for f in dataclasses.fields(config_class)}
     aliases = {alias for alias, canonical in ALIASES.items() if canonical in fields}
     values = dict(defaults)
+    overrides = dict(overrides)
+    lr_scheduler = overrides.pop("lr_scheduler", None)
+    lr_scheduler_hparam = overrides.pop("lr_scheduler_hparam", None)
     for name, value in overrides.items():
         canonical = ALIASES.get(name, name) if name in aliases else name
         if canonical not in fields:
@@ -263,6 +288,9 @@ def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[s
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise TypeError(f"{name}: unknown hyperparameter{hint} Valid names: {sorted(fields)}")
         values[canonical] = value
+    if "lr" in fields and (lr_scheduler is not None or lr_scheduler_hparam is not None):
+        lr = values.get("lr", next(f.default for f in dataclasses.fields(config_class) if f.name == "lr"))
+        values["lr"] = scheduled_lr(lr, lr_scheduler, lr_scheduler_hparam)
     if "hidden_sizes" in values:
         values["hidden_sizes"] = tuple(values["hidden_sizes"])
     return config_class(**values).validate()
@@ -289,7 +317,7 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 
 
 def _check_schedule(name: str, value: Any, positive: bool) -> None:
-    if callable(value):
+    if callable(value) or (name == "lr" and is_iteration_schedule(value)):
         return
     if isinstance(value, str):
         if not value.startswith("lin_"):

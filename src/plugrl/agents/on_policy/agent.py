@@ -10,10 +10,11 @@ import numpy as np
 
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
-from plugrl.agents.config import OnPolicyConfig
+from plugrl.agents.config import ALIASES, OnPolicyConfig
 from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
 from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
+from plugrl.caching.gae import GAE
 from plugrl.utils.running_moments import RunningNormalizer
 
 __all__ = ["OnPolicyAgent"]
@@ -33,6 +34,16 @@ class OnPolicyAgent(BaseAgent):
         Seeds networks, environments and every random draw; the same seed gives the same run.
     function_approximator : FunctionApproximator, optional
         A body shared by actor and critic, instead of the default MLPs.
+    policy : SoftmaxPolicy or GaussianPolicy, optional
+        pyrado's ``policy``: the user's policy object as the actor.
+    critic : GAE, optional
+        pyrado's ``critic``: a :class:`~plugrl.caching.GAE` critic, ``GAE(vfcn, gamma, lamda,
+        ...)``. Its value function is the agent's and its ``gamma`` and ``lamda`` are the
+        configuration's (giving others is an error). PPO (as pyrado's) lets the critic train
+        its value function itself, with its own epochs, minibatches and learning rate, before
+        each policy update, and the policy loss has no value term; A2C, PPO2 and REINFORCE train
+        it in their combined loss (``vfcn_coeff``), as pyrado's A2C and PPO2 do. Not on the
+        fast path.
     **config
         Hyperparameters (see :class:`~plugrl.agents.config.OnPolicyConfig`); aliases from the
         seeds are accepted, unknown names are an error.
@@ -41,16 +52,23 @@ class OnPolicyAgent(BaseAgent):
     AGENT_TYPE: ClassVar[str] = "OnPolicyAgent"
     CONFIG: ClassVar[type] = OnPolicyConfig
     DEFAULTS: ClassVar[dict[str, Any]] = {}
+    #: Whether a ``critic`` trains its value function itself (pyrado's PPO) or the combined loss does.
+    CRITIC_UPDATES_ITSELF: ClassVar[bool] = False
 
     config: OnPolicyConfig
     learner: OnPolicyLearner
 
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
-                 **config: Any) -> None:
+                 policy: Any = None, critic: GAE | None = None, **config: Any) -> None:
         self.jax_env = env if is_jax_env(env) else None
         if self.jax_env is not None:
             env = _gymnasium_twin(self.jax_env)
+            if critic is not None or config.get("min_rollouts") is not None:
+                raise ValueError("critic, min_rollouts: expected neither on the fast path (an agent "
+                                 "made on a JAX env); make the agent on the Gymnasium env")
+        self._objects = (policy, _critic_discounts(critic, config))  # for _make_learner
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
+        self.sampler.min_rollouts = self.config.min_rollouts
         self.normalizer = (RunningNormalizer(self.learner.observation_space.shape)
                            if self.config.normalize_observations else None)
         #: Training on the JAX environment, when the agent was made on one (else None).
@@ -58,8 +76,9 @@ class OnPolicyAgent(BaseAgent):
                           if self.jax_env is not None else None)
 
     def _make_learner(self, function_approximator: Any) -> OnPolicyLearner:
+        policy, critic = self._objects
         return OnPolicyLearner(self.observation_space, self.action_space, self.config, self.seed,
-                               function_approximator)
+                               function_approximator, policy, critic, self.CRITIC_UPDATES_ITSELF)
 
     def _steps_per_iteration(self) -> int:
         return self.config.n_steps
@@ -111,9 +130,11 @@ class OnPolicyAgent(BaseAgent):
             return self._fast_iteration(self.fast_path, total_steps)
         rollout = self.sampler.collect(self._act)
         T, N = rollout.R.shape
+        iteration = self.num_steps // (T * N)  # updates so far: every rollout has T * N steps
         self.num_steps += T * N
         batch = self._batch(rollout)
-        coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps))
+        coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps),
+                                           iteration=iteration)
         self._key, key = split_key(self._key)
         metrics = self.learner.update(batch, coefficients, key, self.learner.shuffles(T * N, self._rng))
         if self.normalizer is not None:
@@ -138,9 +159,14 @@ class OnPolicyAgent(BaseAgent):
         S = self._normalize(rollout.S.reshape(T * N, *obs_shape))
         S_next = self._normalize(rollout.S_next.reshape(T * N, *obs_shape))
         V_old = rollout.info["V"]
-        V_next = self.learner.values(S_next).reshape(T, N)
-        Adv, Rlambda = self.learner.advantages(rollout.R, V_old, V_next, rollout.terminated,
-                                               rollout.truncated)
+        if self.learner.critic is not None:
+            Adv, Rlambda = self.learner.update_critic(
+                rollout._replace(S=S.reshape(rollout.S.shape), S_next=S_next.reshape(rollout.S.shape)),
+                self._rng)
+        else:
+            V_next = self.learner.values(S_next).reshape(T, N)
+            Adv, Rlambda = self.learner.advantages(rollout.R, V_old, V_next, rollout.terminated,
+                                                   rollout.truncated)
         A = rollout.info["A"]
         return {"S": S, "A": A.reshape(T * N, *A.shape[2:]), "logP": rollout.info["logP"].reshape(-1),
                 "V": V_old.reshape(-1), "Adv": Adv.reshape(-1), "R": Rlambda.reshape(-1)}
@@ -203,6 +229,23 @@ class OnPolicyAgent(BaseAgent):
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
         if self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in ("mean", "var", "count")})
+
+
+def _critic_discounts(critic: GAE | None, config: dict[str, Any]) -> GAE | None:
+    """Put the critic's ``gamma`` and ``lamda`` into the configuration ``config`` (in place);
+    a different value there is an error."""
+    if critic is None:
+        return None
+    if not isinstance(critic, GAE):
+        raise TypeError(f"critic: expected a plugrl.caching.GAE, got {type(critic).__name__}")
+    for name, alias, value in (("gamma", "gamma", critic.gamma), ("gae_lambda", "lamda", critic.gae_lambda)):
+        for key in {name, alias, *(a for a, c in ALIASES.items() if c == name)} & config.keys():
+            if float(config[key]) != value:
+                raise ValueError(f"{key}: expected the critic's {alias}={value} (or nothing), "
+                                 f"got {config[key]}")
+            del config[key]
+        config[name] = value
+    return critic
 
 
 def _gymnasium_twin(env: Any) -> Any:
