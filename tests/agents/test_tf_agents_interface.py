@@ -128,3 +128,16 @@ def test_invalid_networks_are_clear_errors():
         PPO("CartPole-v1", actor_network=lambda S: S)
     with pytest.raises(TypeError, match="observation_normalizer: expected an object callable"):
         PPO("CartPole-v1", observation_normalizer=object())
+
+
+def test_fast_path_runs_user_networks_but_only_plugrls_normalizer():
+    import plugrl.envs.jax
+
+    agent = PPO(plugrl.envs.jax.make("CartPole-v1"), actor_network=network(4, 2),
+                value_network=network(4, 1, seed=5), seed=0, **SMALL)
+    before = agent.learner.get_weights()
+    agent.fit(64)
+    assert agent.num_steps == 64
+    assert not all(np.allclose(a, b) for a, b in zip(agent.learner.get_weights(), before))
+    with pytest.raises(ValueError, match="observation_normalizer: the fast path"):
+        PPO(plugrl.envs.jax.make("CartPole-v1"), observation_normalizer=Scale(2.0))

@@ -17,6 +17,7 @@ from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
 from plugrl.agents.on_policy.policy_step import (
     PolicyStep,
     check_no_state,
+    first_of_batch,
     observation_batch,
     policy_info,
 )
@@ -240,7 +241,7 @@ class OnPolicyAgent(BaseAgent):
         A = self.learner.env_actions(info["A"])
         step = PolicyStep(A, (), policy_info(info["logP"], info["V"], info["Z"], self.learner.discrete)
                           if self.config.collect else ())
-        return _first(step) if single else step
+        return first_of_batch(step) if single else step
 
     def distribution(self, time_step: Any, policy_state: Any = ()) -> PolicyStep:
         """TF-Agents' ``distribution``: a :class:`PolicyStep` whose ``action`` is the policy's
@@ -287,13 +288,6 @@ class OnPolicyAgent(BaseAgent):
         names = [name.partition("/")[2] for name in arrays if name.startswith("normalizer/")]
         if names and self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in names})
-
-
-def _first(step: PolicyStep) -> PolicyStep:
-    """The policy step of the one observation in a batch of one."""
-    info = step.info if not step.info else {
-        k: ({p: x[0] for p, x in v.items()} if isinstance(v, dict) else v[0]) for k, v in step.info.items()}
-    return PolicyStep(step.action[0], step.state, info)
 
 
 def _gymnasium_twin(env: Any) -> Any:

@@ -9,7 +9,7 @@ import numpy as np
 
 from plugrl.function_approximators.keras_models import RECURRENT_POLICIES_ISSUE
 
-__all__ = ["PolicyStep", "check_no_state", "observation_batch", "policy_info"]
+__all__ = ["PolicyStep", "check_no_state", "first_of_batch", "observation_batch", "policy_info"]
 
 
 class PolicyStep(NamedTuple):
@@ -67,3 +67,10 @@ def check_no_state(name: str, state: Any) -> None:
     if state is not None and not (isinstance(state, tuple) and not state):
         raise ValueError(f"{name}: expected () (no recurrent state), got {type(state).__name__}; "
                          f"recurrent policies are the feature of the issue {RECURRENT_POLICIES_ISSUE!r}")
+
+
+def first_of_batch(step: PolicyStep) -> PolicyStep:
+    """The policy step of the one observation in a batch of one."""
+    info = step.info if not step.info else {
+        k: ({p: x[0] for p, x in v.items()} if isinstance(v, dict) else v[0]) for k, v in step.info.items()}
+    return PolicyStep(step.action[0], step.state, info)
