@@ -20,9 +20,10 @@ TimeStep = namedtuple("TimeStep", ["step_type", "reward", "discount", "observati
 
 
 def network(inputs: int, outputs: int, seed: int = 0) -> keras.Model:
+    init = keras.initializers.GlorotUniform
     S = keras.Input((inputs,))
-    X = keras.layers.Dense(16, activation="tanh", kernel_initializer=keras.initializers.GlorotUniform(seed))(S)
-    return keras.Model(S, keras.layers.Dense(outputs, kernel_initializer=keras.initializers.GlorotUniform(seed + 1))(X))
+    X = keras.layers.Dense(16, activation="tanh", kernel_initializer=init(seed))(S)
+    return keras.Model(S, keras.layers.Dense(outputs, kernel_initializer=init(seed + 1))(X))
 
 
 class Scale:
