@@ -14,6 +14,15 @@ class PPO(OnPolicyAgent):
 
     Defaults follow Stable-Baselines3's PPO (2048 steps per env per rollout, 10 epochs of
     minibatches of 64, clip 0.2, GAE lambda 0.95); see :class:`OnPolicyAgent` for arguments.
+
+    DeepChem's ``PPO(env, policy, max_rollout_length=20, optimization_rollouts=8,
+    optimization_epochs=4, batch_size=64, clipping_width=0.2, discount_factor=0.99,
+    advantage_lambda=0.98, value_weight=1.0, entropy_weight=0.01, optimizer=None)`` (seed 002)
+    is accepted with those names; its defaults are not taken over (pass them by name).
+    DeepChem's PPO is discrete-only; this one also does ``Box`` actions. TF-Agents'
+    ``PPOPolicy`` (seed 003): ``actor_network``, ``value_network``, ``observation_normalizer``,
+    ``clip_actions`` (TF-Agents' ``clip``), ``collect``, and the methods ``action``,
+    ``distribution`` and ``apply_value_network``.
     """
 
     AGENT_TYPE: ClassVar[str] = "PPO"
@@ -29,7 +38,15 @@ class PPO2(OnPolicyAgent):
 
 
 class A2C(OnPolicyAgent):
-    """Advantage actor-critic: one vanilla policy-gradient step per short rollout."""
+    """Advantage actor-critic: one vanilla policy-gradient step per short rollout.
+
+    DeepChem's ``A2C(env, policy, max_rollout_length=20, discount_factor=0.99,
+    advantage_lambda=0.98, value_weight=1.0, entropy_weight=0.01, optimizer=None)`` (seed 002) is
+    accepted with those names; plugrl's defaults stay (5 steps on 8 envs, ``gae_lambda=1``,
+    ``vfcn_coeff=0.5``, no entropy bonus, Adam at ``lr=7e-4``): pass DeepChem's by
+    name. One update uses minibatches of 40 samples (the default rollout), capped at a shorter
+    rollout's size.
+    """
 
     AGENT_TYPE: ClassVar[str] = "A2C"
     DEFAULTS: ClassVar[dict[str, Any]] = {"n_steps": 5, "num_envs": 8, "batch_size": 40,
