@@ -9,7 +9,8 @@ import pytest
 
 import plugrl
 from plugrl._backend import keras
-from plugrl.agents import A2C, PPO
+from plugrl.agents import A2C, PPO, REINFORCE
+from plugrl.agents.config import OnPolicyConfig, build_config
 from plugrl.agents.on_policy.learner import update_coefficients
 
 SMALL = dict(n_steps=16, num_envs=2, hidden_sizes=(16,))
@@ -120,6 +121,17 @@ def test_default_batch_size_is_capped_at_the_rollout_but_an_explicit_one_is_not(
     assert PPO("CartPole-v1", seed=0, max_rollout_length=200, hidden_sizes=(16,)).config.batch_size == 64
     with pytest.raises(ValueError, match="batch_size: expected at most n_steps \\* num_envs = 20"):
         PPO("CartPole-v1", max_rollout_length=20, batch_size=64)
+    # The CLI and presets validate through build_config: the same rule there.
+    assert build_config(OnPolicyConfig, PPO.DEFAULTS, {"max_rollout_length": 20}).batch_size == 20
+
+
+@pytest.mark.parametrize("agent_class", [A2C, REINFORCE])
+def test_a2c_and_reinforce_take_one_step_per_rollout_of_any_length(agent_class):
+    agent = agent_class("CartPole-v1", seed=0, max_rollout_length=20, optimization_rollouts=3,
+                        hidden_sizes=(16,))
+    assert agent.config.batch_size == 60  # DeepChem's A2C: one gradient step per rollout
+    assert agent.learner.shuffles(60, np.random.default_rng(0)).shape == (1, 1, 60)
+    assert agent_class("CartPole-v1", max_rollout_length=20, batch_size=10).config.batch_size == 10
 
 
 # ------------------------------------------------------------------ optimizer

@@ -13,8 +13,8 @@ from typing import Any
 
 from plugrl.utils.validation import check_positive_int, check_unit_interval
 
-__all__ = ["ALIASES", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig", "build_config",
-           "with_default_batch_size"]
+__all__ = ["ALIASES", "ROLLOUT", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig",
+           "build_config"]
 
 #: Aliases from the seeds (pyrado, DeepChem) to plugrl's field names.
 ALIASES = {
@@ -44,6 +44,10 @@ ALIASES = {
 }
 
 LearningRate = float | str | Callable[[float], float]
+
+#: An on-policy agent's default ``batch_size`` meaning the whole rollout, ``n_steps * num_envs``
+#: samples: one gradient step per rollout and epoch (A2C, REINFORCE), whatever the rollout's size.
+ROLLOUT = "rollout"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,8 +80,8 @@ class OnPolicyConfig:
     """Minibatch size in samples, at most ``n_steps * num_envs`` (an explicit larger value is an
     error). ``0`` is DeepChem's "each rollout is one batch": minibatches of ``n_steps`` samples
     (the field then reads ``n_steps``; samples are shuffled across the rollouts of one
-    iteration). When the user does not set it, the agent's default is capped at the rollout's
-    ``n_steps * num_envs`` samples, so ``PPO(env, max_rollout_length=20)`` works."""
+    iteration). When the user does not set it, the agent's default is fitted to the rollout
+    (see :meth:`resolve_defaults`), so ``PPO(env, max_rollout_length=20)`` works."""
     num_epoch: int = 10
     """Passes over each rollout (aliases ``n_epochs``, DeepChem's ``optimization_epochs``)."""
     clip: float | str = 0.2
@@ -120,6 +124,32 @@ class OnPolicyConfig:
     """``'ppo'`` (clipped surrogate) or ``'vanilla'`` (policy gradient, A2C and REINFORCE)."""
     eval_episodes: int = 10
     """Episodes per evaluation in ``fit`` callbacks and the CLI."""
+
+    @classmethod
+    def resolve_defaults(cls, values: dict[str, Any], given: set[str]) -> dict[str, Any]:
+        """The default ``batch_size`` fitted to the rollout when the user did not set it.
+
+        An agent's default of :data:`ROLLOUT` is the whole rollout, ``n_steps * num_envs``
+        samples (A2C and REINFORCE: one gradient step per rollout, as DeepChem's A2C); any other
+        default is capped at that size, so ``PPO(env, max_rollout_length=20)`` works. A
+        ``batch_size`` the user gave is left to :meth:`validate` (too large: an error).
+
+        Parameters
+        ----------
+        values : dict
+            The agent's defaults updated with the user's values, by field name.
+        given : set of str
+            The fields the user set.
+        """
+        if "batch_size" in given:
+            return values
+        full = {f.name: f.default for f in dataclasses.fields(cls)} | values
+        try:
+            samples = int(full["n_steps"]) * int(full["num_envs"])
+        except (TypeError, ValueError):  # validate names the bad value
+            return values
+        default = full["batch_size"]
+        return {**values, "batch_size": samples if default == ROLLOUT else max(1, min(int(default), samples))}
 
     def __post_init__(self) -> None:
         # DeepChem's batch_size=0, "each rollout is one batch", read as the rollout's length.
@@ -300,30 +330,6 @@ class SACConfig(OffPolicyConfig):
         return self
 
 
-def with_default_batch_size(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``overrides`` with the default ``batch_size`` capped at one rollout's ``n_steps *
-    num_envs`` samples when the user did not set ``batch_size`` (an explicit value, too large
-    or not, is left to :meth:`OnPolicyConfig.validate`).
-
-    Parameters
-    ----------
-    defaults : dict
-        The agent's defaults (``DEFAULTS``), over :class:`OnPolicyConfig`'s.
-    overrides : dict
-        The user's keywords, aliases allowed.
-    """
-    if "batch_size" in overrides:
-        return overrides
-    values: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(OnPolicyConfig)}
-    values.update(defaults)
-    values.update({ALIASES.get(k, k): v for k, v in overrides.items()})
-    try:
-        samples = int(values["n_steps"]) * int(values["num_envs"])
-    except (TypeError, ValueError):  # validate names the bad value
-        return overrides
-    return {**overrides, "batch_size": max(1, min(int(values["batch_size"]), samples))}
-
-
 def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[str, Any]) -> Any:
     """A validated config from class defaults, agent defaults and user overrides (aliases allowed)."""
     fields = {f.name for f in dataclasses.fields(config_class)}
@@ -338,6 +344,9 @@ def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[s
         values[canonical] = value
     if "hidden_sizes" in values:
         values["hidden_sizes"] = tuple(values["hidden_sizes"])
+    resolve = getattr(config_class, "resolve_defaults", None)
+    if resolve is not None:
+        values = resolve(values, given={ALIASES.get(n, n) if n in aliases else n for n in overrides})
     return config_class(**values).validate()
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
-from plugrl.agents.config import OnPolicyConfig, with_default_batch_size
+from plugrl.agents.config import OnPolicyConfig
 from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
 from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
@@ -64,8 +64,8 @@ class OnPolicyAgent(BaseAgent):
         ``max_grad_norm``. ``lr`` is then an error: the optimizer carries its learning rate.
     **config
         Hyperparameters (see :class:`~plugrl.agents.config.OnPolicyConfig`); aliases from the
-        seeds are accepted, unknown names are an error. A default ``batch_size`` larger than a
-        rollout is capped at its size when ``batch_size`` is not given.
+        seeds are accepted, unknown names are an error. When ``batch_size`` is not given, the
+        agent's default is fitted to the rollout (:meth:`OnPolicyConfig.resolve_defaults`).
     """
 
     AGENT_TYPE: ClassVar[str] = "OnPolicyAgent"
@@ -86,8 +86,7 @@ class OnPolicyAgent(BaseAgent):
         self.jax_env = env if is_jax_env(env) else None
         if self.jax_env is not None:
             env = _gymnasium_twin(self.jax_env)
-        super().__init__(env, seed=seed, function_approximator=function_approximator,
-                         **with_default_batch_size(self.DEFAULTS, config))
+        super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
         self.normalizer = make_normalizer(observation_normalizer, self.config,
                                           self.learner.observation_space.shape)
         if self.jax_env is not None and not isinstance(self.normalizer, (RunningNormalizer, type(None))):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from plugrl.agents.config import ROLLOUT
 from plugrl.agents.on_policy.agent import OnPolicyAgent
 
 __all__ = ["A2C", "PPO", "PPO2", "REINFORCE"]
@@ -44,12 +45,12 @@ class A2C(OnPolicyAgent):
     advantage_lambda=0.98, value_weight=1.0, entropy_weight=0.01, optimizer=None)`` (seed 002) is
     accepted with those names; plugrl's defaults stay (5 steps on 8 envs, ``gae_lambda=1``,
     ``vfcn_coeff=0.5``, no entropy bonus, Adam at ``lr=7e-4``): pass DeepChem's by
-    name. One update uses minibatches of 40 samples (the default rollout), capped at a shorter
-    rollout's size.
+    name. Unless ``batch_size`` is given, one update is one gradient step on the whole rollout
+    (``n_steps * num_envs`` samples), as in DeepChem's A2C.
     """
 
     AGENT_TYPE: ClassVar[str] = "A2C"
-    DEFAULTS: ClassVar[dict[str, Any]] = {"n_steps": 5, "num_envs": 8, "batch_size": 40,
+    DEFAULTS: ClassVar[dict[str, Any]] = {"n_steps": 5, "num_envs": 8, "batch_size": ROLLOUT,
                                           "num_epoch": 1, "gae_lambda": 1.0, "lr": 7e-4,
                                           "policy_objective": "vanilla",
                                           "standardize_advantages": False}
@@ -57,9 +58,9 @@ class A2C(OnPolicyAgent):
 
 class REINFORCE(OnPolicyAgent):
     """REINFORCE with a learned baseline: Monte-Carlo advantages (``gae_lambda=1``) and one
-    vanilla policy-gradient step per rollout."""
+    vanilla policy-gradient step per rollout (unless ``batch_size`` is given)."""
 
     AGENT_TYPE: ClassVar[str] = "REINFORCE"
-    DEFAULTS: ClassVar[dict[str, Any]] = {"n_steps": 500, "num_envs": 4, "batch_size": 2000,
+    DEFAULTS: ClassVar[dict[str, Any]] = {"n_steps": 500, "num_envs": 4, "batch_size": ROLLOUT,
                                           "num_epoch": 1, "gae_lambda": 1.0, "lr": 1e-3,
                                           "policy_objective": "vanilla"}
