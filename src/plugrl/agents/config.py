@@ -143,7 +143,7 @@ class OnPolicyConfig:
         """
         if "batch_size" in given:
             return values
-        full = {f.name: f.default for f in dataclasses.fields(cls)} | values
+        full: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(cls)} | values
         try:
             samples = int(full["n_steps"]) * int(full["num_envs"])
         except (TypeError, ValueError):  # validate names the bad value
