@@ -255,3 +255,41 @@ def test_every_agent_trains_on_copies_of_a_deepchem_env(agent_class, env_class, 
                                          for r in agent.history)  # episodes ended, per copy
     s = np.array([0.5, 0.5], np.float32)
     assert agent.action_space.contains(np.asarray(agent.select_action(s), agent.action_space.dtype))
+
+
+class Zeros(Environment):
+    """A state of zeros of ``state_shape`` and ``state_dtype``; a step ends the episode."""
+
+    def reset(self) -> None:
+        shapes, dtypes = self.state_shape, self.state_dtype
+        if isinstance(shapes, list):
+            self._state = [np.zeros(s, d) for s, d in zip(shapes, dtypes)]
+        else:
+            self._state = np.zeros(shapes, dtypes)
+        self._terminated = False
+
+    def step(self, action) -> float:
+        self._terminated = True
+        return 0.0
+
+
+INF = np.inf
+
+
+@pytest.mark.parametrize("arguments, observation_space, action_space", [
+    (dict(state_shape=(3,), n_actions=4),
+     gym.spaces.Box(-INF, INF, (3,), np.float32), gym.spaces.Discrete(4)),
+    (dict(state_shape=(2, 2), state_dtype=np.float64, n_actions=2),
+     gym.spaces.Box(-INF, INF, (2, 2), np.float64), gym.spaces.Discrete(2)),
+    (dict(state_shape=(1,), state_dtype=np.int8, action_shape=(3,)),
+     gym.spaces.Box(-128, 127, (1,), np.int8), gym.spaces.Box(-INF, INF, (3,), np.float32)),
+    (dict(state_shape=[(2,), (1, 2)], state_dtype=[np.float32, np.float64], n_actions=2),
+     gym.spaces.Box(-INF, INF, (4,), np.float64), gym.spaces.Discrete(2)),
+], ids=["n_actions", "state_dtype", "action_shape", "list_state"])
+def test_each_constructor_argument_shapes_the_gymnasium_spaces(arguments, observation_space,
+                                                               action_space):
+    env = to_gymnasium(Zeros(**arguments))
+    assert env.observation_space == observation_space and env.action_space == action_space
+    s, _ = env.reset(seed=0)
+    assert s.shape == observation_space.shape and s.dtype == observation_space.dtype
+    assert env.step(env.action_space.sample())[2:4] == (True, False)  # terminated, never truncated
