@@ -125,9 +125,9 @@ def _check_vector_env(vector_env: VectorEnv, num_envs: int) -> VectorEnv:
 
 def make_env_like(env: Any) -> gymnasium.Env:
     """One more Gymnasium env like ``env`` (an id, an instance, an object with ``as_gymnasium()``
-    such as a DeepChem env, or a callable),
-    made as :func:`make_vector_env` makes its extra sub-environments: from the id, as a deep
-    copy of the instance (adapted, for a DeepChem env), or by calling the callable.
+    such as a DeepChem env, or a callable), made as :func:`make_vector_env` makes its extra
+    sub-environments: from the id, as a deep copy of the instance (of its adapter, for a
+    DeepChem env), or by calling the callable.
 
     Raises
     ------
