@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+from plugrl.utils.schedules import is_iteration_schedule, scheduled_lr
 from plugrl.utils.validation import check_positive_int, check_unit_interval
 
 __all__ = ["ALIASES", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig", "build_config"]
@@ -127,8 +128,8 @@ class OffPolicyConfig:
     max_grad_norm: float | None = 10.0
     """Clip gradients to this global norm (None: no clipping)."""
     lr: LearningRate = 1e-4
-    """Learning rate: a float, ``'lin_<x>'`` (linear decay to 0) or a callable of the remaining
-    fraction of training."""
+    """Learning rate: a float, ``'lin_<x>'`` (linear decay to 0), a callable of the remaining
+    fraction of training, or pyrado's ``lr_scheduler`` (stepped once per round of updates)."""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of the default MLP networks."""
     activation: str = "relu"
@@ -249,10 +250,17 @@ class SACConfig(OffPolicyConfig):
 
 
 def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[str, Any]) -> Any:
-    """A validated config from class defaults, agent defaults and user overrides (aliases allowed)."""
+    """A validated config from class defaults, agent defaults and user overrides (aliases allowed).
+
+    pyrado's ``lr_scheduler`` and ``lr_scheduler_hparam`` (seed 004), accepted by every agent,
+    become the ``lr`` field: see :func:`~plugrl.utils.schedules.scheduled_lr`.
+    """
     fields = {f.name for f in dataclasses.fields(config_class)}
     aliases = {alias for alias, canonical in ALIASES.items() if canonical in fields}
     values = dict(defaults)
+    overrides = dict(overrides)
+    lr_scheduler = overrides.pop("lr_scheduler", None)
+    lr_scheduler_hparam = overrides.pop("lr_scheduler_hparam", None)
     for name, value in overrides.items():
         canonical = ALIASES.get(name, name) if name in aliases else name
         if canonical not in fields:
@@ -260,6 +268,9 @@ def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[s
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise TypeError(f"{name}: unknown hyperparameter{hint} Valid names: {sorted(fields)}")
         values[canonical] = value
+    if "lr" in fields and (lr_scheduler is not None or lr_scheduler_hparam is not None):
+        lr = values.get("lr", next(f.default for f in dataclasses.fields(config_class) if f.name == "lr"))
+        values["lr"] = scheduled_lr(lr, lr_scheduler, lr_scheduler_hparam)
     if "hidden_sizes" in values:
         values["hidden_sizes"] = tuple(values["hidden_sizes"])
     return config_class(**values).validate()
@@ -286,7 +297,7 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 
 
 def _check_schedule(name: str, value: Any, positive: bool) -> None:
-    if callable(value):
+    if callable(value) or (name == "lr" and is_iteration_schedule(value)):
         return
     if isinstance(value, str):
         if not value.startswith("lin_"):

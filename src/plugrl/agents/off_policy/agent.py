@@ -86,6 +86,8 @@ class OffPolicyAgent(BaseAgent):
                  **config: Any) -> None:
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
         self.buffer = self._make_buffer()
+        self.num_update_rounds = 0
+        """Rounds of updates so far: pyrado's iterations, which its ``lr_scheduler`` counts."""
 
     def _make_learner(self, function_approximator: Any) -> Any:
         return self.LEARNER(self.observation_space, self.action_space, self.config, self.seed,
@@ -162,8 +164,9 @@ class OffPolicyAgent(BaseAgent):
         batch = dict(zip(_BATCH_FIELDS, fields, strict=True))
         batch["W"] = np.ones_like(batch["Rn"]) if W is None else W
         self._key, key = split_key(self._key)
-        return self.learner.update(batch, schedule_value(self.config.lr, progress), key,
-                                   (steps_before, self.num_steps))
+        lr = schedule_value(self.config.lr, progress, iteration=self.num_update_rounds)
+        self.num_update_rounds += 1
+        return self.learner.update(batch, lr, key, (steps_before, self.num_steps))
 
     # ------------------------------------------------------------------ acting
     def _check_observation(self, s: Any) -> np.ndarray:
@@ -191,9 +194,11 @@ class OffPolicyAgent(BaseAgent):
     # ------------------------------------------------------------------ persistence
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays, meta = self.buffer.state(copy=False)  # saved before the buffer changes again
-        return {f"buffer/{k}": v for k, v in arrays.items()}, {"buffer": meta}
+        return ({f"buffer/{k}": v for k, v in arrays.items()},
+                {"buffer": meta, "num_update_rounds": self.num_update_rounds})
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
         prefix = "buffer/"
         self.buffer.load_state({k[len(prefix):]: arrays[k] for k in arrays if k.startswith(prefix)},
                                state["buffer"])
+        self.num_update_rounds = int(state.get("num_update_rounds", 0))

@@ -109,9 +109,11 @@ class OnPolicyAgent(BaseAgent):
             return self._fast_iteration(self.fast_path, total_steps)
         rollout = self.sampler.collect(self._act)
         T, N = rollout.R.shape
+        iteration = self.num_steps // (T * N)  # updates so far: every rollout has T * N steps
         self.num_steps += T * N
         batch = self._batch(rollout)
-        coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps))
+        coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps),
+                                           iteration=iteration)
         self._key, key = split_key(self._key)
         metrics = self.learner.update(batch, coefficients, key, self.learner.shuffles(T * N, self._rng))
         if self.normalizer is not None:

@@ -53,15 +53,17 @@ class Coefficients(NamedTuple):
     vfcn_coeff: Any
 
 
-def update_coefficients(config: OnPolicyConfig, progress: Any, start: Any = None) -> Coefficients:
-    """The update's coefficients at ``progress`` (the fraction of training done, in [0, 1]).
+def update_coefficients(config: OnPolicyConfig, progress: Any, start: Any = None,
+                        iteration: Any = 0) -> Coefficients:
+    """The update's coefficients at ``progress`` (the fraction of training done, in [0, 1]),
+    after ``iteration`` updates (what pyrado's ``lr_scheduler`` counts).
 
     ``start``: anything with the fields of :class:`Coefficients` (the fast path's traced
     hyperparameters), whose values replace the configuration's: the constants, and the initial
     values of the ``lr`` and ``clip`` schedules.
     """
     first = Coefficients(None, None, config.entropy_coeff, config.vfcn_coeff) if start is None else start
-    return Coefficients(schedule_value(config.lr, progress, first.lr),
+    return Coefficients(schedule_value(config.lr, progress, first.lr, iteration),
                         schedule_value(config.clip, progress, first.clip),
                         first.entropy_coeff, first.vfcn_coeff)
 
