@@ -120,3 +120,33 @@ def test_use_trained_policy_for_refill(use_trained):
     # The refill takes 8 steps: the trained policy's, or random actions.
     assert acted == (list(range(10, 20)) if use_trained else [18, 19])
     assert agent.num_update_rounds == 2  # at steps 19 and 20, with 8 transitions sampleable
+
+
+# ---------------------------------------------------------------------- SAC's networks
+def test_sac_trains_the_users_policy_and_twin_critics():
+    class Actor(plugrl.FunctionApproximator):
+        def body(self, S):
+            return keras.layers.Dense(6, activation="tanh")(S)
+
+    class Critic(plugrl.FunctionApproximator):
+        def body_q1(self, S, A):
+            return keras.layers.Dense(7, activation="tanh")(keras.layers.Concatenate()([S, A]))
+
+    env = gym.make("Pendulum-v1")
+    policy = Actor(env, random_seed=0)  # a GaussianPolicy needs an unbounded Box; SAC squashes
+    q1, q2 = (plugrl.QTypeI(Critic(env, random_seed=i)) for i in (1, 2))
+    s, a = np.ones(3, np.float32), np.zeros(1, np.float32)
+    before = [np.asarray(q1(s, a)), np.asarray(q2(s, a))]
+    agent = SAC(env, policy=policy, qfcn_1=q1, qfcn_2=q2, seed=0, **TINY)
+    assert SAC.name == "sac" and agent.ent_coeff == pytest.approx(1.0)
+    actor_params = [np.asarray(p) for p in agent.learner.state.actor.params]
+    assert [p.shape for p in actor_params][:2] == [(3, 6), (6,)]
+    assert [p.shape for p in agent.learner.state.critic.params][:2] == [(4, 7), (7,)]
+    agent.fit(20)
+    assert not np.allclose(np.asarray(agent.learner.state.actor.params[0]), actor_params[0])
+    assert agent.ent_coeff != pytest.approx(1.0)  # learned, and read from the state
+    agent.learner.keras_models()  # writes the trained weights back to the user's objects
+    assert not np.allclose(np.asarray(q1(s, a)), before[0])
+    assert not np.allclose(np.asarray(q2(s, a)), before[1])
+    with pytest.raises(TypeError, match="qfcn_2: expected a plugrl policy"):
+        SAC(env, qfcn_2="mlp")
