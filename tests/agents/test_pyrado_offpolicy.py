@@ -150,3 +150,32 @@ def test_sac_trains_the_users_policy_and_twin_critics():
     assert not np.allclose(np.asarray(q2(s, a)), before[1])
     with pytest.raises(TypeError, match="qfcn_2: expected a plugrl policy"):
         SAC(env, qfcn_2="mlp")
+
+
+# ---------------------------------------------------------------------- defaults that learn
+class Corridor(gym.Env):
+    """8 cells, one-hot observations, start in cell 0; actions left (0) and right (1); reward 1
+    on reaching cell 7, which terminates; truncated after 30 steps."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (8,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos, self.t = 0, 0
+        return np.eye(8, dtype=np.float32)[self.pos], {}
+
+    def step(self, a):
+        self.pos, self.t = min(7, max(0, self.pos + (1 if int(a) == 1 else -1))), self.t + 1
+        done = self.pos == 7
+        return np.eye(8, dtype=np.float32)[self.pos], float(done), done, not done and self.t >= 30, {}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dqn_defaults_learn_a_small_corridor(seed):
+    agent = DQN(Corridor(), seed=seed).fit(15_000)
+    env = Corridor()
+    s, _ = env.reset(seed=0)
+    for _ in range(7):  # the shortest path
+        s, r, terminated, truncated, _ = env.step(agent.select_action(s, deterministic=True))
+    assert terminated and r == 1.0

@@ -261,7 +261,9 @@ class DQN(OffPolicyAgent):
     """Deep Q-network (Mnih et al., 2015) with the usual extensions: double Q-learning, dueling
     heads, n-step returns and prioritized replay (see :class:`~plugrl.agents.config.DQNConfig`).
 
-    Defaults are Stable-Baselines3's; ``DQN.from_preset("CartPole-v1")`` uses RL-Zoo's tuned
+    Defaults are Stable-Baselines3's except ``lr``, ``target_update_intvl`` and
+    ``exploration_fraction`` (see :class:`~plugrl.agents.config.DQNConfig`, chosen so that a small
+    problem learns); ``DQN.from_preset("CartPole-v1")`` uses RL-Zoo's tuned
     hyperparameters. Exploration is epsilon-greedy, with epsilon from :func:`epsilon_schedule`.
     Parameters as in :class:`~plugrl.agents.OffPolicyAgent`.
 
