@@ -1,18 +1,18 @@
 """Ready-made agents (level 3): ``fit``, ``evaluate``, ``predict``, ``save`` and ``load``.
 
 By family: :mod:`plugrl.agents.on_policy` (REINFORCE, A2C, PPO, PPO2 and the fast path) and
-:mod:`plugrl.agents.off_policy` (DQN, SAC); what every agent shares is in :mod:`.base`,
+:mod:`plugrl.agents.off_policy` (DQN, DQL, SAC); what every agent shares is in :mod:`.base`,
 :mod:`.config`, :mod:`.persistence` and :mod:`.presets`.
 """
 
 from plugrl.agents.base import AgentPolicy, BaseAgent
-from plugrl.agents.config import DQNConfig, OffPolicyConfig, OnPolicyConfig, SACConfig
-from plugrl.agents.off_policy import DQN, SAC, OffPolicyAgent
+from plugrl.agents.config import DQLConfig, DQNConfig, OffPolicyConfig, OnPolicyConfig, SACConfig
+from plugrl.agents.off_policy import DQL, DQN, SAC, OffPolicyAgent
 from plugrl.agents.on_policy import A2C, PPO, PPO2, REINFORCE, OnPolicyAgent
 
 #: Agent classes by name, as the CLI and checkpoints refer to them.
-AGENTS = {cls.AGENT_TYPE: cls for cls in (REINFORCE, A2C, PPO, PPO2, DQN, SAC)}
+AGENTS = {cls.AGENT_TYPE: cls for cls in (REINFORCE, A2C, PPO, PPO2, DQN, DQL, SAC)}
 
-__all__ = ["A2C", "AGENTS", "DQN", "PPO", "PPO2", "REINFORCE", "SAC", "AgentPolicy", "BaseAgent",
-           "DQNConfig", "OffPolicyAgent", "OffPolicyConfig", "OnPolicyAgent", "OnPolicyConfig",
+__all__ = ["A2C", "AGENTS", "DQL", "DQN", "PPO", "PPO2", "REINFORCE", "SAC", "AgentPolicy", "BaseAgent",
+           "DQLConfig", "DQNConfig", "OffPolicyAgent", "OffPolicyConfig", "OnPolicyAgent", "OnPolicyConfig",
            "SACConfig"]

@@ -140,12 +140,13 @@ def _render(agent: Any, deterministic: bool, max_steps: int) -> float:
 
 
 def run_presets(args: argparse.Namespace, console: Any) -> int:
-    """Print a table: one row per env id, one column per agent, the preset's budget in cells."""
+    """Print a table: one row per env id, one column per agent with presets, the preset's budget
+    in cells."""
     from rich.table import Table
 
     from plugrl.agents.presets import list_presets, load_preset
 
-    presets = list_presets()
+    presets = {agent: env_ids for agent, env_ids in list_presets().items() if env_ids}  # DQL has none
     envs = sorted({env for env_ids in presets.values() for env in env_ids})
     table = Table(title="plugrl presets (plugrl train AGENT --env ID)",
                   caption="cells: training budget in env steps; '-': no preset")

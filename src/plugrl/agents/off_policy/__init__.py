@@ -1,7 +1,8 @@
-"""Off-policy agents: DQN and SAC, learning from a replay buffer."""
+"""Off-policy agents: DQN, DQL (pyrado's) and SAC, learning from a replay buffer."""
 
 from plugrl.agents.off_policy.agent import OffPolicyAgent
+from plugrl.agents.off_policy.dql import DQL, DQLLearner
 from plugrl.agents.off_policy.dqn import DQN, DQNLearner
 from plugrl.agents.off_policy.sac import SAC, SACLearner
 
-__all__ = ["DQN", "SAC", "DQNLearner", "OffPolicyAgent", "SACLearner"]
+__all__ = ["DQL", "DQN", "SAC", "DQLLearner", "DQNLearner", "OffPolicyAgent", "SACLearner"]

@@ -18,6 +18,8 @@ return env actions and the actions to store), ``greedy(S)``, ``predict(S)``,
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypedDict
 
@@ -25,7 +27,7 @@ import numpy as np
 
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
-from plugrl.agents.config import DQNConfig, OffPolicyConfig
+from plugrl.agents.config import DQNConfig, OffPolicyConfig, init_memory_steps
 from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer, ReplayStreams
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.utils.schedules import schedule_value
@@ -92,6 +94,32 @@ class OffPolicyAgent(BaseAgent):
         self.buffer = self._make_buffer()
         self.num_update_rounds = 0
         """Rounds of updates so far: pyrado's iterations, which its ``lr_scheduler`` counts."""
+        self.num_updates_per_step = self._updates_per_round()
+        """Gradient steps per round: ``config.num_updates_per_step``, or pyrado's heuristic."""
+        self._fill_start, self._refill = 0, False
+
+    def _updates_per_round(self) -> int:
+        """``num_updates_per_step``; where it is None, pyrado's heuristic: one gradient step per
+        episode's worth of steps collected in a round, ``ceil(train_freq * num_envs /
+        max_episode_steps)`` (1 for an env without a time limit)."""
+        cfg = self.config
+        if cfg.num_updates_per_step is not None:
+            return int(cfg.num_updates_per_step)
+        spec = self.envs.get_attr("spec")[0]
+        max_steps = getattr(spec, "max_episode_steps", None)
+        return max(1, math.ceil(cfg.train_freq * cfg.num_envs / max_steps)) if max_steps else 1
+
+    def _reset_memory(self) -> None:
+        """pyrado's reset of a value-based agent (see :meth:`reset`): the replay buffer empties
+        and fills again, with random actions or, with ``use_trained_policy_for_refill``, the
+        agent's own exploring policy; the count of update rounds restarts."""
+        self.buffer.clear()
+        self._fill_start, self._refill = self.num_steps, True
+        self.num_update_rounds = 0
+
+    def _filling(self) -> bool:
+        """Whether the buffer is still in its initial fill (no updates yet)."""
+        return self.num_steps - self._fill_start < init_memory_steps(self.config)
 
     def _make_learner(self, function_approximator: Any) -> Any:
         return self.LEARNER(self.observation_space, self.action_space, self.config, self.seed,
@@ -124,17 +152,21 @@ class OffPolicyAgent(BaseAgent):
     # ------------------------------------------------------------------ training
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
         steps_before = self.num_steps
+        if steps_before == self._fill_start and init_memory_steps(self.config) >= total_steps:
+            warnings.warn(f"num_init_memory_steps: the initial fill of {init_memory_steps(self.config)} "
+                          f"random steps (None: memory_size) is not shorter than this training of "
+                          f"{total_steps} steps, so it will not learn; pass a smaller "
+                          f"num_init_memory_steps or memory_size", stacklevel=3)
         rollout = self.sampler.collect(lambda S: self._explore(S, total_steps))
         self._store(rollout)
         record = self._progress_record()
-        cfg = self.config
-        if self.num_steps >= cfg.num_init_memory_steps and self.buffer.num_valid >= cfg.batch_size:
+        if not self._filling() and self.buffer.num_valid >= self.config.batch_size:
             record.update(self._update(total_steps, steps_before))
         return record
 
     def _explore(self, S: np.ndarray, total_steps: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Actions for one vector step; ``num_steps`` advances with every step taken."""
-        if self.num_steps < self.config.num_init_memory_steps:
+        if self._filling() and not (self._refill and self.config.use_trained_policy_for_refill):
             A_env, A_buffer = self.learner.random_actions(len(S), self._rng)
         else:
             A_env, A_buffer = self.learner.act(S, self._rng, self._exploration(total_steps))
@@ -163,7 +195,7 @@ class OffPolicyAgent(BaseAgent):
         training, and the TD errors become the sampled transitions' priorities."""
         progress = min(1.0, self.num_steps / total_steps)
         cfg, buffer = self.config, self.buffer
-        k = cfg.num_updates_per_step
+        k = self.num_updates_per_step
         if isinstance(cfg, DQNConfig) and cfg.prioritized_replay:
             beta0 = cfg.prioritized_replay_beta
             buffer.beta = beta0 + (1.0 - beta0) * progress  # type: ignore[union-attr]
@@ -181,9 +213,15 @@ class OffPolicyAgent(BaseAgent):
         batch = dict(zip(_BATCH_FIELDS, fields, strict=True))
         batch["W"] = np.ones_like(batch["Rn"]) if W is None else W
         self._key, key = split_key(self._key)
+        counts = self._update_counts(steps_before)
         lr = schedule_value(self.config.lr, progress, iteration=self.num_update_rounds)
         self.num_update_rounds += 1
-        return self.learner.update(batch, lr, key, (steps_before, self.num_steps))
+        return self.learner.update(batch, lr, key, counts)
+
+    def _update_counts(self, steps_before: int) -> tuple[int, int]:
+        """The counters before and after this round that the learner places its target updates
+        by: env steps here (Stable-Baselines3's clock)."""
+        return steps_before, self.num_steps
 
     # ------------------------------------------------------------------ acting
     def _check_observation(self, s: Any) -> np.ndarray:
@@ -212,10 +250,12 @@ class OffPolicyAgent(BaseAgent):
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays, meta = self.buffer.state(copy=False)  # saved before the buffer changes again
         return ({f"buffer/{k}": v for k, v in arrays.items()},
-                {"buffer": meta, "num_update_rounds": self.num_update_rounds})
+                {"buffer": meta, "num_update_rounds": self.num_update_rounds,
+                 "fill": [self._fill_start, self._refill]})
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
         prefix = "buffer/"
         self.buffer.load_state({k[len(prefix):]: arrays[k] for k in arrays if k.startswith(prefix)},
                                state["buffer"])
         self.num_update_rounds = int(state.get("num_update_rounds", 0))
+        self._fill_start, self._refill = state.get("fill", [0, False])

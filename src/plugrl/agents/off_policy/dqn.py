@@ -212,11 +212,16 @@ class DQNLearner:
             :math:`G - Q(S, A)` of each step, before that step's update.
         """
         batch = check_update_batch(batch)
-        num_target_updates = target_updates_due(*steps, self.config.target_update_intvl)
-        self.state, metrics, td_errors = self._update(
-            self.state, batch, np.float32(lr), np.float32(num_target_updates), key)
+        target_clock, num_target_updates = self._target_clock(steps)
+        self.state, metrics, td_errors = self._update(self.state, batch, np.float32(lr), target_clock, key)
         metrics = {**metrics.to_dict(), "DQN/target_updates": float(num_target_updates)}
         return metrics, np.asarray(td_errors)
+
+    def _target_clock(self, steps: tuple[int, int]) -> tuple[np.generic, int]:
+        """What ``_update_fn`` takes to place the round's target updates (here: their number,
+        those due between the env-step counts ``steps``), and that number."""
+        num = target_updates_due(*steps, self.config.target_update_intvl)
+        return np.float32(num), num
 
     def load_state(self, state: TrainState) -> None:
         """Replace the learner's state (e.g. from a checkpoint)."""
@@ -256,7 +261,9 @@ class DQN(OffPolicyAgent):
     """Deep Q-network (Mnih et al., 2015) with the usual extensions: double Q-learning, dueling
     heads, n-step returns and prioritized replay (see :class:`~plugrl.agents.config.DQNConfig`).
 
-    Defaults are Stable-Baselines3's; ``DQN.from_preset("CartPole-v1")`` uses RL-Zoo's tuned
+    Defaults are Stable-Baselines3's except ``lr``, ``target_update_intvl`` and
+    ``exploration_fraction`` (see :class:`~plugrl.agents.config.DQNConfig`, chosen so that a small
+    problem learns); ``DQN.from_preset("CartPole-v1")`` uses RL-Zoo's tuned
     hyperparameters. Exploration is epsilon-greedy, with epsilon from :func:`epsilon_schedule`.
     Parameters as in :class:`~plugrl.agents.OffPolicyAgent`.
 
@@ -266,9 +273,9 @@ class DQN(OffPolicyAgent):
     >>> agent.evaluate(20)  # doctest: +SKIP
     """
 
-    AGENT_TYPE = "DQN"
-    CONFIG = DQNConfig
-    LEARNER = DQNLearner
+    AGENT_TYPE: ClassVar[str] = "DQN"
+    CONFIG: ClassVar[type] = DQNConfig
+    LEARNER: ClassVar[type] = DQNLearner
     DEFAULTS: ClassVar[dict[str, Any]] = {}
 
     config: DQNConfig

@@ -32,7 +32,7 @@ from plugrl._backend import (
 )
 from plugrl.agents.config import SACConfig
 from plugrl.agents.off_policy.agent import OffPolicyAgent, check_update_batch
-from plugrl.agents.off_policy.sac_networks import SACNetworks, SACState
+from plugrl.agents.off_policy.sac_networks import SACModules, SACNetworks, SACState
 from plugrl.caching.gae import standardize
 from plugrl.proba_dists.squashed_normal import rescale_actions, squashed_median, squashed_sample
 from plugrl.updaters.policy_objectives.sac import (
@@ -285,3 +285,24 @@ class SAC(OffPolicyAgent):
     CONFIG: ClassVar[type] = SACConfig
     LEARNER: ClassVar[type] = SACLearner
     DEFAULTS: ClassVar[dict[str, Any]] = {}
+    name: ClassVar[str] = "sac"
+    """pyrado's algorithm name."""
+
+    def __init__(self, env: Any, policy: Any = None, qfcn_1: Any = None, qfcn_2: Any = None, *,
+                 seed: int | None = None, function_approximator: Any = None, **config: Any) -> None:
+        """``policy``, ``qfcn_1`` and ``qfcn_2`` are pyrado's (seed 004): the actor and the twin
+        critics as plugrl objects or function approximators (see
+        :class:`~plugrl.agents.off_policy.sac_networks.SACModules`); any left out is the default
+        MLP. ``function_approximator`` is one body shared by all three instead."""
+        modules = SACModules(policy, qfcn_1, qfcn_2)
+        if any(m is not None for m in modules):
+            if function_approximator is not None:
+                raise TypeError("function_approximator: expected either one shared body or pyrado's "
+                                "policy / qfcn_1 / qfcn_2, got both")
+            function_approximator = modules
+        super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
+
+    @property
+    def ent_coeff(self) -> float:
+        """The current entropy coefficient alpha (pyrado's ``ent_coeff``)."""
+        return float(np.exp(np.asarray(self.learner.state.ent_coeff.params[0])))

@@ -15,6 +15,7 @@ import numpy as np
 
 from plugrl._backend import TrainState, init_train_state, keras, normal_noise
 from plugrl.agents.config import SACConfig
+from plugrl.function_approximators import FunctionApproximator
 from plugrl.function_approximators.parameter_groups import Member, ParameterGroups
 from plugrl.function_approximators.predefined.mlp import MLP, CriticMLP, policy_spaces
 from plugrl.proba_dists.squashed_normal import squashed_log_std, squashed_sample
@@ -22,7 +23,7 @@ from plugrl.value_functions import QTypeI, QTypeII
 
 ops = keras.ops
 
-__all__ = ["SACNetworks", "SACState"]
+__all__ = ["SACModules", "SACNetworks", "SACState"]
 
 #: One of the twin critics: a type-I Q-function for Box actions, type-II for discrete ones.
 _Critic = QTypeI | QTypeII
@@ -49,6 +50,17 @@ class SACState(NamedTuple):
     critic: TrainState
     ent_coeff: TrainState
     num_updates: Any
+
+
+class SACModules(NamedTuple):
+    """pyrado's networks of SAC (seed 004): ``policy`` (the actor) and the twin critics
+    ``qfcn_1``, ``qfcn_2``, each a plugrl object (a policy, a :class:`~plugrl.QTypeI` or
+    :class:`~plugrl.QTypeII`) or its :class:`~plugrl.FunctionApproximator`; None: the default MLP.
+    The actor uses ``head_pi``, the critics ``head_q1`` (``Box`` actions) or ``head_q2``."""
+
+    policy: Any = None
+    qfcn_1: Any = None
+    qfcn_2: Any = None
 
 
 class SACNetworks:
@@ -87,17 +99,24 @@ class SACNetworks:
                          function_approximator: Any) -> tuple[Member, tuple[_Critic, _Critic]]:
         cfg = self.config
         spaces = policy_spaces(observation_space, action_space)
-        if function_approximator is None:
-            actor = MLP(spaces, cfg.hidden_sizes, cfg.activation, random_seed=seed)
+        if function_approximator is None or isinstance(function_approximator, SACModules):
+            user = function_approximator or SACModules()
+            actor = _user_function(user.policy, "policy", action_space)
+            if actor is None:
+                actor = MLP(spaces, cfg.hidden_sizes, cfg.activation, random_seed=seed)
+            users = [_user_function(q, f"qfcn_{i}", action_space) for i, q in enumerate(user[1:], 1)]
             critics = [CriticMLP(spaces, cfg.hidden_sizes, cfg.activation, random_seed=seed + i)
-                       for i in (1, 2)]
+                       if f is None else f for i, f in enumerate(users, 1)]
+            given = user[1:]
         else:
             _check_function_approximator(function_approximator, action_space)
             actor = function_approximator
-            critics = [function_approximator] * 2
+            critics, given = [function_approximator] * 2, (None, None)
         q_class = QTypeII if self.discrete else QTypeI
-        q1, q2 = (q_class(f, cfg.gamma, cfg.bootstrap_n, head_id=f"sac_q{i}")
-                  for i, f in enumerate(critics, 1))
+        # A user's Q-function object is the critic itself (its own head); a function approximator
+        # gets a head of its own per critic.
+        q1, q2 = (q if isinstance(q, q_class) else q_class(f, cfg.gamma, cfg.bootstrap_n, head_id=f"sac_q{i}")
+                  for i, (f, q) in enumerate(zip(critics, given, strict=True), 1))
         return Member(actor, actor.head_model("pi")), (q1, q2)
 
     def _ownership(self) -> list[list[tuple[str, int]]]:
@@ -210,6 +229,19 @@ def _without_target(state: TrainState) -> TrainState:
     """``state`` with an empty target vector instead of a copy of its weights: the actor's and
     the entropy coefficient's targets are never read."""
     return state._replace(target_params=ops.zeros((0,), "float32"))
+
+
+def _user_function(obj: Any, name: str, action_space: gym.Space) -> FunctionApproximator | None:
+    """The function approximator of a user's network (``obj`` or its ``function_approximator``)."""
+    if obj is None:
+        return None
+    func = getattr(obj, "function_approximator", obj)
+    if not isinstance(func, FunctionApproximator):
+        raise TypeError(f"{name}: expected a plugrl policy, Q-function or FunctionApproximator, "
+                        f"got {type(obj).__name__}")
+    if func.action_space != action_space:
+        raise ValueError(f"{name}: expected the env's action space {action_space}, got {func.action_space}")
+    return func
 
 
 def _check_function_approximator(func: Any, action_space: gym.Space) -> None:
