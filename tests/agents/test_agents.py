@@ -57,8 +57,9 @@ def test_policy_is_callable_and_actions_are_valid(pendulum):
     s, _ = pendulum.reset(seed=0)
     a = agent.policy(s)
     assert pendulum.action_space.contains(a)
-    (mu, logvar), value = agent.predict(s)
-    assert mu.shape == logvar.shape == (1,) and isinstance(value, float)
+    mean, std, value = agent.predict(s)  # DeepChem's [mean, std, value]
+    assert mean.shape == std.shape == (1,) and isinstance(value, float)
+    np.testing.assert_allclose(std, 1.0)  # std_init's default
     agent.fit(64)
     assert np.isfinite(agent.history[-1]["PPOClip/surrogate"])
 
@@ -97,9 +98,10 @@ def test_gaussian_ppo_on_pendulum():
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     config = dict(TINY, normalize_observations=True, lr="lin_0.01")
     uninterrupted = PPO("CartPole-v1", seed=5, **config).fit(640)
-    PPO("CartPole-v1", seed=5, **config).fit(640, checkpoint_interval=320, checkpoint_dir=tmp_path,
-                                             callback=lambda agent, record: agent.num_steps < 320)
-    resumed = PPO("CartPole-v1", seed=5, **config).fit(640, restore=True, checkpoint_dir=tmp_path)
+    PPO("CartPole-v1", seed=5, model_dir=tmp_path, **config).fit(
+        640, checkpoint_interval=320, callback=lambda agent, record: agent.num_steps < 320)
+    # fit counts the steps still to do: the interrupted run stopped at 320 of 640.
+    resumed = PPO("CartPole-v1", seed=5, model_dir=tmp_path, **config).fit(320, restore=True)
     assert resumed.num_steps == 640
     for a, b in zip(uninterrupted.learner.get_weights(), resumed.learner.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -108,7 +110,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
 
 
 def test_checkpoint_errors_leave_files_untouched(tmp_path):
-    agent = PPO("CartPole-v1", seed=0, **TINY).fit(64, checkpoint_interval=32, checkpoint_dir=tmp_path)
+    agent = PPO("CartPole-v1", seed=0, model_dir=tmp_path, **TINY).fit(64, checkpoint_interval=32)
     (latest,) = sorted(tmp_path.glob("ckpt-*"))[-1:]
     before = {p: p.read_bytes() for p in latest.iterdir()}
     with pytest.raises(CheckpointError, match="expected A2C"):
@@ -119,7 +121,7 @@ def test_checkpoint_errors_leave_files_untouched(tmp_path):
         PPO.load(latest)
     assert {p: p.read_bytes() for p in latest.iterdir() if p.name != "arrays.npz"} == \
         {p: b for p, b in before.items() if p.name != "arrays.npz"}
-    assert len(list(tmp_path.glob("ckpt-*"))) == 2  # keep_checkpoints=3, two written
+    assert len(list(tmp_path.glob("ckpt-*"))) == 2  # at 32 and 64 (the final one replaced it)
     assert agent.num_steps == 64
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from plugrl.utils.schedules import is_iteration_schedule, scheduled_lr
 from plugrl.utils.validation import check_positive_int, check_unit_interval
 
-__all__ = ["ALIASES", "DQLConfig", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig",
-           "build_config", "init_memory_steps"]
+__all__ = ["ALIASES", "ROLLOUT", "DQLConfig", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig",
+           "SACConfig", "build_config", "init_memory_steps"]
 
 #: Aliases from the seeds (pyrado, DeepChem) to plugrl's field names.
 ALIASES = {
@@ -23,8 +23,16 @@ ALIASES = {
     "eps_clip": "clip",
     "num_workers": "num_envs",
     "advantage_lambda": "gae_lambda",
+    "lamda": "gae_lambda",
     "learning_rate": "lr",
     "n_epochs": "num_epoch",
+    # DeepChem's A2C and PPO (seed 002).
+    "discount_factor": "gamma",
+    "value_weight": "vfcn_coeff",
+    "entropy_weight": "entropy_coeff",
+    "optimization_rollouts": "num_envs",
+    "optimization_epochs": "num_epoch",
+    "clipping_width": "clip",
     # Off-policy agents: Stable-Baselines3's names for the seeds' (pyrado's) parameters.
     "buffer_size": "memory_size",
     "learning_starts": "num_init_memory_steps",
@@ -39,39 +47,73 @@ ALIASES = {
 
 LearningRate = float | str | Callable[[float], float]
 
+#: An on-policy agent's default ``batch_size`` meaning the whole rollout, ``n_steps * num_envs``
+#: samples: one gradient step per rollout and epoch (A2C, REINFORCE), whatever the rollout's size.
+ROLLOUT = "rollout"
+
 
 @dataclasses.dataclass(frozen=True)
 class OnPolicyConfig:
-    """Hyperparameters of the on-policy agents (REINFORCE, A2C, PPO, PPO2)."""
+    """Hyperparameters of the on-policy agents (REINFORCE, A2C, PPO, PPO2).
+
+    DeepChem's names (seed 002) are aliases: ``discount_factor`` (``gamma``), ``value_weight``
+    (``vfcn_coeff``), ``entropy_weight`` (``entropy_coeff``), ``advantage_lambda``
+    (``gae_lambda``), ``max_rollout_length`` (``n_steps``), ``optimization_rollouts``
+    (``num_envs``: DeepChem's rollouts per iteration are plugrl's parallel environments, one
+    rollout of ``n_steps`` each), ``optimization_epochs`` (``num_epoch``) and ``clipping_width``
+    (``clip``). The defaults stay plugrl's (Stable-Baselines3's); DeepChem's differ
+    (``entropy_weight=0.01``, ``value_weight=1.0``, ``advantage_lambda=0.98``,
+    ``max_rollout_length=20``): pass them by name to get DeepChem's behaviour.
+    """
 
     gamma: float = 0.99
-    """Discount factor, in [0, 1]."""
+    """Discount factor, in [0, 1] (alias ``discount_factor``)."""
     gae_lambda: float = 0.95
-    """GAE's lambda, in [0, 1] (1: Monte Carlo advantages, 0: one-step TD errors)."""
+    """GAE's lambda, in [0, 1] (1: Monte Carlo advantages, 0: one-step TD errors; alias
+    ``advantage_lambda``)."""
     n_steps: int = 128
     """Environment steps per env in one rollout (alias ``max_rollout_length``)."""
     num_envs: int = 1
-    """Environments stepped in parallel (alias ``num_workers``)."""
+    """Environments stepped in parallel, each giving one rollout of ``n_steps`` per iteration
+    (aliases ``num_workers``, DeepChem's ``optimization_rollouts``)."""
     vectorization: str = "sync"
     """How the environments run: ``'sync'`` (one process) or ``'async'`` (subprocesses)."""
     batch_size: int = 64
-    """Minibatch size; at most ``n_steps * num_envs``."""
+    """Minibatch size in samples, at most ``n_steps * num_envs`` (an explicit larger value is an
+    error). ``0`` is DeepChem's "each rollout is one batch": minibatches of ``n_steps`` samples
+    (the field then reads ``n_steps``; samples are shuffled across the rollouts of one
+    iteration). When the user does not set it, the agent's default is fitted to the rollout
+    (see :meth:`resolve_defaults`), so ``PPO(env, max_rollout_length=20)`` works."""
     num_epoch: int = 10
-    """Passes over each rollout (alias ``n_epochs``)."""
+    """Passes over each rollout (aliases ``n_epochs``, DeepChem's ``optimization_epochs``)."""
     clip: float | str = 0.2
-    """PPO's clipping parameter (alias ``eps_clip``); ``'lin_0.2'`` decays it linearly."""
+    """PPO's clipping parameter (aliases ``eps_clip``, DeepChem's ``clipping_width``);
+    ``'lin_0.2'`` decays it linearly. Not TF-Agents' ``clip`` (clip actions): that is
+    ``clip_actions``, and a bool here is an error."""
     clip_value: float | None = None
     """PPO2's value clipping range around the values recorded at collection time."""
     standardize_advantages: bool = True
     """Standardise advantages within each minibatch."""
     vfcn_coeff: float = 0.5
-    """Weight of the value loss."""
+    """Weight of the value loss (alias ``value_weight``; DeepChem's default is 1.0)."""
     entropy_coeff: float = 0.0
-    """Weight of the entropy bonus."""
+    """Weight of the entropy bonus (alias ``entropy_weight``; DeepChem's default is 0.01)."""
     max_grad_norm: float | None = 0.5
     """Clip gradients to this global norm (None: no clipping)."""
     lr: LearningRate = 3e-4
-    """Learning rate: a float, ``'lin_3e-4'`` (linear decay to 0) or a callable of progress."""
+    """Learning rate: a float, ``'lin_3e-4'`` (linear decay to 0) or a callable of progress.
+    Setting it together with the agent's ``optimizer=`` is an error (the optimizer has its own)."""
+    std_init: float = 1.0
+    """Initial standard deviation of Gaussian policies (pyrado's ``std_init``): the policy's
+    log-variance is the network's output plus :math:`2\\log\\sigma_0`, and a TF-Agents
+    ``actor_network``'s learned log std starts at :math:`\\log\\sigma_0`."""
+    clip_actions: bool = True
+    """Clip ``Box`` actions to the action space's bounds before stepping the environment
+    (TF-Agents' ``clip``); training uses the unclipped samples either way."""
+    collect: bool = True
+    """Emit the policy info at collection time (TF-Agents' ``collect``): ``agent.last_rollout``
+    keeps each rollout with its log-probabilities, value predictions and distribution
+    parameters, and ``agent.action`` returns them in ``PolicyStep.info``."""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of the default MLP networks."""
     activation: str = "tanh"
@@ -84,13 +126,70 @@ class OnPolicyConfig:
     """``'ppo'`` (clipped surrogate) or ``'vanilla'`` (policy gradient, A2C and REINFORCE)."""
     eval_episodes: int = 10
     """Episodes per evaluation in ``fit`` callbacks and the CLI."""
+    min_steps: int | None = None
+    """pyrado's run size: at least this many env steps per iteration; when given, ``n_steps``
+    becomes ``ceil(min_steps / num_envs)``. (For the off-policy agents ``min_steps`` is an alias
+    of ``train_freq``.)"""
+    min_rollouts: int | None = None
+    """pyrado's run size: at least this many episodes end within each iteration's rollout, which
+    grows by chunks of ``n_steps`` vector steps to a power-of-two number of chunks (so that the
+    jitted update compiles for few shapes; see :class:`~plugrl.samplers.RolloutSampler`)."""
+
+    @classmethod
+    def resolve_defaults(cls, values: dict[str, Any], given: set[str]) -> dict[str, Any]:
+        """The default ``batch_size`` fitted to the rollout when the user did not set it.
+
+        An agent's default of :data:`ROLLOUT` is the whole rollout, ``n_steps * num_envs``
+        samples (A2C and REINFORCE: one gradient step per rollout, as DeepChem's A2C); any other
+        default is capped at that size, so ``PPO(env, max_rollout_length=20)`` works. A
+        ``batch_size`` the user gave is left to :meth:`validate` (too large: an error).
+
+        Parameters
+        ----------
+        values : dict
+            The agent's defaults updated with the user's values, by field name.
+        given : set of str
+            The fields the user set.
+        """
+        if "batch_size" in given:
+            return values
+        full: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(cls)} | values
+        try:
+            num_envs = int(full["num_envs"])
+            min_steps = full["min_steps"]
+            n_steps = int(full["n_steps"]) if min_steps is None else -(-int(min_steps) // num_envs)
+            samples = n_steps * num_envs
+        except (TypeError, ValueError, ZeroDivisionError):  # validate names the bad value
+            return values
+        default = full["batch_size"]
+        return {**values, "batch_size": samples if default == ROLLOUT else max(1, min(int(default), samples))}
+
+    def __post_init__(self) -> None:
+        if self.min_steps is not None:  # pyrado's run size sets the rollout's length
+            check_positive_int(self.min_steps, "min_steps")
+            check_positive_int(self.num_envs, "num_envs")
+            object.__setattr__(self, "n_steps", -(-self.min_steps // self.num_envs))
+        # DeepChem's batch_size=0, "each rollout is one batch", read as the rollout's length.
+        if type(self.batch_size) is int and self.batch_size == 0:
+            object.__setattr__(self, "batch_size", self.n_steps)
 
     def validate(self) -> OnPolicyConfig:
         """Check every field; return ``self``."""
         check_unit_interval(self.gamma, "gamma")
+        if self.min_rollouts is not None:
+            check_positive_int(self.min_rollouts, "min_rollouts")
         check_unit_interval(self.gae_lambda, "gae_lambda")
         for name in ("n_steps", "num_envs", "batch_size", "num_epoch", "eval_episodes"):
             check_positive_int(getattr(self, name), name)
+        if isinstance(self.clip, bool):
+            raise ValueError(f"clip: expected PPO's clipping epsilon (a float or 'lin_<float>'), got "
+                             f"{self.clip!r}; TF-Agents' clip (clip actions to the action space) is "
+                             f"clip_actions={self.clip!r}")
+        if not float(self.std_init) > 0:
+            raise ValueError(f"std_init: expected a float > 0, got {self.std_init!r}")
+        for name in ("clip_actions", "collect"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected a bool, got {getattr(self, name)!r}")
         if self.batch_size > self.n_steps * self.num_envs:
             raise ValueError(f"batch_size: expected at most n_steps * num_envs = "
                              f"{self.n_steps * self.num_envs} samples per rollout, got {self.batch_size}")
@@ -119,13 +218,15 @@ class OffPolicyConfig:
     (alias ``learning_starts``); None: ``memory_size`` steps, pyrado's "fill the buffer
     completely" (with a large buffer, a short ``fit`` then never learns: it warns)."""
     train_freq: int = 1
-    """Env steps (per env) collected between two rounds of updates (alias ``min_steps``)."""
+    """Steps of each env collected between two rounds of updates (alias ``min_steps``): with
+    ``num_envs`` envs a round follows ``train_freq * num_envs`` env steps, as in
+    Stable-Baselines3."""
     num_updates_per_step: int | None = 1
     """Gradient steps per round of updates, all in one jitted call (alias ``gradient_steps``);
     None: pyrado's heuristic, one per episode's worth of collected steps,
     ``ceil(train_freq * num_envs / max_episode_steps)`` (1 without a time limit)."""
     use_trained_policy_for_refill: bool = False
-    """pyrado: after :meth:`~plugrl.agents.OffPolicyAgent.reset` empties the buffer, refill it
+    """pyrado: after :meth:`~plugrl.agents.BaseAgent.reset` empties the buffer, refill it
     with the agent's own exploring policy instead of uniformly random actions (the first fill
     always uses random actions, as pyrado's dummy policy)."""
     bootstrap_n: int = 1
@@ -145,8 +246,9 @@ class OffPolicyConfig:
     activation: str = "relu"
     """Activation of the default MLP networks."""
     num_envs: int = 1
-    """Environments stepped in parallel (alias ``num_workers``); 1 for now: the replay buffer
-    holds one stream of episodes."""
+    """Environments stepped in parallel (alias ``num_workers``, pyrado's), all feeding one replay
+    buffer: each env's transitions form their own stream of ``memory_size // num_envs`` slots,
+    so an n-step return never mixes two envs."""
     vectorization: str = "sync"
     """How the environments run: ``'sync'`` (one process) or ``'async'`` (subprocesses)."""
     eval_episodes: int = 10
@@ -170,9 +272,9 @@ class OffPolicyConfig:
             check_positive_int(getattr(self, name), name)
         if self.num_updates_per_step is not None:
             check_positive_int(self.num_updates_per_step, "num_updates_per_step")
-        if self.num_envs != 1:
-            raise ValueError(f"num_envs: expected 1 (the replay buffer holds one stream of "
-                             f"episodes), got {self.num_envs}")
+        if self.num_envs > self.memory_size:
+            raise ValueError(f"num_envs: expected at most memory_size = {self.memory_size} (each "
+                             f"env keeps memory_size // num_envs transitions), got {self.num_envs}")
         if self.num_init_memory_steps is not None and int(self.num_init_memory_steps) < 0:
             raise ValueError(f"num_init_memory_steps: expected an int >= 0, got "
                              f"{self.num_init_memory_steps}")
@@ -345,6 +447,9 @@ def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[s
         values["lr"] = scheduled_lr(lr, lr_scheduler, lr_scheduler_hparam)
     if "hidden_sizes" in values:
         values["hidden_sizes"] = tuple(values["hidden_sizes"])
+    resolve = getattr(config_class, "resolve_defaults", None)
+    if resolve is not None:
+        values = resolve(values, given={ALIASES.get(n, n) if n in aliases else n for n in overrides})
     return config_class(**values).validate()
 
 
