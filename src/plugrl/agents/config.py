@@ -226,7 +226,7 @@ class OffPolicyConfig:
     None: pyrado's heuristic, one per episode's worth of collected steps,
     ``ceil(train_freq * num_envs / max_episode_steps)`` (1 without a time limit)."""
     use_trained_policy_for_refill: bool = False
-    """pyrado: after :meth:`~plugrl.agents.OffPolicyAgent.reset` empties the buffer, refill it
+    """pyrado: after :meth:`~plugrl.agents.BaseAgent.reset` empties the buffer, refill it
     with the agent's own exploring policy instead of uniformly random actions (the first fill
     always uses random actions, as pyrado's dummy policy)."""
     bootstrap_n: int = 1

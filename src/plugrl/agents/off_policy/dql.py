@@ -86,8 +86,6 @@ class DQL(DQN):
     CONFIG: ClassVar[type] = DQLConfig
     LEARNER: ClassVar[type] = DQLLearner
     DEFAULTS: ClassVar[dict[str, Any]] = {}
-    name: ClassVar[str] = "dql"
-    """pyrado's algorithm name."""
 
     config: DQLConfig
 

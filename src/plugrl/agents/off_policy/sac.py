@@ -285,8 +285,6 @@ class SAC(OffPolicyAgent):
     CONFIG: ClassVar[type] = SACConfig
     LEARNER: ClassVar[type] = SACLearner
     DEFAULTS: ClassVar[dict[str, Any]] = {}
-    name: ClassVar[str] = "sac"
-    """pyrado's algorithm name."""
 
     def __init__(self, env: Any, policy: Any = None, qfcn_1: Any = None, qfcn_2: Any = None, *,
                  seed: int | None = None, function_approximator: Any = None, **config: Any) -> None:
