@@ -222,11 +222,16 @@ class OnPolicyAgent(BaseAgent):
         return models
 
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        if self.normalizer is None:
-            return {}, {}
-        return {f"normalizer/{k}": np.asarray(v) for k, v in self.normalizer.state().items()}, {}
+        arrays = {} if self.learner.critic is None else {
+            f"critic/{k}": v for k, v in self.learner.critic.state().items()}
+        if self.normalizer is not None:
+            arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in self.normalizer.state().items()})
+        return arrays, {}
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
+        if self.learner.critic is not None:
+            self.learner.critic.load_state({k[len("critic/"):]: v for k, v in arrays.items()
+                                            if k.startswith("critic/")})
         if self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in ("mean", "var", "count")})
 
