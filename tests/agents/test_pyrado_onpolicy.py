@@ -203,6 +203,15 @@ def test_min_rollouts_collects_enough_episodes_in_few_shapes():
     episodes = np.diff([0.0] + [h["episodes"] for h in agent.history])
     assert (episodes >= 3).all()
     assert set(steps) <= {32.0 * 2**k for k in range(8)} and len(set(steps)) > 1
+    critic = GAE(value_net(), num_epoch=1)
+    agent = PPO("CartPole-v1", seed=0, critic=critic, num_envs=2, n_steps=16, min_rollouts=5,
+                batch_size=32)
+    agent.fit(32)
+    assert critic.epochs_done > 0
+    agent.reset()  # pyrado's: the critic's clock starts again, the run size stays
+    assert critic.epochs_done == 0 and agent.sampler.min_rollouts == 5
+    agent.fit(32)
+    assert agent.history[0]["episodes"] >= 5
     with pytest.raises(ValueError, match="min_rollouts: expected an int >= 1"):
         PPO("CartPole-v1", min_rollouts=0)
 

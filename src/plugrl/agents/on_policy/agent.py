@@ -221,6 +221,13 @@ class OnPolicyAgent(BaseAgent):
             models[name] = function.head.model
         return models
 
+    def _reset_memory(self) -> None:
+        """pyrado's ``reset`` of an actor-critic: the critic's too (its learning-rate schedule and
+        standardizer start again); the new sampler keeps ``min_rollouts``."""
+        self.sampler.min_rollouts = self.config.min_rollouts
+        if self.learner.critic is not None:
+            self.learner.critic.reset()
+
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {} if self.learner.critic is None else {
             f"critic/{k}": v for k, v in self.learner.critic.state().items()}
