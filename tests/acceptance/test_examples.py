@@ -13,7 +13,7 @@ from examples_loader import EXAMPLES, load_example
 def test_every_example_is_covered():
     covered = {"cartpole_sarsa", "frozen_lake_q_learning", "cartpole_double_q",
                "frozen_lake_reinforce", "frozen_lake_actor_critic", "frozen_lake_sac", "pendulum_ppo",
-               "pyrado_ppo_cartpole"}
+               "pyrado_ppo_cartpole", "deepchem_a2c_cartpole", "tf_agents_ppo_cartpole"}
     assert {p.stem for p in EXAMPLES.glob("[!_]*.py")} == covered
 
 
@@ -63,3 +63,19 @@ def test_pyrado_ppo_cartpole_example_solves_cartpole(capsys):
     result = load_example("pyrado_ppo_cartpole").main(num_steps=36_000, seed=0)
     assert result["mean_return"] >= 195
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("Solved")
+
+
+def test_deepchem_example_learns_cartpole(capsys):
+    """A DeepChem user's Policy subclass and PPO with DeepChem's names solve CartPole (~10 s)."""
+    result = load_example("deepchem_a2c_cartpole").main(total_steps=40_000, seed=0)
+    assert result["eval_return"] >= 195
+    assert "greedy return" in capsys.readouterr().out
+
+
+def test_tf_agents_example_learns_cartpole(capsys):
+    """A TF-Agents user's separate actor and value networks and observation normaliser solve
+    CartPole with PPO (~10 s)."""
+    result = load_example("tf_agents_ppo_cartpole").main(total_steps=40_000, seed=0)
+    assert result["eval_return"] >= 195
+    assert result["agent"].normalizer.count == 40_960
+    assert "mean log-probability" in capsys.readouterr().out

@@ -57,8 +57,9 @@ def test_policy_is_callable_and_actions_are_valid(pendulum):
     s, _ = pendulum.reset(seed=0)
     a = agent.policy(s)
     assert pendulum.action_space.contains(a)
-    (mu, logvar), value = agent.predict(s)
-    assert mu.shape == logvar.shape == (1,) and isinstance(value, float)
+    mean, std, value = agent.predict(s)  # DeepChem's [mean, std, value]
+    assert mean.shape == std.shape == (1,) and isinstance(value, float)
+    np.testing.assert_allclose(std, 1.0)  # std_init's default
     agent.fit(64)
     assert np.isfinite(agent.history[-1]["PPOClip/surrogate"])
 

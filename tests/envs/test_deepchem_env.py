@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from plugrl.agents import DQN, PPO
+from plugrl.agents import A2C, DQN, PPO, PPO2, REINFORCE, SAC
 from plugrl.envs import Environment, GymEnvironment
 from plugrl.envs.deepchem import to_gymnasium
 from plugrl.samplers import make_vector_env
@@ -50,6 +50,26 @@ class TwoInputs(Environment):
         self._state = [self._state[0] + action, self._state[1] + 1]
         self._terminated = bool(self._state[1][0] >= 3)
         return float(np.sum(action))
+
+
+class Reach(Environment):
+    """Move a point from 1 towards 0 in 10 steps of at most 0.1 (continuous actions)."""
+
+    def __init__(self) -> None:
+        super().__init__((2,), action_shape=(1,))
+
+    def reset(self) -> None:
+        self.t = 0
+        self._state, self._terminated = np.array([1.0, 0.0], np.float32), False
+
+    def step(self, action: np.ndarray) -> float:
+        self.t += 1
+        x = self._state[0] + 0.1 * float(np.clip(action, -1.0, 1.0)[0])
+        self._state, self._terminated = np.array([x, self.t / 10], np.float32), self.t >= 10
+        return -abs(x)
+
+    def as_gymnasium(self) -> gym.Env:
+        return to_gymnasium(self, action_low=-1.0, action_high=1.0)  # SAC needs bounds
 
 
 class Uncopyable(gym.Env):
@@ -214,3 +234,62 @@ def test_an_agent_on_a_gym_environment_keeps_the_id(tmp_path):
     assert agent.evaluate(1) > 0
     loaded = PPO.load(agent.save(str(tmp_path / "agent")))
     assert loaded.env_id == "CartPole-v1" and loaded.evaluate(1) == agent.evaluate(1)
+
+
+ON_POLICY_TINY = dict(n_steps=8, batch_size=16, num_epoch=1, hidden_sizes=(8,))
+OFF_POLICY_TINY = dict(hidden_sizes=(8,), batch_size=8, memory_size=200, num_init_memory_steps=16)
+
+
+@pytest.mark.parametrize("agent_class, env_class, config", [
+    (REINFORCE, Corridor, ON_POLICY_TINY), (A2C, Corridor, ON_POLICY_TINY),
+    (PPO, Corridor, ON_POLICY_TINY), (PPO2, Corridor, ON_POLICY_TINY),
+    (DQN, Corridor, OFF_POLICY_TINY), (SAC, Reach, OFF_POLICY_TINY),
+], ids=["reinforce", "a2c", "ppo", "ppo2", "dqn", "sac"])
+def test_every_agent_trains_on_copies_of_a_deepchem_env(agent_class, env_class, config):
+    original = env_class()
+    agent = agent_class(original, seed=0, num_workers=2, **config)
+    inner = [e.unwrapped.env for e in agent.envs.envs]
+    assert inner[0] is original and type(inner[1]) is env_class and inner[1] is not original
+    agent.fit(64)
+    assert agent.num_steps >= 64 and any(np.isfinite(r.get("mean_return", np.nan))
+                                         for r in agent.history)  # episodes ended, per copy
+    s = np.array([0.5, 0.5], np.float32)
+    assert agent.action_space.contains(np.asarray(agent.select_action(s), agent.action_space.dtype))
+
+
+class Zeros(Environment):
+    """A state of zeros of ``state_shape`` and ``state_dtype``; a step ends the episode."""
+
+    def reset(self) -> None:
+        shapes, dtypes = self.state_shape, self.state_dtype
+        if isinstance(shapes, list):
+            self._state = [np.zeros(s, d) for s, d in zip(shapes, dtypes)]
+        else:
+            self._state = np.zeros(shapes, dtypes)
+        self._terminated = False
+
+    def step(self, action) -> float:
+        self._terminated = True
+        return 0.0
+
+
+INF = np.inf
+
+
+@pytest.mark.parametrize("arguments, observation_space, action_space", [
+    (dict(state_shape=(3,), n_actions=4),
+     gym.spaces.Box(-INF, INF, (3,), np.float32), gym.spaces.Discrete(4)),
+    (dict(state_shape=(2, 2), state_dtype=np.float64, n_actions=2),
+     gym.spaces.Box(-INF, INF, (2, 2), np.float64), gym.spaces.Discrete(2)),
+    (dict(state_shape=(1,), state_dtype=np.int8, action_shape=(3,)),
+     gym.spaces.Box(-128, 127, (1,), np.int8), gym.spaces.Box(-INF, INF, (3,), np.float32)),
+    (dict(state_shape=[(2,), (1, 2)], state_dtype=[np.float32, np.float64], n_actions=2),
+     gym.spaces.Box(-INF, INF, (4,), np.float64), gym.spaces.Discrete(2)),
+], ids=["n_actions", "state_dtype", "action_shape", "list_state"])
+def test_each_constructor_argument_shapes_the_gymnasium_spaces(arguments, observation_space,
+                                                               action_space):
+    env = to_gymnasium(Zeros(**arguments))
+    assert env.observation_space == observation_space and env.action_space == action_space
+    s, _ = env.reset(seed=0)
+    assert s.shape == observation_space.shape and s.dtype == observation_space.dtype
+    assert env.step(env.action_space.sample())[2:4] == (True, False)  # terminated, never truncated

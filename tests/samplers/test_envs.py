@@ -124,3 +124,28 @@ def test_instance_without_a_spec_is_copied() -> None:
         make_vector_env(Uncopyable(gym.make("CartPole-v1")), num_envs=2)
     with pytest.raises(TypeError, match="env: expected a Gymnasium id"):
         make_vector_env(42)
+
+
+def test_an_object_with_as_gymnasium_is_replaced_by_what_it_returns() -> None:
+    class Named:
+        def as_gymnasium(self) -> str:
+            return "CartPole-v1"
+
+    class Built:
+        def as_gymnasium(self) -> gym.Env:
+            return gym.make("Pendulum-v1")
+
+    envs = make_vector_env(Named(), num_envs=2)
+    assert [e.spec.id for e in envs.envs] == ["CartPole-v1"] * 2  # both made from the id
+    envs = make_vector_env(Built(), num_envs=2)
+    assert envs.envs[0].env is not envs.envs[1].env  # the returned instance, and a copy of it
+    assert [e.spec.id for e in envs.envs] == ["Pendulum-v1"] * 2
+
+
+def test_samplers_do_not_import_the_envs_package() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, plugrl.samplers; print('plugrl.envs' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # DESIGN: samplers depend only on utils

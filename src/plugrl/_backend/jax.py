@@ -79,6 +79,7 @@ __all__ = [
     "to_host",
     "train_step",
     "unraveler",
+    "with_gradient_clipping",
     "with_learning_rate",
 ]
 
@@ -323,11 +324,18 @@ def scheduled_adam(learning_rate: float, max_grad_norm: float | None,
         adam = optax.adam(learning_rate, eps=1e-5)
         if raveled:
             adam = optax.flatten(adam)
-        if max_grad_norm is None:
-            return adam
-        return optax.chain(optax.clip_by_global_norm(max_grad_norm), adam)
+        return with_gradient_clipping(adam, max_grad_norm)
 
     return optax.inject_hyperparams(make)(learning_rate=learning_rate)
+
+
+def with_gradient_clipping(optimizer: optax.GradientTransformation,
+                           max_grad_norm: float | None) -> optax.GradientTransformation:
+    """``optimizer`` after clipping the gradients to the global norm ``max_grad_norm`` (None:
+    ``optimizer`` itself)."""
+    if max_grad_norm is None:
+        return optimizer
+    return optax.chain(optax.clip_by_global_norm(max_grad_norm), optimizer)
 
 
 def with_learning_rate(opt_state: Any, learning_rate: Any) -> Any:

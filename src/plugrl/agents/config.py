@@ -14,7 +14,8 @@ from typing import Any
 from plugrl.utils.schedules import is_iteration_schedule, scheduled_lr
 from plugrl.utils.validation import check_positive_int, check_unit_interval
 
-__all__ = ["ALIASES", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig", "build_config"]
+__all__ = ["ALIASES", "ROLLOUT", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig",
+           "build_config"]
 
 #: Aliases from the seeds (pyrado, DeepChem) to plugrl's field names.
 ALIASES = {
@@ -25,6 +26,13 @@ ALIASES = {
     "lamda": "gae_lambda",
     "learning_rate": "lr",
     "n_epochs": "num_epoch",
+    # DeepChem's A2C and PPO (seed 002).
+    "discount_factor": "gamma",
+    "value_weight": "vfcn_coeff",
+    "entropy_weight": "entropy_coeff",
+    "optimization_rollouts": "num_envs",
+    "optimization_epochs": "num_epoch",
+    "clipping_width": "clip",
     # Off-policy agents: Stable-Baselines3's names for the seeds' (pyrado's) parameters.
     "buffer_size": "memory_size",
     "learning_starts": "num_init_memory_steps",
@@ -39,39 +47,73 @@ ALIASES = {
 
 LearningRate = float | str | Callable[[float], float]
 
+#: An on-policy agent's default ``batch_size`` meaning the whole rollout, ``n_steps * num_envs``
+#: samples: one gradient step per rollout and epoch (A2C, REINFORCE), whatever the rollout's size.
+ROLLOUT = "rollout"
+
 
 @dataclasses.dataclass(frozen=True)
 class OnPolicyConfig:
-    """Hyperparameters of the on-policy agents (REINFORCE, A2C, PPO, PPO2)."""
+    """Hyperparameters of the on-policy agents (REINFORCE, A2C, PPO, PPO2).
+
+    DeepChem's names (seed 002) are aliases: ``discount_factor`` (``gamma``), ``value_weight``
+    (``vfcn_coeff``), ``entropy_weight`` (``entropy_coeff``), ``advantage_lambda``
+    (``gae_lambda``), ``max_rollout_length`` (``n_steps``), ``optimization_rollouts``
+    (``num_envs``: DeepChem's rollouts per iteration are plugrl's parallel environments, one
+    rollout of ``n_steps`` each), ``optimization_epochs`` (``num_epoch``) and ``clipping_width``
+    (``clip``). The defaults stay plugrl's (Stable-Baselines3's); DeepChem's differ
+    (``entropy_weight=0.01``, ``value_weight=1.0``, ``advantage_lambda=0.98``,
+    ``max_rollout_length=20``): pass them by name to get DeepChem's behaviour.
+    """
 
     gamma: float = 0.99
-    """Discount factor, in [0, 1]."""
+    """Discount factor, in [0, 1] (alias ``discount_factor``)."""
     gae_lambda: float = 0.95
-    """GAE's lambda, in [0, 1] (1: Monte Carlo advantages, 0: one-step TD errors)."""
+    """GAE's lambda, in [0, 1] (1: Monte Carlo advantages, 0: one-step TD errors; alias
+    ``advantage_lambda``)."""
     n_steps: int = 128
     """Environment steps per env in one rollout (alias ``max_rollout_length``)."""
     num_envs: int = 1
-    """Environments stepped in parallel (alias ``num_workers``)."""
+    """Environments stepped in parallel, each giving one rollout of ``n_steps`` per iteration
+    (aliases ``num_workers``, DeepChem's ``optimization_rollouts``)."""
     vectorization: str = "sync"
     """How the environments run: ``'sync'`` (one process) or ``'async'`` (subprocesses)."""
     batch_size: int = 64
-    """Minibatch size; at most ``n_steps * num_envs``."""
+    """Minibatch size in samples, at most ``n_steps * num_envs`` (an explicit larger value is an
+    error). ``0`` is DeepChem's "each rollout is one batch": minibatches of ``n_steps`` samples
+    (the field then reads ``n_steps``; samples are shuffled across the rollouts of one
+    iteration). When the user does not set it, the agent's default is fitted to the rollout
+    (see :meth:`resolve_defaults`), so ``PPO(env, max_rollout_length=20)`` works."""
     num_epoch: int = 10
-    """Passes over each rollout (alias ``n_epochs``)."""
+    """Passes over each rollout (aliases ``n_epochs``, DeepChem's ``optimization_epochs``)."""
     clip: float | str = 0.2
-    """PPO's clipping parameter (alias ``eps_clip``); ``'lin_0.2'`` decays it linearly."""
+    """PPO's clipping parameter (aliases ``eps_clip``, DeepChem's ``clipping_width``);
+    ``'lin_0.2'`` decays it linearly. Not TF-Agents' ``clip`` (clip actions): that is
+    ``clip_actions``, and a bool here is an error."""
     clip_value: float | None = None
     """PPO2's value clipping range around the values recorded at collection time."""
     standardize_advantages: bool = True
     """Standardise advantages within each minibatch."""
     vfcn_coeff: float = 0.5
-    """Weight of the value loss."""
+    """Weight of the value loss (alias ``value_weight``; DeepChem's default is 1.0)."""
     entropy_coeff: float = 0.0
-    """Weight of the entropy bonus."""
+    """Weight of the entropy bonus (alias ``entropy_weight``; DeepChem's default is 0.01)."""
     max_grad_norm: float | None = 0.5
     """Clip gradients to this global norm (None: no clipping)."""
     lr: LearningRate = 3e-4
-    """Learning rate: a float, ``'lin_3e-4'`` (linear decay to 0) or a callable of progress."""
+    """Learning rate: a float, ``'lin_3e-4'`` (linear decay to 0) or a callable of progress.
+    Setting it together with the agent's ``optimizer=`` is an error (the optimizer has its own)."""
+    std_init: float = 1.0
+    """Initial standard deviation of Gaussian policies (pyrado's ``std_init``): the policy's
+    log-variance is the network's output plus :math:`2\\log\\sigma_0`, and a TF-Agents
+    ``actor_network``'s learned log std starts at :math:`\\log\\sigma_0`."""
+    clip_actions: bool = True
+    """Clip ``Box`` actions to the action space's bounds before stepping the environment
+    (TF-Agents' ``clip``); training uses the unclipped samples either way."""
+    collect: bool = True
+    """Emit the policy info at collection time (TF-Agents' ``collect``): ``agent.last_rollout``
+    keeps each rollout with its log-probabilities, value predictions and distribution
+    parameters, and ``agent.action`` returns them in ``PolicyStep.info``."""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of the default MLP networks."""
     activation: str = "tanh"
@@ -93,11 +135,43 @@ class OnPolicyConfig:
     grows by chunks of ``n_steps`` vector steps to a power-of-two number of chunks (so that the
     jitted update compiles for few shapes; see :class:`~plugrl.samplers.RolloutSampler`)."""
 
+    @classmethod
+    def resolve_defaults(cls, values: dict[str, Any], given: set[str]) -> dict[str, Any]:
+        """The default ``batch_size`` fitted to the rollout when the user did not set it.
+
+        An agent's default of :data:`ROLLOUT` is the whole rollout, ``n_steps * num_envs``
+        samples (A2C and REINFORCE: one gradient step per rollout, as DeepChem's A2C); any other
+        default is capped at that size, so ``PPO(env, max_rollout_length=20)`` works. A
+        ``batch_size`` the user gave is left to :meth:`validate` (too large: an error).
+
+        Parameters
+        ----------
+        values : dict
+            The agent's defaults updated with the user's values, by field name.
+        given : set of str
+            The fields the user set.
+        """
+        if "batch_size" in given:
+            return values
+        full: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(cls)} | values
+        try:
+            num_envs = int(full["num_envs"])
+            min_steps = full["min_steps"]
+            n_steps = int(full["n_steps"]) if min_steps is None else -(-int(min_steps) // num_envs)
+            samples = n_steps * num_envs
+        except (TypeError, ValueError, ZeroDivisionError):  # validate names the bad value
+            return values
+        default = full["batch_size"]
+        return {**values, "batch_size": samples if default == ROLLOUT else max(1, min(int(default), samples))}
+
     def __post_init__(self) -> None:
-        if self.min_steps is not None:
+        if self.min_steps is not None:  # pyrado's run size sets the rollout's length
             check_positive_int(self.min_steps, "min_steps")
             check_positive_int(self.num_envs, "num_envs")
             object.__setattr__(self, "n_steps", -(-self.min_steps // self.num_envs))
+        # DeepChem's batch_size=0, "each rollout is one batch", read as the rollout's length.
+        if type(self.batch_size) is int and self.batch_size == 0:
+            object.__setattr__(self, "batch_size", self.n_steps)
 
     def validate(self) -> OnPolicyConfig:
         """Check every field; return ``self``."""
@@ -107,6 +181,15 @@ class OnPolicyConfig:
         check_unit_interval(self.gae_lambda, "gae_lambda")
         for name in ("n_steps", "num_envs", "batch_size", "num_epoch", "eval_episodes"):
             check_positive_int(getattr(self, name), name)
+        if isinstance(self.clip, bool):
+            raise ValueError(f"clip: expected PPO's clipping epsilon (a float or 'lin_<float>'), got "
+                             f"{self.clip!r}; TF-Agents' clip (clip actions to the action space) is "
+                             f"clip_actions={self.clip!r}")
+        if not float(self.std_init) > 0:
+            raise ValueError(f"std_init: expected a float > 0, got {self.std_init!r}")
+        for name in ("clip_actions", "collect"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected a bool, got {getattr(self, name)!r}")
         if self.batch_size > self.n_steps * self.num_envs:
             raise ValueError(f"batch_size: expected at most n_steps * num_envs = "
                              f"{self.n_steps * self.num_envs} samples per rollout, got {self.batch_size}")
@@ -293,6 +376,9 @@ def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[s
         values["lr"] = scheduled_lr(lr, lr_scheduler, lr_scheduler_hparam)
     if "hidden_sizes" in values:
         values["hidden_sizes"] = tuple(values["hidden_sizes"])
+    resolve = getattr(config_class, "resolve_defaults", None)
+    if resolve is not None:
+        values = resolve(values, given={ALIASES.get(n, n) if n in aliases else n for n in overrides})
     return config_class(**values).validate()
 
 

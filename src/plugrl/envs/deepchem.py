@@ -112,6 +112,13 @@ class Environment(abc.ABC):
     def reset(self) -> None:
         """Initialise the environment (call before :meth:`step`); call again to start over."""
 
+    def as_gymnasium(self) -> gymnasium.Env[Any, Any] | str:
+        """What plugrl's agents step in place of this environment: ``to_gymnasium(self)``
+        (plugrl's, not DeepChem's; :func:`plugrl.samplers.make_vector_env` calls it). Override
+        it to give bounds to continuous actions, ``to_gymnasium(self, action_low, action_high)``.
+        """
+        return to_gymnasium(self)
+
     @abc.abstractmethod
     def step(self, action: Any) -> float:
         """Perform ``action`` (an int index, or an array of ``action_shape``); update
@@ -163,6 +170,10 @@ class GymEnvironment(Environment):
         self._truncated = bool(truncated) and not terminated
         self._terminated = bool(terminated or truncated)
         return float(reward)
+
+    def as_gymnasium(self) -> str:
+        """The Gymnasium id ``name``: agents make their envs from it, as from the id itself."""
+        return self.name
 
     def __deepcopy__(self, memo: dict[int, Any]) -> GymEnvironment:
         return GymEnvironment(self.name)  # as DeepChem's: a fresh env, not its renderer's state

@@ -2,6 +2,7 @@
 
 from plugrl.function_approximators import predefined
 from plugrl.function_approximators.base import FunctionApproximator, HeadModel
+from plugrl.function_approximators.keras_models import ActorModel, NamedOutputsModel, ValueModel
 from plugrl.function_approximators.parameter_groups import (
     GroupedParams,
     HeadFunction,
@@ -11,5 +12,5 @@ from plugrl.function_approximators.parameter_groups import (
     grouped,
 )
 
-__all__ = ["FunctionApproximator", "GroupedParams", "HeadFunction", "HeadModel", "Member",
-           "MemberPositions", "ParameterGroups", "grouped", "predefined"]
+__all__ = ["ActorModel", "FunctionApproximator", "GroupedParams", "HeadFunction", "HeadModel", "Member",
+           "MemberPositions", "NamedOutputsModel", "ParameterGroups", "ValueModel", "grouped", "predefined"]

@@ -12,21 +12,33 @@ from __future__ import annotations
 import copy
 import difflib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
 
-from plugrl.envs.deepchem import Environment, GymEnvironment, to_gymnasium
 from plugrl.samplers.replay import EpisodeRecorder
 from plugrl.utils.validation import check_positive_int
 
-__all__ = ["VECTORIZATIONS", "make_env_like", "make_vector_env"]
+__all__ = ["VECTORIZATIONS", "GymnasiumConvertible", "make_env_like", "make_vector_env"]
 
 VECTORIZATIONS = ("sync", "async")
 """The valid values of ``vectorization``: one process, or one subprocess per env."""
 
-EnvLike = str | gymnasium.Env | VectorEnv | Environment | Callable[[], gymnasium.Env]
+
+
+@runtime_checkable
+class GymnasiumConvertible(Protocol):
+    """An environment of another interface that says what to step in its place, such as
+    DeepChem's :class:`~plugrl.envs.Environment` (a protocol, so that samplers need not import
+    ``plugrl.envs``)."""
+
+    def as_gymnasium(self) -> str | gymnasium.Env:
+        """A Gymnasium id or env that plays this environment."""
+        ...
+
+
+EnvLike = str | gymnasium.Env | VectorEnv | GymnasiumConvertible | Callable[[], gymnasium.Env]
 
 
 def make_vector_env(
@@ -36,7 +48,7 @@ def make_vector_env(
 
     Parameters
     ----------
-    env : str, gymnasium.Env, gymnasium.vector.VectorEnv, Environment or callable
+    env : str, gymnasium.Env, gymnasium.vector.VectorEnv, GymnasiumConvertible or callable
         What to vectorize:
 
         - a Gymnasium id such as ``"CartPole-v1"`` (see ``gymnasium.pprint_registry()``);
@@ -44,9 +56,9 @@ def make_vector_env(
           when ``vectorization="async"``); with more, each other one is ``copy.deepcopy(env)``
           (DeepChem's contract for environments), made now, with a fresh unseeded
           ``np_random``; if the copy fails, an env with a spec is re-made from ``env.spec``;
-        - a DeepChem :class:`~plugrl.envs.Environment`, adapted with
-          :func:`plugrl.envs.deepchem.to_gymnasium` and then used as an env instance; a
-          :class:`~plugrl.envs.GymEnvironment` is its Gymnasium id;
+        - an object with ``as_gymnasium()``, replaced by what that returns: a DeepChem
+          :class:`~plugrl.envs.Environment` gives its Gymnasium adapter (an env instance,
+          copied as above), a :class:`~plugrl.envs.GymEnvironment` its Gymnasium id;
         - a zero-argument callable returning a new env, called once per sub-environment;
         - a vector env, returned as is after checking that it autoresets in the same step
           (``num_envs`` must then be 1 or its own number of envs; ``vectorization`` is ignored).
@@ -112,9 +124,10 @@ def _check_vector_env(vector_env: VectorEnv, num_envs: int) -> VectorEnv:
 
 
 def make_env_like(env: Any) -> gymnasium.Env:
-    """One more Gymnasium env like ``env`` (an id, an instance, a DeepChem env or a callable),
-    made as :func:`make_vector_env` makes its extra sub-environments: from the id, as a deep
-    copy of the instance (adapted, for a DeepChem env), or by calling the callable.
+    """One more Gymnasium env like ``env`` (an id, an instance, an object with ``as_gymnasium()``
+    such as a DeepChem env, or a callable), made as :func:`make_vector_env` makes its extra
+    sub-environments: from the id, as a deep copy of the instance (of its adapter, for a
+    DeepChem env), or by calling the callable.
 
     Raises
     ------
@@ -137,17 +150,16 @@ def _env_fns(env: Any, num_envs: int, vectorization: str) -> list[Callable[[], g
             return [_Given(probe), *makers]  # the probe is a ready sub-env; don't make it twice
         probe.close()  # some envs cannot be pickled into a subprocess, so each one makes its own
         return [_Maker(spec), *makers]
-    if isinstance(env, GymEnvironment):
-        return _env_fns(env.name, num_envs, vectorization)
-    if isinstance(env, Environment):
-        env = to_gymnasium(env)
+    if isinstance(env, GymnasiumConvertible) and not isinstance(env, gymnasium.Env):
+        return _env_fns(env.as_gymnasium(), num_envs, vectorization)
     if isinstance(env, gymnasium.Env):
         return [_Given(env), *(_copy_of(env) for _ in range(num_envs - 1))]
     if callable(env):
         return [env] * num_envs
     raise TypeError(
         "env: expected a Gymnasium id, a gymnasium.Env, a gymnasium.vector.VectorEnv, a "
-        f"plugrl.envs.Environment or a callable returning an env, got {type(env).__name__}"
+        "plugrl.envs.Environment (or another object with as_gymnasium()) or a callable "
+        f"returning an env, got {type(env).__name__}"
     )
 
 

@@ -14,7 +14,17 @@ from plugrl.agents.config import ALIASES, OnPolicyConfig
 from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
 from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
+from plugrl.agents.on_policy.policy_step import (
+    PolicyStep,
+    check_no_state,
+    first_of_batch,
+    observation_batch,
+    policy_info,
+)
+from plugrl.agents.on_policy.user_objects import UserObjects, make_normalizer
 from plugrl.caching.gae import GAE
+from plugrl.function_approximators.predefined.mlp import policy_spaces
+from plugrl.proba_dists import ProbaDist
 from plugrl.utils.running_moments import RunningNormalizer
 
 __all__ = ["OnPolicyAgent"]
@@ -30,12 +40,16 @@ class OnPolicyAgent(BaseAgent):
         (:mod:`plugrl.envs.jax`), which selects the fast path: ``fit`` then runs rollouts and
         updates in one compiled function (:mod:`plugrl.agents.on_policy.fast_training`), while acting,
         evaluating and saving use the Gymnasium environment of the same id.
+    policy : plugrl.policies.Policy, SoftmaxPolicy or GaussianPolicy, optional
+        DeepChem's policy (the second positional argument, as in DeepChem's ``A2C(env, policy)``):
+        the agent trains the model of its ``create_model()`` (created once, seeded by ``seed``).
+        The agent keeps plugrl's defaults; DeepChem's (``value_weight=1.0``,
+        ``entropy_weight=0.01``, ``advantage_lambda=0.98``) are passed by name. Or pyrado's
+        ``policy``: a plugrl policy object, used as the actor.
     seed : int, optional
         Seeds networks, environments and every random draw; the same seed gives the same run.
     function_approximator : FunctionApproximator, optional
         A body shared by actor and critic, instead of the default MLPs.
-    policy : SoftmaxPolicy or GaussianPolicy, optional
-        pyrado's ``policy``: the user's policy object as the actor.
     critic : GAE, optional
         pyrado's ``critic``: a :class:`~plugrl.caching.GAE` critic, ``GAE(vfcn, gamma, lamda,
         ...)``. Its value function is the agent's and its ``gamma`` and ``lamda`` are the
@@ -44,9 +58,24 @@ class OnPolicyAgent(BaseAgent):
         each policy update, and the policy loss has no value term; A2C, PPO2 and REINFORCE train
         it in their combined loss (``vfcn_coeff``), as pyrado's A2C and PPO2 do. Not on the
         fast path.
+    actor_network, value_network : keras.Model or FunctionApproximator, optional
+        TF-Agents' separate networks (seed 003): a Keras actor maps observations to logits
+        (``Discrete``) or to the mean (``Box``, with a learned state-independent log std that
+        starts at ``log(std_init)``); a Keras value network maps observations to values [batch]
+        or [batch, 1]. A network left out is the default MLP.
+    observation_normalizer : object, optional
+        TF-Agents' observation normaliser: callable on a batch of observations and with
+        ``update(batch)`` (see :class:`~plugrl.agents.on_policy.user_objects.ObservationNormalizer`);
+        by default a :class:`~plugrl.utils.running_moments.RunningNormalizer` when
+        ``normalize_observations``, else none. The ordinary path only: the fast path runs
+        plugrl's own normaliser.
+    optimizer : optax.GradientTransformation or keras.optimizers.Optimizer, optional
+        DeepChem's ``optimizer``: used instead of the scheduled Adam, after clipping gradients to
+        ``max_grad_norm``. ``lr`` is then an error: the optimizer carries its learning rate.
     **config
         Hyperparameters (see :class:`~plugrl.agents.config.OnPolicyConfig`); aliases from the
-        seeds are accepted, unknown names are an error.
+        seeds are accepted, unknown names are an error. When ``batch_size`` is not given, the
+        agent's default is fitted to the rollout (:meth:`OnPolicyConfig.resolve_defaults`).
     """
 
     AGENT_TYPE: ClassVar[str] = "OnPolicyAgent"
@@ -58,27 +87,44 @@ class OnPolicyAgent(BaseAgent):
     config: OnPolicyConfig
     learner: OnPolicyLearner
 
-    def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
-                 policy: Any = None, critic: GAE | None = None, **config: Any) -> None:
+    def __init__(self, env: Any, policy: Any = None, *, seed: int | None = None,
+                 function_approximator: Any = None, critic: GAE | None = None,
+                 actor_network: Any = None, value_network: Any = None,
+                 observation_normalizer: Any = None, optimizer: Any = None, **config: Any) -> None:
+        if optimizer is not None and {"lr", "learning_rate"} & config.keys():
+            raise ValueError("lr: expected no learning rate with an optimizer (it carries its own), "
+                             f"got lr={config.get('lr', config.get('learning_rate'))!r}")
+        self.user_objects = UserObjects(policy, actor_network, value_network, function_approximator,
+                                        optimizer)
         self.jax_env = env if is_jax_env(env) else None
         if self.jax_env is not None:
             env = _gymnasium_twin(self.jax_env)
             if critic is not None or config.get("min_rollouts") is not None:
                 raise ValueError("critic, min_rollouts: expected neither on the fast path (an agent "
                                  "made on a JAX env); make the agent on the Gymnasium env")
-        self._objects = (policy, _critic_discounts(critic, config))  # for _make_learner
+        self._critic = _critic_discounts(critic, config)  # for _make_learner
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
         self.sampler.min_rollouts = self.config.min_rollouts
-        self.normalizer = (RunningNormalizer(self.learner.observation_space.shape)
-                           if self.config.normalize_observations else None)
+        self.normalizer = make_normalizer(observation_normalizer, self.config,
+                                          self.learner.observation_space.shape)
+        if self.jax_env is not None and not isinstance(self.normalizer, (RunningNormalizer, type(None))):
+            raise ValueError(f"observation_normalizer: the fast path (a JAX env) runs plugrl's "
+                             f"RunningNormalizer only, got {type(self.normalizer).__name__}")
         #: Training on the JAX environment, when the agent was made on one (else None).
         self.fast_path = (FastPath(self.learner, self.jax_env, self.normalizer, self.seed)
                           if self.jax_env is not None else None)
+        #: The last rollout of ``fit`` on the ordinary path, its ``info`` with the policy info
+        #: of :func:`~plugrl.agents.on_policy.policy_step.policy_info` (``config.collect``).
+        self.last_rollout: Any = None
 
     def _make_learner(self, function_approximator: Any) -> OnPolicyLearner:
-        policy, critic = self._objects
+        self.user_objects.check_config(self.config)
+        actor, critic = self.user_objects.approximators(
+            policy_spaces(self.observation_space, self.action_space), self.seed)
         return OnPolicyLearner(self.observation_space, self.action_space, self.config, self.seed,
-                               function_approximator, policy, critic, self.CRITIC_UPDATES_ITSELF)
+                               actor, self.user_objects.policy_object, self._critic,
+                               self.CRITIC_UPDATES_ITSELF, value_approximator=critic,
+                               optimizer=self.user_objects.optimizer)
 
     def _steps_per_iteration(self) -> int:
         return self.config.n_steps
@@ -139,6 +185,10 @@ class OnPolicyAgent(BaseAgent):
         metrics = self.learner.update(batch, coefficients, key, self.learner.shuffles(T * N, self._rng))
         if self.normalizer is not None:
             self.normalizer.update(rollout.S.reshape(T * N, *self.learner.observation_space.shape))
+        if self.config.collect:
+            info = rollout.info
+            self.last_rollout = rollout._replace(info={**info, **policy_info(
+                info["logP"], info["V"], info["Z"], self.learner.discrete)})
         return {**self._progress_record(), **metrics}
 
     def _fast_iteration(self, fast_path: FastPath, total_steps: int) -> dict[str, float]:
@@ -193,15 +243,51 @@ class OnPolicyAgent(BaseAgent):
         a = self.learner.env_actions(A)[0]
         return int(a) if self.learner.discrete else a
 
-    def predict(self, s: Any) -> tuple[Any, float]:
-        """DeepChem's pair: action probabilities (or ``(mu, logvar)``) and the value of ``s``."""
+    def predict(self, s: Any) -> list[Any]:
+        """DeepChem's outputs for one observation ``s``: ``[action_probs, value]`` for discrete
+        actions, ``[mean, std, value]`` for ``Box`` actions (arrays of the action's shape, and a
+        float)."""
         S = self._normalize(self.learner.policy.check_state(s)[None])
         Z = self.learner.policy_params(S)
         value = float(self.learner.values(S)[0])
         if self.learner.discrete:
             probs = np.exp(Z[0] - Z[0].max())
-            return probs / probs.sum(), value
-        return (Z[0][0], Z[1][0]), value
+            return [probs / probs.sum(), value]
+        return [Z[0][0], np.exp(0.5 * Z[1][0]), value]
+
+    # ------------------------------------------------------------------ TF-Agents' PPOPolicy
+    def action(self, time_step: Any, policy_state: Any = (), seed: int | None = None) -> PolicyStep:
+        """TF-Agents' ``action``: sampled actions for a batch of observations (or a time step
+        with ``.observation``, or one observation), with the policy info if ``collect``.
+
+        ``seed`` draws the sample from its own generator; ``policy_state`` must be ``()``.
+        """
+        check_no_state("policy_state", policy_state)
+        S, single = observation_batch(time_step, self.learner.observation_space.shape)
+        rng = self._rng if seed is None else np.random.default_rng(seed)
+        info = self.learner.act(self._normalize(S), self.learner.policy.noise_block(len(S), rng))
+        A = self.learner.env_actions(info["A"])
+        step = PolicyStep(A, (), policy_info(info["logP"], info["V"], info["Z"], self.learner.discrete)
+                          if self.config.collect else ())
+        return first_of_batch(step) if single else step
+
+    def distribution(self, time_step: Any, policy_state: Any = ()) -> PolicyStep:
+        """TF-Agents' ``distribution``: a :class:`PolicyStep` whose ``action`` is the policy's
+        distribution (a :class:`~plugrl.proba_dists.ProbaDist` over the batch)."""
+        check_no_state("policy_state", policy_state)
+        S, _ = observation_batch(time_step, self.learner.observation_space.shape)
+        dist: ProbaDist = self.learner.policy.make_dist(self.learner.policy_params(self._normalize(S)))
+        return PolicyStep(dist, (), ())
+
+    def apply_value_network(self, observations: Any, step_types: Any = None, value_state: Any = None,
+                            training: bool = False) -> tuple[np.ndarray, tuple]:
+        """TF-Agents' ``apply_value_network``: ``(values [batch], ())`` of a batch of raw
+        observations, normalised first as in training. ``step_types`` and ``training`` do not
+        change the result (no recurrent state, no dropout in training mode)."""
+        check_no_state("value_state", value_state)
+        S, single = observation_batch(observations, self.learner.observation_space.shape)
+        V = self.learner.values(self._normalize(S))
+        return (V[0] if single else V), ()
 
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate`: on a JAX environment whose id
@@ -231,7 +317,7 @@ class OnPolicyAgent(BaseAgent):
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {} if self.learner.critic is None else {
             f"critic/{k}": v for k, v in self.learner.critic.state().items()}
-        if self.normalizer is not None:
+        if callable(getattr(self.normalizer, "state", None)):
             arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in self.normalizer.state().items()})
         return arrays, {}
 
@@ -239,8 +325,9 @@ class OnPolicyAgent(BaseAgent):
         if self.learner.critic is not None:
             self.learner.critic.load_state({k[len("critic/"):]: v for k, v in arrays.items()
                                             if k.startswith("critic/")})
-        if self.normalizer is not None:
-            self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in ("mean", "var", "count")})
+        names = [name.partition("/")[2] for name in arrays if name.startswith("normalizer/")]
+        if names and self.normalizer is not None:
+            self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in names})
 
 
 def _critic_discounts(critic: GAE | None, config: dict[str, Any]) -> GAE | None:

@@ -16,7 +16,9 @@ import numpy as np
 
 from plugrl._backend import (
     Metrics,
+    Optimizer,
     TrainState,
+    as_optax,
     copy_arrays,
     init_train_state,
     jit,
@@ -25,6 +27,7 @@ from plugrl._backend import (
     on_raveled_params,
     scheduled_adam,
     train_step,
+    with_gradient_clipping,
     with_learning_rate,
 )
 from plugrl.agents.config import OnPolicyConfig
@@ -90,11 +93,19 @@ class OnPolicyLearner:
         learner's. With ``critic_updates_itself`` (pyrado's PPO) :meth:`update_critic` trains it
         with the critic's own settings and the policy loss has no value term; otherwise (A2C,
         PPO2) the value function is trained in the combined loss as without a critic.
+    value_approximator : FunctionApproximator, optional
+        The critic's own function approximator (``head_v``); ``function_approximator`` (or the
+        default MLP) is then the actor's alone (TF-Agents' separate ``value_network``).
+    optimizer : optax.GradientTransformation or keras.optimizers.Optimizer, optional
+        Used instead of the scheduled Adam of ``config.lr`` (DeepChem's ``optimizer``), after
+        clipping the gradients to ``config.max_grad_norm``; ``config.lr`` is then not used.
     """
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: OnPolicyConfig,
                  seed: int, function_approximator: Any = None, policy: Any = None,
-                 critic: GAE | None = None, critic_updates_itself: bool = False) -> None:
+                 critic: GAE | None = None, critic_updates_itself: bool = False, *,
+                 value_approximator: Any = None,
+                 optimizer: Optimizer | keras.optimizers.Optimizer | None = None) -> None:
         self.config = config
         spaces = policy_spaces(observation_space, action_space)  # raises on other kinds of spaces
         assert isinstance(observation_space, gym.spaces.Box)  # what policy_spaces has checked
@@ -103,7 +114,7 @@ class OnPolicyLearner:
         self.action_space: gym.spaces.Discrete | gym.spaces.Box = action_space
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         self.policy, self.v_func = _build_functions(spaces, self.discrete, config, seed,
-                                                    function_approximator, policy, critic)
+                                                    function_approximator, value_approximator, policy, critic)
         #: The critic that trains the value function itself (None: the combined loss does).
         self.critic = critic if critic is not None and critic_updates_itself else None
         if self.critic is not None and self.v_func.function_approximator is self.policy.function_approximator:
@@ -111,13 +122,18 @@ class OnPolicyLearner:
                              "own, got the policy's (the critic and the policy train apart)")
         self.objective = make_policy_objective(config)
         self._groups = ParameterGroups([self.policy, self.v_func])
-        # Adam on raveled parameters, as update_step gives them (init_train_state sees the tuple).
-        self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm,
-                                        raveled=True)
+        # Raveled parameters, as update_step gives them (init_train_state sees the tuple):
+        # as_optax ravels a user's optimizer, scheduled_adam is told to.
+        self.scheduled = optimizer is None
+        self.optimizer = (scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm, raveled=True)
+                          if optimizer is None else
+                          with_gradient_clipping(as_optax(optimizer), config.max_grad_norm))
+        #: Added to the Gaussian policy's log-variance: ``2 log config.std_init`` (0 by default).
+        self.logvar_offset = 2.0 * float(np.log(config.std_init))
         self.state = init_train_state(*self._groups.gather(), self.optimizer)
         self._gae = GAE(config.gamma, config.gae_lambda)
         self._act = jit(lambda params, non_trainable, S, noise: _pack_columns(
-            self.sample(params, non_trainable, S, noise)))
+            *self.sample(params, non_trainable, S, noise), self.forward(params, non_trainable, S)[0]))
         self._forward = jit(self.forward)
         self._update = jit(self.update_step)
 
@@ -132,7 +148,10 @@ class OnPolicyLearner:
         logvar)``) and the values ``V`` [batch] of a batch of (normalised) observations."""
         weights_pi = self._groups.select(params, non_trainable, 0)
         weights_v = self._groups.select(params, non_trainable, 1)
-        return self.policy.apply(*weights_pi, S)[0], self.v_func.apply(*weights_v, S)[0]
+        Z = self.policy.apply(*weights_pi, S)[0]
+        if not self.discrete and self.logvar_offset:
+            Z = (Z[0], Z[1] + self.logvar_offset)
+        return Z, self.v_func.apply(*weights_v, S)[0]
 
     def sample(self, params: tuple, non_trainable: tuple, S: Any, noise: Any) -> tuple[Any, Any, Any]:
         """Actions ``A`` drawn with ``noise`` (Gumbel [batch, num_actions], or standard normal
@@ -151,13 +170,15 @@ class OnPolicyLearner:
         return Z.argmax(axis=-1) if self.discrete else Z[0]
 
     def env_actions(self, A: Any) -> Any:
-        """Actions for the environment: ``Box`` actions clipped to the bounds (log-probabilities
-        stay those of the unclipped samples). Array methods only, so the host's NumPy actions
-        and the fast path's traced ones go through this one function."""
+        """Actions for the environment: ``Box`` actions clipped to the bounds if
+        ``config.clip_actions`` (log-probabilities stay those of the unclipped samples). Array
+        methods only, so the host's NumPy actions and the fast path's traced ones go through
+        this one function."""
         space = self.action_space
         if isinstance(space, gym.spaces.Discrete):
             return A
-        return A.reshape(len(A), *space.shape).clip(space.low, space.high)
+        A = A.reshape(len(A), *space.shape)
+        return A.clip(space.low, space.high) if self.config.clip_actions else A
 
     def loss(self, params: tuple, state: TrainState, batch: dict[str, Any], key: Any,
              coefficients: Coefficients) -> tuple[Any, tuple[tuple, dict[str, Any]]]:
@@ -207,7 +228,8 @@ class OnPolicyLearner:
         takes the norm of that vector.
         """
         rows = self._pack(batch)
-        state = state._replace(opt_state=with_learning_rate(state.opt_state, coefficients.lr))
+        if self.scheduled:  # a user's optimizer keeps its own learning rate
+            state = state._replace(opt_state=with_learning_rate(state.opt_state, coefficients.lr))
 
         def epochs(state: TrainState, unravel: Any) -> tuple[TrainState, Metrics]:
             step = train_step(lambda flat, st, minibatch, k: self.loss(
@@ -235,10 +257,13 @@ class OnPolicyLearner:
     # ------------------------------------------------------------------ host side
     def act(self, S: np.ndarray, noise: np.ndarray) -> dict[str, np.ndarray]:
         """Sample actions for a batch of (normalised) observations; returns the policy info
-        ``A``, ``logP`` and ``V`` (one transfer from the device)."""
+        ``A``, ``logP``, ``V`` and the distribution parameters ``Z`` (logits [batch,
+        num_actions], or ``mu`` and ``logvar`` side by side, [batch, 2 * action size]), in one
+        transfer from the device."""
         packed = np.asarray(self._act(self.state.params, self.state.non_trainable, S, noise))
-        A = packed[:, 2].astype(np.int64) if self.discrete else packed[:, 2:]
-        return {"logP": packed[:, 0], "V": packed[:, 1], "A": A}
+        width = 1 if self.discrete else int(np.prod(self.action_space.shape or ()))
+        A = packed[:, 2].astype(np.int64) if self.discrete else packed[:, 2:2 + width]
+        return {"logP": packed[:, 0], "V": packed[:, 1], "A": A, "Z": packed[:, 2 + width:]}
 
     def policy_params(self, S: np.ndarray) -> Any:
         """Distribution parameters (logits, or ``(mu, logvar)``) of a batch of observations."""
@@ -310,11 +335,13 @@ def value_loss(V_pred: Any, V_old: Any, R: Any, clip_value: float | None) -> Any
 
 
 def _build_functions(spaces: SpacesOnly, discrete: bool, config: OnPolicyConfig, seed: int,
-                     function_approximator: Any, policy: Any = None,
+                     function_approximator: Any, value_approximator: Any = None, policy: Any = None,
                      gae_critic: GAE | None = None) -> tuple[Any, Any]:
     policy_class = SoftmaxPolicy if discrete else GaussianPolicy
-    if function_approximator is not None:
-        actor = critic = function_approximator
+    if function_approximator is not None or value_approximator is not None:
+        actor = function_approximator if function_approximator is not None else MLP(
+            spaces, config.hidden_sizes, config.activation, random_seed=seed)
+        critic = value_approximator if value_approximator is not None else actor
     else:
         actor = MLP(spaces, config.hidden_sizes, config.activation, random_seed=seed)
         critic = actor if config.shared_network else MLP(spaces, config.hidden_sizes, config.activation,
@@ -331,8 +358,9 @@ def _build_functions(spaces: SpacesOnly, discrete: bool, config: OnPolicyConfig,
     return pi, gae_critic.vfcn
 
 
-def _pack_columns(sample: tuple[Any, Any, Any]) -> Any:
-    """``(A, logP, V)`` as one array [batch, 2 + action columns]: one transfer to the host."""
-    A, logP, V_pred = sample
-    A = ops.reshape(ops.cast(A, "float32"), (A.shape[0], -1))
-    return ops.concatenate([logP[:, None], V_pred[:, None], A], axis=-1)
+def _pack_columns(A: Any, logP: Any, V_pred: Any, Z: Any) -> Any:
+    """``logP``, ``V``, ``A`` and ``Z`` as one array [batch, columns]: one transfer to the host."""
+    size = A.shape[0]
+    Z = [Z] if not isinstance(Z, tuple) else list(Z)
+    columns = [logP[:, None], V_pred[:, None], ops.cast(A, "float32"), *Z]
+    return ops.concatenate([ops.reshape(c, (size, -1)) for c in columns], axis=-1)
