@@ -307,12 +307,24 @@ class OnPolicyAgent(BaseAgent):
             models[name] = function.head.model
         return models
 
+    def _reset_memory(self) -> None:
+        """pyrado's ``reset`` of an actor-critic: the critic's too (its learning-rate schedule and
+        standardizer start again); the new sampler keeps ``min_rollouts``."""
+        self.sampler.min_rollouts = self.config.min_rollouts
+        if self.learner.critic is not None:
+            self.learner.critic.reset()
+
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        if not callable(getattr(self.normalizer, "state", None)):
-            return {}, {}
-        return {f"normalizer/{k}": np.asarray(v) for k, v in self.normalizer.state().items()}, {}
+        arrays = {} if self.learner.critic is None else {
+            f"critic/{k}": v for k, v in self.learner.critic.state().items()}
+        if callable(getattr(self.normalizer, "state", None)):
+            arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in self.normalizer.state().items()})
+        return arrays, {}
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
+        if self.learner.critic is not None:
+            self.learner.critic.load_state({k[len("critic/"):]: v for k, v in arrays.items()
+                                            if k.startswith("critic/")})
         names = [name.partition("/")[2] for name in arrays if name.startswith("normalizer/")]
         if names and self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in names})
