@@ -52,7 +52,8 @@ class OnPolicyAgent(BaseAgent):
         TF-Agents' separate networks (seed 003): a Keras actor maps observations to logits
         (``Discrete``) or to the mean (``Box``, with a learned state-independent log std that
         starts at ``log(std_init)``); a Keras value network maps observations to values [batch]
-        or [batch, 1]. A network left out is the default MLP.
+        or [batch, 1]. A network left out is the default MLP. Training updates the agent's
+        copy of the weights; :meth:`keras_models` writes them into these models (and a Policy's).
     observation_normalizer : object, optional
         TF-Agents' observation normaliser: callable on a batch of observations and with
         ``update(batch)`` (see :class:`~plugrl.agents.on_policy.user_objects.ObservationNormalizer`);
