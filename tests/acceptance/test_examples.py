@@ -13,7 +13,7 @@ from examples_loader import EXAMPLES, load_example
 def test_every_example_is_covered():
     covered = {"cartpole_sarsa", "frozen_lake_q_learning", "cartpole_double_q",
                "frozen_lake_reinforce", "frozen_lake_actor_critic", "frozen_lake_sac", "pendulum_ppo",
-               "deepchem_a2c_cartpole", "tf_agents_ppo_cartpole"}
+               "pyrado_ppo_cartpole", "deepchem_a2c_cartpole", "tf_agents_ppo_cartpole"}
     assert {p.stem for p in EXAMPLES.glob("[!_]*.py")} == covered
 
 
@@ -56,6 +56,13 @@ def test_pendulum_ppo_example_runs(capsys):
                                                num_epochs=2)
     assert len(result["returns"]) == 6
     assert "Best average return over 10 episodes" in capsys.readouterr().out
+
+
+def test_pyrado_ppo_cartpole_example_solves_cartpole(capsys):
+    """pyrado's set-up (policy and GAE critic objects, num_workers, min_steps) at its budget."""
+    result = load_example("pyrado_ppo_cartpole").main(num_steps=36_000, seed=0)
+    assert result["mean_return"] >= 195
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("Solved")
 
 
 def test_deepchem_example_learns_cartpole(capsys):

@@ -98,9 +98,10 @@ def test_gaussian_ppo_on_pendulum():
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     config = dict(TINY, normalize_observations=True, lr="lin_0.01")
     uninterrupted = PPO("CartPole-v1", seed=5, **config).fit(640)
-    PPO("CartPole-v1", seed=5, **config).fit(640, checkpoint_interval=320, checkpoint_dir=tmp_path,
-                                             callback=lambda agent, record: agent.num_steps < 320)
-    resumed = PPO("CartPole-v1", seed=5, **config).fit(640, restore=True, checkpoint_dir=tmp_path)
+    PPO("CartPole-v1", seed=5, model_dir=tmp_path, **config).fit(
+        640, checkpoint_interval=320, callback=lambda agent, record: agent.num_steps < 320)
+    # fit counts the steps still to do: the interrupted run stopped at 320 of 640.
+    resumed = PPO("CartPole-v1", seed=5, model_dir=tmp_path, **config).fit(320, restore=True)
     assert resumed.num_steps == 640
     for a, b in zip(uninterrupted.learner.get_weights(), resumed.learner.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -109,7 +110,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
 
 
 def test_checkpoint_errors_leave_files_untouched(tmp_path):
-    agent = PPO("CartPole-v1", seed=0, **TINY).fit(64, checkpoint_interval=32, checkpoint_dir=tmp_path)
+    agent = PPO("CartPole-v1", seed=0, model_dir=tmp_path, **TINY).fit(64, checkpoint_interval=32)
     (latest,) = sorted(tmp_path.glob("ckpt-*"))[-1:]
     before = {p: p.read_bytes() for p in latest.iterdir()}
     with pytest.raises(CheckpointError, match="expected A2C"):
@@ -120,7 +121,7 @@ def test_checkpoint_errors_leave_files_untouched(tmp_path):
         PPO.load(latest)
     assert {p: p.read_bytes() for p in latest.iterdir() if p.name != "arrays.npz"} == \
         {p: b for p, b in before.items() if p.name != "arrays.npz"}
-    assert len(list(tmp_path.glob("ckpt-*"))) == 2  # keep_checkpoints=3, two written
+    assert len(list(tmp_path.glob("ckpt-*"))) == 2  # at 32 and 64 (the final one replaced it)
     assert agent.num_steps == 64
 
 

@@ -60,7 +60,7 @@ def test_ordinary_agent_saved_restores_into_a_fast_agent_which_trains_on(tmp_pat
     s = np.full(4, 0.02, np.float32)
     assert fast.select_action(s, deterministic=True) == ordinary.select_action(s, deterministic=True)
     before = fast.learner.get_weights()
-    fast.fit(128)
+    fast.fit(64)  # 64 more
     assert fast.num_steps == 128
     assert not np.array_equal(before[0], fast.learner.get_weights()[0])
 

@@ -29,11 +29,10 @@ def _weights(agent):
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, agent_class, config):
     env_id = TINY[agent_class][0]
     uninterrupted = agent_class(env_id, seed=3, **config).fit(320)
-    agent_class(env_id, seed=3, **config).fit(
-        320, checkpoint_interval=160, checkpoint_dir=tmp_path,
-        callback=lambda agent, record: agent.num_steps < 160)
+    agent_class(env_id, seed=3, model_dir=tmp_path, **config).fit(
+        320, checkpoint_interval=160, callback=lambda agent, record: agent.num_steps < 160)
     assert latest_agent_checkpoint(tmp_path).name.endswith("160")
-    resumed = agent_class(env_id, seed=3, **config).fit(320, restore=True, checkpoint_dir=tmp_path)
+    resumed = agent_class(env_id, seed=3, model_dir=tmp_path, **config).fit(160, restore=True)
     assert resumed.num_steps == uninterrupted.num_steps == 320
     for a, b in zip(_weights(uninterrupted), _weights(resumed), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -68,9 +67,9 @@ def test_bad_observations_are_rejected(agent_class):
         agent.select_action(np.zeros(7))
 
 
-def test_one_stream_of_episodes():
-    with pytest.raises(ValueError, match="num_envs: expected 1"):
-        DQN("CartPole-v1", num_envs=2)
+def test_each_env_needs_a_slot():
+    with pytest.raises(ValueError, match="num_envs: expected at most memory_size = 2"):
+        DQN("CartPole-v1", num_envs=3, memory_size=2, batch_size=1)
 
 
 @pytest.mark.parametrize("config, message", [

@@ -330,8 +330,8 @@ def test_agent_saves_loads_and_resumes_from_checkpoints_exactly(tmp_path):
     np.testing.assert_array_equal(loaded.select_action(s, deterministic=True),
                                   agent.select_action(s, deterministic=True))
     assert int(loaded.learner.state.num_updates) == int(agent.learner.state.num_updates) == 251
-    SAC("Pendulum-v1", **small).fit(200, checkpoint_interval=100, checkpoint_dir=str(tmp_path / "ck"))
-    resumed = SAC("Pendulum-v1", **small).fit(300, checkpoint_dir=str(tmp_path / "ck"), restore=True)
+    SAC("Pendulum-v1", model_dir=str(tmp_path / "ck"), **small).fit(200, checkpoint_interval=100)
+    resumed = SAC("Pendulum-v1", model_dir=str(tmp_path / "ck"), **small).fit(100, restore=True)
     for a, b in zip(keras.tree.flatten(agent.learner.state), keras.tree.flatten(resumed.learner.state)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 

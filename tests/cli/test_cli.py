@@ -180,3 +180,33 @@ def test_precedence_defaults_preset_options_set():
     args = build_parser().parse_args(["train", "a2c", "--env", "MountainCar-v0", "--steps", "1e4"])
     plan = plan_training(args)
     assert (plan.config, plan.preset, plan.total_steps) == ({}, "none", 10_000)
+
+
+def test_resume_continues_an_interrupted_run_to_the_same_total(run_dir, tmp_path, monkeypatch):
+    """Interrupted after its checkpoint at 256 steps, a run resumed with --resume ends where
+    the uninterrupted run (the ``run_dir`` fixture) ends, weight for weight."""
+    fit = PPO.fit
+
+    def fit_until_ctrl_c(self, total_steps, callback=None, **kwargs):
+        def interrupt(agent, record):
+            callback(agent, record)
+            if agent.num_steps > 256:
+                raise KeyboardInterrupt
+
+        return fit(self, total_steps, callback=interrupt, **kwargs)
+
+    resumed_dir = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(PPO, "fit", fit_until_ctrl_c)
+        assert main(train_args(resumed_dir, "--checkpoint-interval", "256", "--no-gif")) == 130
+    assert main(train_args(resumed_dir, "--resume", "--no-gif")) == 0
+    run = json.loads((resumed_dir / "run.json").read_text())
+    assert (run["status"], run["steps"]) == ("finished", 512)
+    resumed, uninterrupted = (PPO.load(str(d / "agent")) for d in (resumed_dir, run_dir))
+    for a, b in zip(resumed.learner.get_weights(), uninterrupted.learner.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_without_a_checkpoint_is_a_usage_error(tmp_path, capsys):
+    assert main(train_args(tmp_path / "run", "--resume")) == 2
+    assert "--resume: restore: no checkpoint in model_dir" in capsys.readouterr().err

@@ -11,6 +11,17 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from plugrl.samplers import make_vector_env
 
 
+class UncopyableRecreatable(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """A wrapper that deepcopy cannot copy but that ``gymnasium.make(spec)`` can recreate."""
+
+    def __init__(self, env: gym.Env) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.Wrapper.__init__(self, env)
+
+    def __deepcopy__(self, memo: dict) -> None:
+        raise RuntimeError("no copies")
+
+
 def test_from_id_sync() -> None:
     envs = make_vector_env("CartPole-v1", num_envs=3)
     assert isinstance(envs, SyncVectorEnv) and envs.num_envs == 3
@@ -39,8 +50,8 @@ def test_from_instance() -> None:
     env = gym.make("CartPole-v1", max_episode_steps=5)
     envs = make_vector_env(env)
     assert envs.envs[0].env is env  # used as is, inside the episode recorder
-    envs = make_vector_env(env, num_envs=3)  # the others are re-made from env.spec
-    assert envs.envs[0].env is env
+    envs = make_vector_env(env, num_envs=3)  # the others are deep copies
+    assert envs.envs[0].env is env and envs.envs[1].env is not env
     assert [e.spec.max_episode_steps for e in envs.envs] == [5, 5, 5]
     envs.close()
 
@@ -96,16 +107,45 @@ def test_unknown_id_lists_close_matches() -> None:
         make_vector_env("zzzzzz-v0")
 
 
-def test_instance_that_cannot_be_copied() -> None:
-    env = CartPoleEnv()  # made without gymnasium.make: no spec
+def test_instance_without_a_spec_is_copied() -> None:
+    env = CartPoleEnv()  # made without gymnasium.make: no spec, but deepcopy copies it
     assert make_vector_env(env).num_envs == 1
-    with pytest.raises(ValueError, match="without a spec"):
-        make_vector_env(env, num_envs=2)
+    envs = make_vector_env(env, num_envs=2)
+    assert envs.envs[1].env is not env and isinstance(envs.envs[1].env, CartPoleEnv)
 
-    class Unrecorded(gym.Wrapper):
-        pass
+    made = make_vector_env(UncopyableRecreatable(gym.make("CartPole-v1")), num_envs=2)
+    assert made.envs[1].spec.id == "CartPole-v1"  # re-made from its spec
 
-    with pytest.raises(ValueError, match="cannot re-make"):
-        make_vector_env(Unrecorded(gym.make("CartPole-v1")), num_envs=2)
+    class Uncopyable(gym.Wrapper):
+        def __deepcopy__(self, memo):
+            raise RuntimeError("no copies")
+
+    with pytest.raises(ValueError, match="copy failed .*cannot be recreated"):
+        make_vector_env(Uncopyable(gym.make("CartPole-v1")), num_envs=2)
     with pytest.raises(TypeError, match="env: expected a Gymnasium id"):
         make_vector_env(42)
+
+
+def test_an_object_with_as_gymnasium_is_replaced_by_what_it_returns() -> None:
+    class Named:
+        def as_gymnasium(self) -> str:
+            return "CartPole-v1"
+
+    class Built:
+        def as_gymnasium(self) -> gym.Env:
+            return gym.make("Pendulum-v1")
+
+    envs = make_vector_env(Named(), num_envs=2)
+    assert [e.spec.id for e in envs.envs] == ["CartPole-v1"] * 2  # both made from the id
+    envs = make_vector_env(Built(), num_envs=2)
+    assert envs.envs[0].env is not envs.envs[1].env  # the returned instance, and a copy of it
+    assert [e.spec.id for e in envs.envs] == ["Pendulum-v1"] * 2
+
+
+def test_samplers_do_not_import_the_envs_package() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, plugrl.samplers; print('plugrl.envs' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # DESIGN: samplers depend only on utils

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import os
+import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -22,9 +24,17 @@ import numpy as np
 from plugrl._backend import prng_key
 from plugrl.agents.config import build_config
 from plugrl.agents.presets import load_preset
-from plugrl.samplers import RolloutSampler, make_vector_env
+from plugrl.agents.run_control import (
+    CheckpointSchedule,
+    RunControl,
+    check_logger,
+    check_not_a_directory,
+    log_record,
+    model_dir_argument,
+)
+from plugrl.samplers import RolloutSampler, make_env_like, make_vector_env
 from plugrl.utils.checkpoints import rng_from_json, rng_state_to_json
-from plugrl.utils.pickling import Rebuildable
+from plugrl.utils.validation import check_positive_int
 
 __all__ = ["AgentPolicy", "BaseAgent"]
 
@@ -42,7 +52,7 @@ class AgentPolicy:
         return self._agent.select_action(s, deterministic=True)
 
 
-class BaseAgent(Rebuildable, abc.ABC):
+class BaseAgent(RunControl, abc.ABC):
     """Base of the ready-made agents.
 
     Parameters
@@ -53,6 +63,20 @@ class BaseAgent(Rebuildable, abc.ABC):
         Seeds networks, environments and every random draw; the same seed gives the same run.
     function_approximator : FunctionApproximator, optional
         A user-made body instead of the default MLPs.
+    model_dir : str, optional
+        The directory of the agent's checkpoints (DeepChem's name; ``save_dir`` is pyrado's):
+        ``fit`` writes them there, ``restore`` and ``fit(restore=True)`` read them.
+    save_dir : str, optional
+        pyrado's name for ``model_dir`` (give one of the two).
+    max_iter : int, optional
+        pyrado's number of iterations: what ``fit()`` without a step count (and ``train()``) runs.
+    eval_intvl : int, optional
+        pyrado's evaluation interval: every so many iterations of ``fit``, the greedy policy's
+        mean return over ``config.eval_episodes`` episodes is recorded as ``"eval_return"``.
+    logger : object, optional
+        pyrado's step logger: after each iteration, ``logger.add_value(name, value)`` for every
+        entry of the iteration's record, then ``logger.record_step()``; or a callable
+        ``logger(record)``.
     **config
         Hyperparameters (fields of the agent's ``CONFIG`` dataclass); aliases from the seeds are
         accepted, unknown names are an error.
@@ -63,10 +87,23 @@ class BaseAgent(Rebuildable, abc.ABC):
     DEFAULTS: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
-                 **config: Any) -> None:
+                 model_dir: str | os.PathLike[str] | None = None,
+                 save_dir: str | os.PathLike[str] | None = None, max_iter: int | None = None,
+                 eval_intvl: int | None = None, logger: Any = None, **config: Any) -> None:
         self.config = build_config(self.CONFIG, self.DEFAULTS, config)
+        #: Where ``fit`` writes checkpoints and ``restore`` reads them (DeepChem's ``model_dir``,
+        #: pyrado's ``save_dir``); None: no checkpoints unless ``fit`` is given an interval.
+        self.model_dir = model_dir_argument(model_dir, save_dir)
+        #: pyrado's iterations of ``fit()`` without a step count (and of ``train()``).
+        self.max_iter = None if max_iter is None else check_positive_int(max_iter, "max_iter")
+        #: pyrado's evaluation interval in iterations of ``fit`` (recorded as ``"eval_return"``).
+        self.eval_intvl = None if eval_intvl is None else check_positive_int(eval_intvl, "eval_intvl")
+        #: Identifies this run's checkpoints in ``model_dir``; restoring takes over the saved run's.
+        self.run_id: str | None = uuid.uuid4().hex
+        self.logger = check_logger(logger)
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-        self.env_id = _env_id(env)
+        self.env_id = _env_id(check_not_a_directory(env))
+        self._env_argument = env  # evaluation copies it when it has no id
         self.envs = make_vector_env(env, self.config.num_envs, self.config.vectorization, self.seed)
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
@@ -75,6 +112,7 @@ class BaseAgent(Rebuildable, abc.ABC):
         self._rng = np.random.default_rng(self.seed)
         self._key = prng_key(self.seed)
         self.num_steps = 0
+        self.curr_iter = 0  # iterations of fit done (pyrado's name)
         self.history: list[dict[str, float]] = []
         self.policy = AgentPolicy(self)
 
@@ -87,51 +125,64 @@ class BaseAgent(Rebuildable, abc.ABC):
         """Vector steps collected by one iteration of :meth:`fit`."""
 
     # ------------------------------------------------------------------ training
-    def fit(self, total_steps: int, callback: Callable[[Any, dict], Any] | None = None,
-            checkpoint_interval: int | None = None, restore: bool = False,
-            checkpoint_dir: str | None = None, keep_checkpoints: int = 3) -> BaseAgent:
-        """Train until ``total_steps`` environment steps (counted over all environments).
+    def fit(self, total_steps: int | None = None, max_checkpoints_to_keep: int = 5,
+            checkpoint_interval: int | None = None, restore: bool = False, *,
+            callback: Callable[[Any, dict], Any] | None = None, checkpoint_seconds: float | None = None,
+            overwrite: bool = False) -> BaseAgent:
+        """Train for ``total_steps`` **more** env steps (over all environments), as DeepChem's
+        ``fit`` and SB3's ``learn``: ``fit(N)`` twice trains as ``fit(2 * N)`` with constant
+        schedules (a schedule such as ``lr='lin_3e-4'`` spans each call's steps).
 
         Parameters
         ----------
-        total_steps : int
-            The total number of env steps after training; ``fit(2 * N, restore=True)`` after
-            ``fit(N)`` continues to ``2 * N``.
-        callback : callable, optional
-            ``callback(agent, record)`` after each iteration (a rollout and its update), with the
-            record appended to ``agent.history``; returning ``False`` stops training.
+        total_steps : int, optional
+            Env steps for this call (training stops after the iteration that reaches them).
+            None: pyrado's ``max_iter`` iterations, given at construction.
+        max_checkpoints_to_keep : int, optional
+            How many of this run's newest checkpoints ``model_dir`` keeps (DeepChem's name).
         checkpoint_interval : int, optional
-            Write a checkpoint every so many env steps (and at the end) into ``checkpoint_dir``.
+            A checkpoint every so many **env steps** (DeepChem counts seconds: plugrl counts
+            steps so that runs are reproducible; for wall-clock time use ``checkpoint_seconds``;
+            a value that looks like seconds, such as 600, warns). Without a ``model_dir``, a new
+            temporary directory becomes ``agent.model_dir``, as in DeepChem.
         restore : bool, optional
-            Continue from the newest checkpoint in ``checkpoint_dir``, if there is one.
-        checkpoint_dir : str, optional
-            Where checkpoints live; needed with ``checkpoint_interval`` or ``restore``.
-        keep_checkpoints : int, optional
-            How many of the newest checkpoints to keep.
-        """
-        from plugrl.agents.persistence import (
-            latest_agent_checkpoint,
-            restore_agent,
-            save_agent,
-        )
+            First :meth:`restore` the newest checkpoint of ``model_dir``; an error if none.
+        callback : callable, optional
+            ``callback(agent, record)`` after each iteration, the record appended to
+            ``agent.history``; returning ``False`` stops training.
+        checkpoint_seconds : float, optional
+            Also a checkpoint whenever this much wall-clock time has passed since the last.
+        overwrite : bool, optional
+            Delete another run's checkpoints found in ``model_dir`` instead of refusing to
+            start: a run never writes among another's (its own would be pruned, or a later
+            restore would resume the other).
 
-        directory = checkpoint_dir or ""
-        if (checkpoint_interval or restore) and not directory:
-            raise ValueError("checkpoint_dir: expected a directory when checkpoint_interval or "
-                             f"restore is given, got {checkpoint_dir!r}")
-        if restore and (path := latest_agent_checkpoint(directory)) is not None:
-            restore_agent(self, path)
-        next_checkpoint = _next_multiple(self.num_steps, checkpoint_interval)
-        while self.num_steps < total_steps:
-            record = self._train_iteration(total_steps)
+        With a ``model_dir``, every call also ends with a checkpoint.
+        """
+        if restore:
+            self.restore()
+        iterations = None
+        if total_steps is None:
+            if self.max_iter is None:
+                raise ValueError("total_steps: expected an int > 0, or max_iter given at "
+                                 "construction, got None")
+            iterations, total_steps = self.max_iter, self.max_iter * self.steps_per_iteration()
+        check_positive_int(total_steps, "total_steps")
+        schedule = CheckpointSchedule(self, max_checkpoints_to_keep, checkpoint_interval,
+                                      checkpoint_seconds, overwrite)
+        target, done = self.num_steps + int(total_steps), 0
+        while self.num_steps < target if iterations is None else done < iterations:
+            record = self._train_iteration(target)
+            done += 1
+            self.curr_iter += 1
+            if self.eval_intvl and done % self.eval_intvl == 0:
+                record["eval_return"] = float(self.evaluate(self.config.eval_episodes))  # type: ignore[arg-type]
             self.history.append(record)
+            log_record(self.logger, record)
             if callback is not None and callback(self, record) is False:
                 break
-            if checkpoint_interval and self.num_steps >= next_checkpoint:
-                save_agent(self, directory, keep_last=keep_checkpoints)
-                next_checkpoint = _next_multiple(self.num_steps, checkpoint_interval)
-        if checkpoint_interval:
-            save_agent(self, directory, keep_last=keep_checkpoints)
+            schedule.after_iteration()
+        schedule.finish()
         return self
 
     @abc.abstractmethod
@@ -168,42 +219,20 @@ class BaseAgent(Rebuildable, abc.ABC):
 
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate` (the caller closes it)."""
-        if self.env_id is None:
-            raise ValueError("evaluate: the agent was made from an env without a Gymnasium id; "
-                             "construct it from an id or a registered env")
-        return gym.make(self.env_id)
+        if self.env_id is not None:
+            return gym.make(self.env_id)
+        try:  # a copy of the instance (or DeepChem env) the agent was made from
+            return make_env_like(self._env_argument)
+        except TypeError as error:
+            raise ValueError("evaluate: the agent was made from an env without a Gymnasium id "
+                             "that cannot be copied either; construct it from an id, a registered "
+                             "env or an env instance") from error
 
     def close(self) -> None:
         """Close the training environments (and their subprocesses, with async vectorization)."""
         self.sampler.close()
 
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str) -> str:
-        """Save the agent (weights, optimizer, configuration, counters, ...) to ``path``."""
-        from plugrl.agents.persistence import save_agent_to
-
-        return str(save_agent_to(self, path))
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Constructor arguments and the files of a checkpoint (the one source of what an
-        agent's state is): unpickling builds the agent again and restores the checkpoint."""
-        from plugrl.agents.persistence import checkpoint_files
-
-        return {"_init_args": self.__dict__["_init_args"], "checkpoint": checkpoint_files(self)}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        from plugrl.agents.persistence import restore_checkpoint_files
-
-        self._construct_again(state["_init_args"])
-        restore_checkpoint_files(self, state["checkpoint"])
-
-    @classmethod
-    def load(cls, path: str, **env_overrides: Any) -> Any:
-        """Load an agent saved with :meth:`save` (or a checkpoint of ``fit``)."""
-        from plugrl.agents.persistence import load_agent
-
-        return load_agent(cls, path, **env_overrides)
-
+    # ------------------------------------------------------------------ presets and parts
     @classmethod
     def from_preset(cls, name_or_env: str, **overrides: Any) -> Any:
         """An agent on the env ``name_or_env`` with this agent's preset for it (``plugrl.presets``).
@@ -260,9 +289,3 @@ def _env_id(env: Any) -> str | None:
         return env
     spec = getattr(env, "spec", None)
     return getattr(spec, "id", None)
-
-
-def _next_multiple(steps: int, interval: int | None) -> int:
-    if not interval:
-        return 0
-    return (steps // interval + 1) * interval

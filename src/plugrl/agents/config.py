@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+from plugrl.utils.schedules import is_iteration_schedule, scheduled_lr
 from plugrl.utils.validation import check_positive_int, check_unit_interval
 
 __all__ = ["ALIASES", "ROLLOUT", "DQNConfig", "OffPolicyConfig", "OnPolicyConfig", "SACConfig",
@@ -22,6 +23,7 @@ ALIASES = {
     "eps_clip": "clip",
     "num_workers": "num_envs",
     "advantage_lambda": "gae_lambda",
+    "lamda": "gae_lambda",
     "learning_rate": "lr",
     "n_epochs": "num_epoch",
     # DeepChem's A2C and PPO (seed 002).
@@ -124,6 +126,14 @@ class OnPolicyConfig:
     """``'ppo'`` (clipped surrogate) or ``'vanilla'`` (policy gradient, A2C and REINFORCE)."""
     eval_episodes: int = 10
     """Episodes per evaluation in ``fit`` callbacks and the CLI."""
+    min_steps: int | None = None
+    """pyrado's run size: at least this many env steps per iteration; when given, ``n_steps``
+    becomes ``ceil(min_steps / num_envs)``. (For the off-policy agents ``min_steps`` is an alias
+    of ``train_freq``.)"""
+    min_rollouts: int | None = None
+    """pyrado's run size: at least this many episodes end within each iteration's rollout, which
+    grows by chunks of ``n_steps`` vector steps to a power-of-two number of chunks (so that the
+    jitted update compiles for few shapes; see :class:`~plugrl.samplers.RolloutSampler`)."""
 
     @classmethod
     def resolve_defaults(cls, values: dict[str, Any], given: set[str]) -> dict[str, Any]:
@@ -145,13 +155,20 @@ class OnPolicyConfig:
             return values
         full: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(cls)} | values
         try:
-            samples = int(full["n_steps"]) * int(full["num_envs"])
-        except (TypeError, ValueError):  # validate names the bad value
+            num_envs = int(full["num_envs"])
+            min_steps = full["min_steps"]
+            n_steps = int(full["n_steps"]) if min_steps is None else -(-int(min_steps) // num_envs)
+            samples = n_steps * num_envs
+        except (TypeError, ValueError, ZeroDivisionError):  # validate names the bad value
             return values
         default = full["batch_size"]
         return {**values, "batch_size": samples if default == ROLLOUT else max(1, min(int(default), samples))}
 
     def __post_init__(self) -> None:
+        if self.min_steps is not None:  # pyrado's run size sets the rollout's length
+            check_positive_int(self.min_steps, "min_steps")
+            check_positive_int(self.num_envs, "num_envs")
+            object.__setattr__(self, "n_steps", -(-self.min_steps // self.num_envs))
         # DeepChem's batch_size=0, "each rollout is one batch", read as the rollout's length.
         if type(self.batch_size) is int and self.batch_size == 0:
             object.__setattr__(self, "batch_size", self.n_steps)
@@ -159,6 +176,8 @@ class OnPolicyConfig:
     def validate(self) -> OnPolicyConfig:
         """Check every field; return ``self``."""
         check_unit_interval(self.gamma, "gamma")
+        if self.min_rollouts is not None:
+            check_positive_int(self.min_rollouts, "min_rollouts")
         check_unit_interval(self.gae_lambda, "gae_lambda")
         for name in ("n_steps", "num_envs", "batch_size", "num_epoch", "eval_episodes"):
             check_positive_int(getattr(self, name), name)
@@ -198,7 +217,9 @@ class OffPolicyConfig:
     """Env steps of uniformly random actions that fill the buffer before learning starts
     (alias ``learning_starts``)."""
     train_freq: int = 1
-    """Env steps (per env) collected between two rounds of updates (alias ``min_steps``)."""
+    """Steps of each env collected between two rounds of updates (alias ``min_steps``): with
+    ``num_envs`` envs a round follows ``train_freq * num_envs`` env steps, as in
+    Stable-Baselines3."""
     num_updates_per_step: int = 1
     """Gradient steps per round of updates, all in one jitted call (alias ``gradient_steps``)."""
     bootstrap_n: int = 1
@@ -209,15 +230,16 @@ class OffPolicyConfig:
     max_grad_norm: float | None = 10.0
     """Clip gradients to this global norm (None: no clipping)."""
     lr: LearningRate = 1e-4
-    """Learning rate: a float, ``'lin_<x>'`` (linear decay to 0) or a callable of the remaining
-    fraction of training."""
+    """Learning rate: a float, ``'lin_<x>'`` (linear decay to 0), a callable of the remaining
+    fraction of training, or pyrado's ``lr_scheduler`` (stepped once per round of updates)."""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of the default MLP networks."""
     activation: str = "relu"
     """Activation of the default MLP networks."""
     num_envs: int = 1
-    """Environments stepped in parallel (alias ``num_workers``); 1 for now: the replay buffer
-    holds one stream of episodes."""
+    """Environments stepped in parallel (alias ``num_workers``, pyrado's), all feeding one replay
+    buffer: each env's transitions form their own stream of ``memory_size // num_envs`` slots,
+    so an n-step return never mixes two envs."""
     vectorization: str = "sync"
     """How the environments run: ``'sync'`` (one process) or ``'async'`` (subprocesses)."""
     eval_episodes: int = 10
@@ -232,9 +254,9 @@ class OffPolicyConfig:
         for name in ("memory_size", "batch_size", "train_freq", "num_updates_per_step",
                      "bootstrap_n", "num_envs", "eval_episodes"):
             check_positive_int(getattr(self, name), name)
-        if self.num_envs != 1:
-            raise ValueError(f"num_envs: expected 1 (the replay buffer holds one stream of "
-                             f"episodes), got {self.num_envs}")
+        if self.num_envs > self.memory_size:
+            raise ValueError(f"num_envs: expected at most memory_size = {self.memory_size} (each "
+                             f"env keeps memory_size // num_envs transitions), got {self.num_envs}")
         if int(self.num_init_memory_steps) < 0:
             raise ValueError(f"num_init_memory_steps: expected an int >= 0, got "
                              f"{self.num_init_memory_steps}")
@@ -331,10 +353,17 @@ class SACConfig(OffPolicyConfig):
 
 
 def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[str, Any]) -> Any:
-    """A validated config from class defaults, agent defaults and user overrides (aliases allowed)."""
+    """A validated config from class defaults, agent defaults and user overrides (aliases allowed).
+
+    pyrado's ``lr_scheduler`` and ``lr_scheduler_hparam`` (seed 004), accepted by every agent,
+    become the ``lr`` field: see :func:`~plugrl.utils.schedules.scheduled_lr`.
+    """
     fields = {f.name for f in dataclasses.fields(config_class)}
     aliases = {alias for alias, canonical in ALIASES.items() if canonical in fields}
     values = dict(defaults)
+    overrides = dict(overrides)
+    lr_scheduler = overrides.pop("lr_scheduler", None)
+    lr_scheduler_hparam = overrides.pop("lr_scheduler_hparam", None)
     for name, value in overrides.items():
         canonical = ALIASES.get(name, name) if name in aliases else name
         if canonical not in fields:
@@ -342,6 +371,9 @@ def build_config(config_class: type, defaults: dict[str, Any], overrides: dict[s
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise TypeError(f"{name}: unknown hyperparameter{hint} Valid names: {sorted(fields)}")
         values[canonical] = value
+    if "lr" in fields and (lr_scheduler is not None or lr_scheduler_hparam is not None):
+        lr = values.get("lr", next(f.default for f in dataclasses.fields(config_class) if f.name == "lr"))
+        values["lr"] = scheduled_lr(lr, lr_scheduler, lr_scheduler_hparam)
     if "hidden_sizes" in values:
         values["hidden_sizes"] = tuple(values["hidden_sizes"])
     resolve = getattr(config_class, "resolve_defaults", None)
@@ -371,7 +403,7 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 
 
 def _check_schedule(name: str, value: Any, positive: bool) -> None:
-    if callable(value):
+    if callable(value) or (name == "lr" and is_iteration_schedule(value)):
         return
     if isinstance(value, str):
         if not value.startswith("lin_"):

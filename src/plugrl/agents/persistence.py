@@ -8,6 +8,13 @@ history, the NumPy generators' states and how each current episode began in JSON
 agent's networks as Keras model files. Replaying the current
 episodes (:mod:`plugrl.samplers.replay`) makes a resumed run continue exactly where the saved
 one stopped.
+
+A directory of checkpoints (an agent's ``model_dir``) belongs to one *run*: every checkpoint
+records the ``run_id`` of the agent that wrote it (a restored agent takes over the run it
+restores). A run prunes only its own checkpoints, "latest" means the newest of the run, and a
+new run does not start in a directory holding another run's checkpoints unless told to
+overwrite them (:func:`claim_directory`), so an older run can neither prune a fresh one away
+nor be resumed in its place.
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ from plugrl._backend import keras
 from plugrl.samplers import episode_logs, replay_episodes
 
 if TYPE_CHECKING:
-    from plugrl.agents.base import BaseAgent
+    from plugrl.agents.run_control import RunControl
 from plugrl.utils.checkpoints import (
     CheckpointError,
     checkpoint_name,
-    latest_checkpoint,
+    checkpoint_state,
+    delete_checkpoint,
+    list_checkpoints,
     load_checkpoint,
     prune_checkpoints,
     rng_from_json,
@@ -35,8 +44,8 @@ from plugrl.utils.checkpoints import (
     save_checkpoint,
 )
 
-__all__ = ["checkpoint_files", "latest_agent_checkpoint", "load_agent", "restore_agent",
-           "restore_checkpoint_files", "save_agent", "save_agent_to"]
+__all__ = ["checkpoint_files", "claim_directory", "latest_agent_checkpoint", "load_agent",
+           "restore_agent", "restore_checkpoint_files", "run_checkpoints", "save_agent", "save_agent_to"]
 
 _HISTORY_KEPT = 10_000
 _EPISODES_KEPT = 1000
@@ -53,19 +62,65 @@ def save_agent_to(agent: Any, path: str | pathlib.Path) -> pathlib.Path:
                            write_extra=lambda tmp: _write_models(agent, tmp))
 
 
-def save_agent(agent: Any, directory: str | pathlib.Path, keep_last: int = 3) -> pathlib.Path:
-    """Write a checkpoint named after the agent's step count; keep the newest ``keep_last``."""
+def save_agent(agent: Any, directory: str | pathlib.Path, keep_last: int = 5) -> pathlib.Path:
+    """Write a checkpoint of the agent's run, named after its step count, and keep the newest
+    ``keep_last`` checkpoints of that run (other runs' checkpoints are never touched)."""
     path = save_agent_to(agent, pathlib.Path(directory) / checkpoint_name(agent.num_steps))
-    prune_checkpoints(directory, keep_last)
+    prune_checkpoints(directory, keep_last, among=lambda p: _run_of(p) == agent.run_id)
     return path
 
 
-def latest_agent_checkpoint(directory: str | pathlib.Path) -> pathlib.Path | None:
-    """The newest checkpoint in ``directory``, or None (also when the directory is missing)."""
-    return latest_checkpoint(directory) if pathlib.Path(directory).is_dir() else None
+def run_checkpoints(directory: str | pathlib.Path) -> dict[str | None, list[pathlib.Path]]:
+    """The checkpoints in ``directory`` by the run that wrote them (oldest first); checkpoints
+    of plugrl versions that did not record runs fall under ``None``."""
+    runs: dict[str | None, list[pathlib.Path]] = {}
+    for path in list_checkpoints(directory):
+        runs.setdefault(_run_of(path), []).append(path)
+    return runs
 
 
-def load_agent(agent_class: type[BaseAgent] | None, path: str | pathlib.Path, **overrides: Any) -> Any:
+def latest_agent_checkpoint(directory: str | pathlib.Path, run_id: str | None = None) -> pathlib.Path | None:
+    """The newest checkpoint of run ``run_id`` in ``directory`` if it has any, else of the one
+    run the directory holds; None when it holds none (or is missing).
+
+    Raises
+    ------
+    CheckpointError
+        When the directory holds several other runs and none of ``run_id``: which to resume
+        would be a guess.
+    """
+    runs = run_checkpoints(directory)
+    if run_id in runs:
+        return runs[run_id][-1]
+    if len(runs) > 1:
+        raise CheckpointError(f"{directory}: expected the checkpoints of one run, found "
+                              f"{len(runs)} runs ({_describe(runs)}); move all but one elsewhere")
+    return next(iter(runs.values()))[-1] if runs else None
+
+
+def claim_directory(agent: Any, directory: str | pathlib.Path, overwrite: bool = False) -> None:
+    """Make ``directory`` the agent's checkpoint directory for its run: another run's
+    checkpoints there are an error, or are deleted with ``overwrite=True``.
+
+    Raises
+    ------
+    FileExistsError
+        Naming the directory and the other runs, and the two ways on.
+    """
+    others = {run: paths for run, paths in run_checkpoints(directory).items() if run != agent.run_id}
+    if not others:
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"model_dir: {directory} holds checkpoints of another run ({_describe(others)}); "
+            "pass restore=True to continue it, overwrite=True to delete them, or choose another "
+            "model_dir")
+    for paths in others.values():
+        for path in paths:
+            delete_checkpoint(path)
+
+
+def load_agent(agent_class: type[RunControl] | None, path: str | pathlib.Path, **overrides: Any) -> Any:
     """Rebuild an agent from a checkpoint: same env id, seed and configuration, restored state.
 
     ``agent_class`` is the class the checkpoint must hold (a registered agent), or None for
@@ -114,6 +169,15 @@ def restore_checkpoint_files(agent: Any, files: dict[str, bytes]) -> None:
         restore_agent(agent, path)
 
 
+def _run_of(path: pathlib.Path) -> str | None:
+    return checkpoint_state(path).get("run_id")
+
+
+def _describe(runs: dict[str | None, list[pathlib.Path]]) -> str:
+    return "; ".join(f"run {run or '(unrecorded)'}: {len(paths)} checkpoints up to {paths[-1].name}"
+                     for run, paths in runs.items())
+
+
 def _restore(agent: Any, checkpoint: Any) -> None:
     arrays, state = checkpoint.arrays, checkpoint.state
     template = keras.tree.flatten(agent.learner.state)
@@ -125,6 +189,8 @@ def _restore(agent: Any, checkpoint: Any) -> None:
     agent.learner.load_state(keras.tree.pack_sequence_as(agent.learner.state, leaves))
     agent.restore_parts(arrays, state)
     agent.num_steps = int(state["num_steps"])
+    agent.run_id = state.get("run_id")  # None: written before runs were recorded
+    agent.curr_iter = int(state.get("curr_iter", len(state["history"])))
     agent.history = list(state["history"])
     logs = [{"seed": env["seed"], "rng": None if env["rng"] is None else rng_from_json(env["rng"]),
              "actions": arrays[f"env/{i}/actions"]} for i, env in enumerate(state["envs"])]
@@ -143,6 +209,8 @@ def _state_json(agent: Any, logs: list[dict[str, Any]], own_state: dict[str, Any
         "env_id": agent.env_id,
         "seed": agent.seed,
         "num_steps": agent.num_steps,
+        "run_id": agent.run_id,
+        "curr_iter": agent.curr_iter,
         "history": agent.history[-_HISTORY_KEPT:],
         "rng": own_state["rng"],
         "sampler": _sampler_state(agent.sampler),

@@ -3,6 +3,8 @@
 :class:`NStepCache` gives ``(S, A, Rn, In, S_next, A_next)`` for n-step bootstrapping and
 :class:`MonteCarloCache` gives ``(S, A, G)`` once an episode has ended. Both depend only on NumPy
 and Gymnasium.
+:class:`ExperienceReplayBuffer` and :class:`PrioritizedReplayBuffer` replay transitions;
+:class:`ReplayStreams` samples several of them (one per environment) as one.
 :class:`GAE` and :func:`gae_advantages` turn time-major rollouts into advantages and TD(lambda)
 returns.
 """
@@ -14,6 +16,7 @@ from plugrl.caching.monte_carlo import MonteCarloCache
 from plugrl.caching.n_step import NStepCache
 from plugrl.caching.prioritized import PrioritizedReplayBuffer, SumTree
 from plugrl.caching.replay import ExperienceReplayBuffer
+from plugrl.caching.streams import ReplayStreams
 
 __all__ = [
     "GAE",
@@ -21,6 +24,7 @@ __all__ = [
     "MonteCarloCache",
     "NStepCache",
     "PrioritizedReplayBuffer",
+    "ReplayStreams",
     "SumTree",
     "gae_advantages",
 ]

@@ -223,6 +223,20 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
         batch = (*self._batch(idx), W, idx)
         return batch if num_batches is None else _split_batches(batch, k)
 
+    @property
+    def sampling_weight(self) -> float:
+        """The total priority of the sampleable transitions."""
+        return self._tree.total
+
+    def sample_slots(self, k: int) -> np.ndarray:
+        """``k`` slots drawn by priority, stratified as in :meth:`sample`."""
+        self._check_enough(1)
+        return self._tree.sample(k, self._rng)
+
+    def priorities(self, slots: npt.ArrayLike) -> np.ndarray:
+        """The priorities :math:`p_i` of ``slots``, float64."""
+        return self._tree[slots]
+
     def update_priorities(self, idx: npt.ArrayLike, td_errors: npt.ArrayLike) -> None:
         r"""Set :math:`p_i = (|\delta_i| + \epsilon)^\alpha` for the slots ``idx``.
 

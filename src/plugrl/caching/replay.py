@@ -265,6 +265,24 @@ class ExperienceReplayBuffer:
         batch = self._batch(self._sample_uniform(k * self.batch_size))
         return batch if num_batches is None else _split_batches(batch, k)
 
+    @property
+    def sampling_weight(self) -> float:
+        """How much of the sampling mass this buffer holds: its number of sampleable
+        transitions (a prioritized buffer: its total priority). Used by
+        :class:`~plugrl.caching.ReplayStreams` to pick a stream."""
+        return float(self._num_valid)
+
+    def sample_slots(self, k: int) -> np.ndarray:
+        """``k`` slots drawn as :meth:`sample` draws them (here uniformly, with replacement,
+        from the sampleable ones); :meth:`batch_at` gives their fields."""
+        self._check_enough(1)
+        return self._sample_uniform(k)
+
+    def batch_at(self, slots: np.ndarray) -> ReplayBatch:
+        """``(S, A, Rn, In, S_next, A_next)`` of sampleable ``slots``, as :meth:`sample` returns
+        them."""
+        return self._batch(np.asarray(slots, np.int64))
+
     def state(self, *, copy: bool = True) -> BufferState:
         """The buffer's contents and counters, for a checkpoint; see :meth:`load_state`.
 

@@ -50,6 +50,10 @@ class TrainPlan:
     """Train on the JAX environment of ``env_id`` (the fast path of the on-policy agents)."""
     seeds: tuple[int, ...] = ()
     """With ``jax_env``: train these seeds at once (``train_many``) instead of ``seed``."""
+    checkpoints: bool = False
+    """Checkpoints go to ``run_dir/checkpoints`` (the agent's ``model_dir``)."""
+    resume: bool = False
+    """Continue the run in ``run_dir`` from its newest checkpoint, to the same total steps."""
 
 
 def add_train_parser(subparsers: Any) -> None:
@@ -68,6 +72,9 @@ def add_train_parser(subparsers: Any) -> None:
     parser.add_argument("--run-dir", type=pathlib.Path, metavar="DIR",
                         help="output directory (default: runs/<agent>-<env>-seed<S>)")
     parser.add_argument("--force", action="store_true", help="replace a run already in --run-dir")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --run-dir from its newest checkpoint (see "
+                        "--checkpoint-interval) up to the same total --steps")
     parser.add_argument("--eval-interval", type=_positive_int, metavar="N",
                         help="also evaluate every N env steps (default: only at the end)")
     parser.add_argument("--checkpoint-interval", type=_positive_int, metavar="N",
@@ -86,7 +93,7 @@ def add_train_parser(subparsers: Any) -> None:
 def run_train(args: argparse.Namespace, console: Any) -> int:
     """Run ``plugrl train``; return the exit code (UsageError for bad input)."""
     plan = plan_training(args)
-    check_run_dir(plan.run_dir, args.force)
+    check_run_dir(plan.run_dir, args.force or plan.resume)
     agent = _build_agent(plan)
     if plan.seeds:
         return _train_many(agent, plan, args, console)
@@ -144,13 +151,18 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
     if seeds and not jax_env:
         raise UsageError("--seeds: expected --jax as well (many seeds train at once on the fast "
                          "path only)")
+    resume = bool(getattr(args, "resume", False))
+    if resume and (args.force or seeds):
+        raise UsageError(f"--resume: expected neither --force nor --seeds with it, got "
+                         f"{'--force' if args.force else '--seeds'}")
     if jax_env and not hasattr(AGENTS[agent_name], "train_many"):
         raise UsageError(f"--jax: expected an on-policy agent (REINFORCE, A2C, PPO, PPO2), got "
                          f"{agent_name}")
     safe_env = args.env.replace("/", "_")  # namespaced ids (ALE/Pong-v5) are one path component
     run_dir = args.run_dir or pathlib.Path("runs") / f"{agent_name.lower()}-{safe_env}-seed{args.seed}"
+    checkpoints = resume or bool(getattr(args, "checkpoint_interval", None))
     return TrainPlan(AGENTS[agent_name], args.env, args.seed, preset, config, total_steps, run_dir,
-                     jax_env, seeds)
+                     jax_env, seeds, checkpoints, resume)
 
 
 def _resolve_preset(agent_name: str, env_id: str, name: str) -> tuple[dict[str, Any], int | None, str]:
@@ -181,7 +193,8 @@ def _build_agent(plan: TrainPlan) -> Any:
             from plugrl.envs.jax import make
 
             env = make(plan.env_id)
-        return plan.agent_class(env, seed=plan.seed, **plan.config)
+        model_dir = plan.run_dir / "checkpoints" if plan.checkpoints else None
+        return plan.agent_class(env, seed=plan.seed, model_dir=model_dir, **plan.config)
     except (ValueError, gymnasium.error.Error) as error:
         raise UsageError(str(error)) from error
 
@@ -192,14 +205,19 @@ def _train(agent: Any, plan: TrainPlan, args: argparse.Namespace, console: Any,
     from plugrl.cli.monitor import TrainingMonitor, make_progress
 
     interrupted = False
+    if plan.resume:
+        try:
+            agent.restore()
+        except (FileNotFoundError, ValueError) as error:
+            raise UsageError(f"--resume: {error}") from error
     start = time.perf_counter()
     with make_progress(console) as progress:
         monitor = TrainingMonitor(progress, plan.total_steps, tensorboard, args.eval_interval,
                                   agent.config.eval_episodes)
         try:
-            agent.fit(plan.total_steps, callback=monitor,
-                      checkpoint_interval=args.checkpoint_interval,
-                      checkpoint_dir=str(plan.run_dir / "checkpoints"))
+            if agent.num_steps < plan.total_steps:  # a resumed run trains what is left
+                agent.fit(plan.total_steps - agent.num_steps, callback=monitor,
+                          checkpoint_interval=args.checkpoint_interval)
         except KeyboardInterrupt:
             interrupted = True
     return monitor, time.perf_counter() - start, interrupted

@@ -1,1 +1,7 @@
-"""Environments: JAX reimplementations of classic-control tasks (``plugrl.envs.jax``)."""
+"""Environments: DeepChem's ``Environment``/``GymEnvironment`` with their Gymnasium adapter
+(:mod:`plugrl.envs.deepchem`), and JAX reimplementations of classic-control tasks
+(``plugrl.envs.jax``)."""
+
+from plugrl.envs.deepchem import DeepChemAdapter, Environment, GymEnvironment
+
+__all__ = ["DeepChemAdapter", "Environment", "GymEnvironment"]

@@ -1,15 +1,16 @@
 """Samplers: step environments with a policy and hand back time-major batches.
 
 :func:`make_vector_env` builds a Gymnasium vector env with same-step autoreset from an id, an
-env or an env factory; :class:`RolloutSampler` collects fixed-length :class:`Rollout` batches
-from it, keeping episode statistics. Samplers depend only on NumPy and Gymnasium.
+env, an env factory or an environment of another interface (:class:`GymnasiumConvertible`, such
+as DeepChem's); :class:`RolloutSampler` collects fixed-length :class:`Rollout` batches from it,
+keeping episode statistics. Samplers depend only on NumPy and Gymnasium.
 """
 
 from __future__ import annotations
 
-from plugrl.samplers.envs import VECTORIZATIONS, make_vector_env
+from plugrl.samplers.envs import VECTORIZATIONS, GymnasiumConvertible, make_env_like, make_vector_env
 from plugrl.samplers.replay import EpisodeRecorder, episode_logs, replay_episodes
 from plugrl.samplers.rollout import Act, Rollout, RolloutSampler
 
-__all__ = ["VECTORIZATIONS", "Act", "EpisodeRecorder", "Rollout", "RolloutSampler",
-           "episode_logs", "make_vector_env", "replay_episodes"]
+__all__ = ["VECTORIZATIONS", "Act", "EpisodeRecorder", "GymnasiumConvertible", "Rollout",
+           "RolloutSampler", "episode_logs", "make_env_like", "make_vector_env", "replay_episodes"]

@@ -9,9 +9,10 @@ truncated episode bootstrap from its final observation.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
@@ -19,12 +20,25 @@ from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, Vecto
 from plugrl.samplers.replay import EpisodeRecorder
 from plugrl.utils.validation import check_positive_int
 
-__all__ = ["VECTORIZATIONS", "make_vector_env"]
+__all__ = ["VECTORIZATIONS", "GymnasiumConvertible", "make_env_like", "make_vector_env"]
 
 VECTORIZATIONS = ("sync", "async")
 """The valid values of ``vectorization``: one process, or one subprocess per env."""
 
-EnvLike = str | gymnasium.Env | VectorEnv | Callable[[], gymnasium.Env]
+
+
+@runtime_checkable
+class GymnasiumConvertible(Protocol):
+    """An environment of another interface that says what to step in its place, such as
+    DeepChem's :class:`~plugrl.envs.Environment` (a protocol, so that samplers need not import
+    ``plugrl.envs``)."""
+
+    def as_gymnasium(self) -> str | gymnasium.Env:
+        """A Gymnasium id or env that plays this environment."""
+        ...
+
+
+EnvLike = str | gymnasium.Env | VectorEnv | GymnasiumConvertible | Callable[[], gymnasium.Env]
 
 
 def make_vector_env(
@@ -34,13 +48,17 @@ def make_vector_env(
 
     Parameters
     ----------
-    env : str, gymnasium.Env, gymnasium.vector.VectorEnv or callable
+    env : str, gymnasium.Env, gymnasium.vector.VectorEnv, GymnasiumConvertible or callable
         What to vectorize:
 
         - a Gymnasium id such as ``"CartPole-v1"`` (see ``gymnasium.pprint_registry()``);
         - an env instance: with ``num_envs=1`` it is used as is (pickled into the subprocess
-          when ``vectorization="async"``); with more, the others are re-made from ``env.spec``,
-          which must be able to recreate the env with its wrappers;
+          when ``vectorization="async"``); with more, each other one is ``copy.deepcopy(env)``
+          (DeepChem's contract for environments), made now, with a fresh unseeded
+          ``np_random``; if the copy fails, an env with a spec is re-made from ``env.spec``;
+        - an object with ``as_gymnasium()``, replaced by what that returns: a DeepChem
+          :class:`~plugrl.envs.Environment` gives its Gymnasium adapter (an env instance,
+          copied as above), a :class:`~plugrl.envs.GymEnvironment` its Gymnasium id;
         - a zero-argument callable returning a new env, called once per sub-environment;
         - a vector env, returned as is after checking that it autoresets in the same step
           (``num_envs`` must then be 1 or its own number of envs; ``vectorization`` is ignored).
@@ -64,7 +82,7 @@ def make_vector_env(
     ValueError
         On an unknown Gymnasium id (listing close matches), an invalid ``num_envs`` or
         ``vectorization``, a vector env with another autoreset mode, or an env instance that
-        cannot be re-made for ``num_envs > 1``.
+        cannot be copied for ``num_envs > 1``.
     TypeError
         If ``env`` or ``num_envs`` has the wrong type.
     """
@@ -105,6 +123,22 @@ def _check_vector_env(vector_env: VectorEnv, num_envs: int) -> VectorEnv:
     return vector_env
 
 
+def make_env_like(env: Any) -> gymnasium.Env:
+    """One more Gymnasium env like ``env`` (an id, an instance, an object with ``as_gymnasium()``
+    such as a DeepChem env, or a callable), made as :func:`make_vector_env` makes its extra
+    sub-environments: from the id, as a deep copy of the instance (of its adapter, for a
+    DeepChem env), or by calling the callable.
+
+    Raises
+    ------
+    TypeError
+        For a vector env or another object that is not one of these.
+    ValueError
+        For an instance that cannot be copied.
+    """
+    return _env_fns(env, 2, "sync")[1]()
+
+
 def _env_fns(env: Any, num_envs: int, vectorization: str) -> list[Callable[[], gymnasium.Env]]:
     """One constructor per sub-environment."""
     if isinstance(env, str):
@@ -116,25 +150,42 @@ def _env_fns(env: Any, num_envs: int, vectorization: str) -> list[Callable[[], g
             return [_Given(probe), *makers]  # the probe is a ready sub-env; don't make it twice
         probe.close()  # some envs cannot be pickled into a subprocess, so each one makes its own
         return [_Maker(spec), *makers]
+    if isinstance(env, GymnasiumConvertible) and not isinstance(env, gymnasium.Env):
+        return _env_fns(env.as_gymnasium(), num_envs, vectorization)
     if isinstance(env, gymnasium.Env):
-        if num_envs == 1:
-            return [_Given(env)]
-        if env.spec is None:
-            raise ValueError(
-                f"env: expected a Gymnasium id, an env with a spec, or an env factory for "
-                f"num_envs={num_envs}, got {type(env).__name__} instance without a spec (it "
-                "cannot be copied); pass a callable that makes a new env, or num_envs=1"
-            )
-        try:  # fails early, here, if a wrapper of the instance cannot be recreated
-            gymnasium.make(env.spec).close()
-        except ValueError as error:
-            raise ValueError(f"env: cannot re-make {env} from its spec: {error}") from error
-        return [_Given(env), *(_Maker(env.spec) for _ in range(num_envs - 1))]
+        return [_Given(env), *(_copy_of(env) for _ in range(num_envs - 1))]
     if callable(env):
         return [env] * num_envs
     raise TypeError(
-        "env: expected a Gymnasium id, a gymnasium.Env, a gymnasium.vector.VectorEnv or a "
-        f"callable returning an env, got {type(env).__name__}"
+        "env: expected a Gymnasium id, a gymnasium.Env, a gymnasium.vector.VectorEnv, a "
+        "plugrl.envs.Environment (or another object with as_gymnasium()) or a callable "
+        f"returning an env, got {type(env).__name__}"
+    )
+
+
+def _copy_of(env: gymnasium.Env) -> Callable[[], gymnasium.Env]:
+    """A constructor of one more sub-environment like the instance ``env``: a deep copy with its
+    own (unseeded) generator, else an env re-made from ``env.spec``."""
+    try:
+        other = copy.deepcopy(env)
+    except Exception as copy_error:  # whatever the env's own __deepcopy__ or __reduce__ raises
+        if env.spec is None:
+            raise _uncopyable(env, copy_error) from copy_error
+        try:  # fails early, here, if a wrapper of the instance cannot be recreated
+            gymnasium.make(env.spec).close()
+        except ValueError as remake_error:
+            raise _uncopyable(env, remake_error) from copy_error
+        return _Maker(env.spec)
+    # A copy must not replay the original's random stream (a seeded reset reseeds it anyway).
+    other.unwrapped.np_random, _ = gymnasium.utils.seeding.np_random()
+    return _Given(other)
+
+
+def _uncopyable(env: gymnasium.Env, error: Exception) -> ValueError:
+    return ValueError(
+        f"env: expected an env instance that copy.deepcopy can copy (or its spec re-make) for "
+        f"each extra sub-environment, got {type(env).__name__}, whose copy failed ({error!r}); "
+        "pass a Gymnasium id, a callable that makes a new env, or num_envs=1"
     )
 
 

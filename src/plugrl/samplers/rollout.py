@@ -67,6 +67,13 @@ class RolloutSampler:
         :math:`T N` transitions.
     seed : int, optional
         The seed of the first reset (sub-env :math:`i` gets ``seed + i``).
+    min_rollouts : int, optional
+        pyrado's run size: collect until at least this many episodes have ended within the
+        rollout (over all envs; the first may have begun in the previous rollout). The rollout
+        then grows by chunks of ``num_steps`` vector steps to :math:`2^k` chunks, the first
+        power of two that holds enough episode ends: a jitted update sees few rollout lengths
+        (:math:`T \in \{1, 2, 4, \dots\}\cdot` ``num_steps``), at the price of up to twice the
+        steps that were needed.
 
     Attributes
     ----------
@@ -84,11 +91,13 @@ class RolloutSampler:
     >>> rollout = sampler.collect(lambda S: (policy(S), {}))  # doctest: +SKIP
     """
 
-    def __init__(self, vector_env: VectorEnv, num_steps: int, seed: int | None = None) -> None:
+    def __init__(self, vector_env: VectorEnv, num_steps: int, seed: int | None = None,
+                 min_rollouts: int | None = None) -> None:
         obs_shape = _check_vector_env(vector_env)
         self.vector_env = vector_env
         self.num_steps = check_positive_int(num_steps, "num_steps")
         self.seed = seed
+        self.min_rollouts = None if min_rollouts is None else check_positive_int(min_rollouts, "min_rollouts")
         self.num_envs = int(vector_env.num_envs)
         self.obs_shape = obs_shape
         self.episode_returns: list[float] = []
@@ -105,7 +114,8 @@ class RolloutSampler:
         )
 
     def collect(self, act: Act) -> Rollout:
-        """Run ``num_steps`` vector steps with the policy ``act``.
+        """Run ``num_steps`` vector steps with the policy ``act`` (with ``min_rollouts``:
+        :math:`2^k` times ``num_steps``, the fewest that end enough episodes).
 
         Parameters
         ----------
@@ -125,7 +135,15 @@ class RolloutSampler:
             If ``act`` returns actions or info without a leading axis of size ``N``, or the env
             returns a NaN reward (the message names the env index and the step).
         """
-        T, N = self.num_steps, self.num_envs
+        if self.min_rollouts is None:
+            return self._collect_steps(act, self.num_steps)
+        chunks = [self._collect_steps(act, self.num_steps)]
+        while sum(int((c.terminated | c.truncated).sum()) for c in chunks) < self.min_rollouts:
+            chunks += [self._collect_steps(act, self.num_steps) for _ in chunks]  # double the length
+        return _concatenate(chunks)
+
+    def _collect_steps(self, act: Act, T: int) -> Rollout:
+        N = self.num_envs
         S = np.empty((T + 1, N, *self.obs_shape), np.float32)  # row T becomes S_last
         S[0] = self._current_obs()
         S_next = np.empty((T, N, *self.obs_shape), np.float32)
@@ -193,6 +211,18 @@ class RolloutSampler:
         self._returns[ended] = 0.0
         self._lengths[ended] = 0
         return r
+
+
+def _concatenate(chunks: list[Rollout]) -> Rollout:
+    """Successive rollouts as one, along the time axis."""
+    if len(chunks) == 1:
+        return chunks[0]
+    def joined(field: str) -> np.ndarray:
+        return np.concatenate([getattr(c, field) for c in chunks])
+
+    return Rollout(joined("S"), joined("A"), joined("R"), joined("terminated"), joined("truncated"),
+                   joined("S_next"), {k: np.concatenate([c.info[k] for c in chunks]) for k in chunks[0].info},
+                   chunks[-1].S_last)
 
 
 def _check_vector_env(vector_env: Any) -> tuple[int, ...]:

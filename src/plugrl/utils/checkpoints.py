@@ -32,8 +32,8 @@ from plugrl.utils.files import give_default_mode
 from plugrl.utils.rng import rng_from_json, rng_state_to_json
 
 __all__ = ["FORMAT_VERSION", "Checkpoint", "CheckpointError", "checkpoint_name",
-           "latest_checkpoint", "list_checkpoints", "load_checkpoint", "prune_checkpoints",
-           "rng_from_json", "rng_state_to_json", "save_checkpoint"]
+           "checkpoint_state", "delete_checkpoint", "latest_checkpoint", "list_checkpoints",
+           "load_checkpoint", "prune_checkpoints", "rng_from_json", "rng_state_to_json", "save_checkpoint"]
 
 #: The newest checkpoint layout this module writes and reads.
 FORMAT_VERSION: int = 1
@@ -166,6 +166,12 @@ def load_checkpoint(path: PathLike, *, expected_agent_type: str | None = None) -
                       plugrl_version=meta["plugrl_version"])
 
 
+def checkpoint_state(path: PathLike) -> dict[str, Any]:
+    """The JSON ``state`` of the checkpoint at ``path``, read without its arrays (and without
+    verifying them): enough to tell which run wrote it."""
+    return _read_meta(pathlib.Path(path))["state"]
+
+
 def checkpoint_name(step: int) -> str:
     """Return the name of the checkpoint at env step ``step``: ``'ckpt-000000012345'``."""
     if isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 0:
@@ -198,21 +204,29 @@ def latest_checkpoint(directory: PathLike) -> pathlib.Path | None:
     return checkpoints[-1] if checkpoints else None
 
 
-def prune_checkpoints(directory: PathLike, keep_last: int) -> list[pathlib.Path]:
-    """Delete all but the newest ``keep_last`` checkpoints of `list_checkpoints`.
+def prune_checkpoints(directory: PathLike, keep_last: int,
+                      among: Callable[[pathlib.Path], bool] | None = None) -> list[pathlib.Path]:
+    """Delete all but the newest ``keep_last`` checkpoints of `list_checkpoints` (of those for
+    which ``among(path)`` is true, if given: the others are kept whatever their step).
 
     Other files and directories are never touched. Returns the deleted paths, oldest first.
     """
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
         raise ValueError(f"keep_last must be an int >= 1, got {keep_last!r}")
-    doomed = list_checkpoints(directory)[:-keep_last]
+    candidates = [path for path in list_checkpoints(directory) if among is None or among(path)]
+    doomed = candidates[:-keep_last]
     for path in doomed:
-        # Renamed first: an interrupted rmtree must not leave a half-deleted checkpoint under
-        # a name that list_checkpoints would still offer.
-        trash = path.with_name(f"{_TMP_PREFIX}pruned-{path.name}-{os.urandom(4).hex()}")
-        os.rename(path, trash)
-        shutil.rmtree(trash)
+        delete_checkpoint(path)
     return doomed
+
+
+def delete_checkpoint(path: PathLike) -> None:
+    """Delete the checkpoint directory ``path``: renamed first, so that an interrupted deletion
+    never leaves a half-deleted checkpoint under a name `list_checkpoints` would offer."""
+    path = pathlib.Path(path)
+    trash = path.with_name(f"{_TMP_PREFIX}pruned-{path.name}-{os.urandom(4).hex()}")
+    os.rename(path, trash)
+    shutil.rmtree(trash)
 
 
 def _read_meta(path: pathlib.Path) -> dict[str, Any]:

@@ -1,11 +1,14 @@
 """The off-policy agents' base (DQN, SAC): a replay buffer filled step by step and rounds of
 jitted updates on batches sampled from it.
 
-One iteration of ``fit`` collects ``train_freq`` env steps (uniformly random actions until
-``num_init_memory_steps`` steps are stored, the learner's exploring policy after), stores them,
-then runs ``num_updates_per_step`` gradient steps in **one** jitted call of the learner on as many
-batches sampled at once. Truncated episodes bootstrap from their final observation (the buffer
-handles it); terminated ones do not.
+One iteration of ``fit`` collects ``train_freq`` steps of each of the ``num_envs`` environments
+(uniformly random actions until ``num_init_memory_steps`` env steps are stored, the learner's
+exploring policy after), stores them, then runs ``num_updates_per_step`` gradient steps in **one**
+jitted call of the learner on as many batches sampled at once. ``num_steps`` counts the steps of
+all environments. Truncated episodes bootstrap from their final observation (the buffer handles
+it); terminated ones do not. With several environments (pyrado's ``num_workers``), each feeds its
+own stream of a :class:`~plugrl.caching.ReplayStreams`, so an n-step return never mixes two of
+them.
 
 A learner (``CONFIG`` and ``LEARNER`` of the agent class) provides ``state``/``load_state``,
 ``buffer_action_space()``, ``random_actions(n, rng)`` and ``act(S, rng, exploration)`` (both
@@ -23,7 +26,7 @@ import numpy as np
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import DQNConfig, OffPolicyConfig
-from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer
+from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer, ReplayStreams
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.utils.schedules import schedule_value
 from plugrl.utils.validation import check_observation
@@ -65,8 +68,9 @@ class OffPolicyAgent(BaseAgent):
 
     Parameters
     ----------
-    env : str, gymnasium.Env or gymnasium.vector.VectorEnv
-        A Gymnasium id, an environment, or a vector environment of one env.
+    env : str, gymnasium.Env, gymnasium.vector.VectorEnv or plugrl.envs.Environment
+        A Gymnasium id, an environment (copied for ``num_envs > 1``), a vector environment, or
+        a DeepChem-style environment.
     seed : int, optional
         Seeds networks, environments, the replay buffer and every random draw.
     function_approximator : FunctionApproximator, optional
@@ -86,6 +90,8 @@ class OffPolicyAgent(BaseAgent):
                  **config: Any) -> None:
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
         self.buffer = self._make_buffer()
+        self.num_update_rounds = 0
+        """Rounds of updates so far: pyrado's iterations, which its ``lr_scheduler`` counts."""
 
     def _make_learner(self, function_approximator: Any) -> Any:
         return self.LEARNER(self.observation_space, self.action_space, self.config, self.seed,
@@ -94,17 +100,26 @@ class OffPolicyAgent(BaseAgent):
     def _steps_per_iteration(self) -> int:
         return self.config.train_freq
 
-    def _make_buffer(self) -> ExperienceReplayBuffer:
+    def _make_buffer(self) -> ExperienceReplayBuffer | ReplayStreams:
         """A uniform replay buffer, or a prioritized one if the configuration asks for it (only
-        :class:`~plugrl.agents.config.DQNConfig` has the fields)."""
+        :class:`~plugrl.agents.config.DQNConfig` has the fields); with several envs, one such
+        buffer of ``memory_size // num_envs`` slots per env, sampled as one."""
+        num_envs = self.envs.num_envs
+        if num_envs == 1:
+            return self._make_stream_buffer(self.config.memory_size, self.seed)
+        seeds = np.random.SeedSequence(self.seed).generate_state(num_envs)
+        return ReplayStreams([self._make_stream_buffer(self.config.memory_size // num_envs, int(seed))
+                              for seed in seeds], random_seed=self.seed)
+
+    def _make_stream_buffer(self, capacity: int, seed: int) -> ExperienceReplayBuffer:
         cfg = self.config
         spaces = SpacesOnly(self.observation_space, self.learner.buffer_action_space())
         options = _BufferOptions(batch_size=cfg.batch_size, bootstrap_n=cfg.bootstrap_n, gamma=cfg.gamma,
-                                random_seed=self.seed)
+                                 random_seed=seed)
         if isinstance(cfg, DQNConfig) and cfg.prioritized_replay:
-            return PrioritizedReplayBuffer(spaces, cfg.memory_size, alpha=cfg.prioritized_replay_alpha,
+            return PrioritizedReplayBuffer(spaces, capacity, alpha=cfg.prioritized_replay_alpha,
                                            beta=cfg.prioritized_replay_beta, **options)
-        return ExperienceReplayBuffer(spaces, cfg.memory_size, **options)
+        return ExperienceReplayBuffer(spaces, capacity, **options)
 
     # ------------------------------------------------------------------ training
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
@@ -131,12 +146,16 @@ class OffPolicyAgent(BaseAgent):
         return 0.0
 
     def _store(self, rollout: Any) -> None:
+        """Add the rollout's steps, env ``i``'s to stream ``i`` (time-major within each)."""
         dtype = self.observation_space.dtype
+        buffer = self.buffer
+        streams = buffer.buffers if isinstance(buffer, ReplayStreams) else [buffer]
         for t in range(len(rollout.R)):
-            self.buffer.add(rollout.S[t, 0].astype(dtype, copy=False), rollout.info["A"][t, 0],
-                            float(rollout.R[t, 0]), bool(rollout.terminated[t, 0]),
-                            truncated=bool(rollout.truncated[t, 0]),
-                            s_next=rollout.S_next[t, 0].astype(dtype, copy=False))
+            for i, stream in enumerate(streams):
+                stream.add(rollout.S[t, i].astype(dtype, copy=False), rollout.info["A"][t, i],
+                           float(rollout.R[t, i]), bool(rollout.terminated[t, i]),
+                           truncated=bool(rollout.truncated[t, i]),
+                           s_next=rollout.S_next[t, i].astype(dtype, copy=False))
 
     def _update(self, total_steps: int, steps_before: int) -> dict[str, float]:
         """One round of ``num_updates_per_step`` gradient steps, in one jitted call. A prioritized
@@ -145,12 +164,12 @@ class OffPolicyAgent(BaseAgent):
         progress = min(1.0, self.num_steps / total_steps)
         cfg, buffer = self.config, self.buffer
         k = cfg.num_updates_per_step
-        if isinstance(buffer, PrioritizedReplayBuffer) and isinstance(cfg, DQNConfig):
+        if isinstance(cfg, DQNConfig) and cfg.prioritized_replay:
             beta0 = cfg.prioritized_replay_beta
-            buffer.beta = beta0 + (1.0 - beta0) * progress
+            buffer.beta = beta0 + (1.0 - beta0) * progress  # type: ignore[union-attr]
             *fields, W, idx = buffer.sample(num_batches=k)
             metrics, td_errors = self._learn(fields, W, progress, steps_before)
-            buffer.update_priorities(idx.reshape(-1), np.asarray(td_errors).reshape(-1))
+            buffer.update_priorities(idx.reshape(-1), np.asarray(td_errors).reshape(-1))  # type: ignore[union-attr]
             return metrics
         return self._learn(buffer.sample(num_batches=k), None, progress, steps_before)[0]
 
@@ -162,8 +181,9 @@ class OffPolicyAgent(BaseAgent):
         batch = dict(zip(_BATCH_FIELDS, fields, strict=True))
         batch["W"] = np.ones_like(batch["Rn"]) if W is None else W
         self._key, key = split_key(self._key)
-        return self.learner.update(batch, schedule_value(self.config.lr, progress), key,
-                                   (steps_before, self.num_steps))
+        lr = schedule_value(self.config.lr, progress, iteration=self.num_update_rounds)
+        self.num_update_rounds += 1
+        return self.learner.update(batch, lr, key, (steps_before, self.num_steps))
 
     # ------------------------------------------------------------------ acting
     def _check_observation(self, s: Any) -> np.ndarray:
@@ -191,9 +211,11 @@ class OffPolicyAgent(BaseAgent):
     # ------------------------------------------------------------------ persistence
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays, meta = self.buffer.state(copy=False)  # saved before the buffer changes again
-        return {f"buffer/{k}": v for k, v in arrays.items()}, {"buffer": meta}
+        return ({f"buffer/{k}": v for k, v in arrays.items()},
+                {"buffer": meta, "num_update_rounds": self.num_update_rounds})
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
         prefix = "buffer/"
         self.buffer.load_state({k[len(prefix):]: arrays[k] for k in arrays if k.startswith(prefix)},
                                state["buffer"])
+        self.num_update_rounds = int(state.get("num_update_rounds", 0))

@@ -10,7 +10,7 @@ import numpy as np
 
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
-from plugrl.agents.config import OnPolicyConfig
+from plugrl.agents.config import ALIASES, OnPolicyConfig
 from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
 from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
@@ -22,6 +22,7 @@ from plugrl.agents.on_policy.policy_step import (
     policy_info,
 )
 from plugrl.agents.on_policy.user_objects import UserObjects, make_normalizer
+from plugrl.caching.gae import GAE
 from plugrl.function_approximators.predefined.mlp import policy_spaces
 from plugrl.proba_dists import ProbaDist
 from plugrl.utils.running_moments import RunningNormalizer
@@ -39,15 +40,24 @@ class OnPolicyAgent(BaseAgent):
         (:mod:`plugrl.envs.jax`), which selects the fast path: ``fit`` then runs rollouts and
         updates in one compiled function (:mod:`plugrl.agents.on_policy.fast_training`), while acting,
         evaluating and saving use the Gymnasium environment of the same id.
-    policy : plugrl.policies.Policy, optional
+    policy : plugrl.policies.Policy, SoftmaxPolicy or GaussianPolicy, optional
         DeepChem's policy (the second positional argument, as in DeepChem's ``A2C(env, policy)``):
         the agent trains the model of its ``create_model()`` (created once, seeded by ``seed``).
         The agent keeps plugrl's defaults; DeepChem's (``value_weight=1.0``,
-        ``entropy_weight=0.01``, ``advantage_lambda=0.98``) are passed by name.
+        ``entropy_weight=0.01``, ``advantage_lambda=0.98``) are passed by name. Or pyrado's
+        ``policy``: a plugrl policy object, used as the actor.
     seed : int, optional
         Seeds networks, environments and every random draw; the same seed gives the same run.
     function_approximator : FunctionApproximator, optional
         A body shared by actor and critic, instead of the default MLPs.
+    critic : GAE, optional
+        pyrado's ``critic``: a :class:`~plugrl.caching.GAE` critic, ``GAE(vfcn, gamma, lamda,
+        ...)``. Its value function is the agent's and its ``gamma`` and ``lamda`` are the
+        configuration's (giving others is an error). PPO (as pyrado's) lets the critic train
+        its value function itself, with its own epochs, minibatches and learning rate, before
+        each policy update, and the policy loss has no value term; A2C, PPO2 and REINFORCE train
+        it in their combined loss (``vfcn_coeff``), as pyrado's A2C and PPO2 do. Not on the
+        fast path.
     actor_network, value_network : keras.Model or FunctionApproximator, optional
         TF-Agents' separate networks (seed 003): a Keras actor maps observations to logits
         (``Discrete``) or to the mean (``Box``, with a learned state-independent log std that
@@ -72,12 +82,15 @@ class OnPolicyAgent(BaseAgent):
     AGENT_TYPE: ClassVar[str] = "OnPolicyAgent"
     CONFIG: ClassVar[type] = OnPolicyConfig
     DEFAULTS: ClassVar[dict[str, Any]] = {}
+    #: Whether a ``critic`` trains its value function itself (pyrado's PPO) or the combined loss does.
+    CRITIC_UPDATES_ITSELF: ClassVar[bool] = False
 
     config: OnPolicyConfig
     learner: OnPolicyLearner
 
     def __init__(self, env: Any, policy: Any = None, *, seed: int | None = None,
-                 function_approximator: Any = None, actor_network: Any = None, value_network: Any = None,
+                 function_approximator: Any = None, critic: GAE | None = None,
+                 actor_network: Any = None, value_network: Any = None,
                  observation_normalizer: Any = None, optimizer: Any = None, **config: Any) -> None:
         if optimizer is not None and {"lr", "learning_rate"} & config.keys():
             raise ValueError("lr: expected no learning rate with an optimizer (it carries its own), "
@@ -87,7 +100,12 @@ class OnPolicyAgent(BaseAgent):
         self.jax_env = env if is_jax_env(env) else None
         if self.jax_env is not None:
             env = _gymnasium_twin(self.jax_env)
+            if critic is not None or config.get("min_rollouts") is not None:
+                raise ValueError("critic, min_rollouts: expected neither on the fast path (an agent "
+                                 "made on a JAX env); make the agent on the Gymnasium env")
+        self._critic = _critic_discounts(critic, config)  # for _make_learner
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
+        self.sampler.min_rollouts = self.config.min_rollouts
         self.normalizer = make_normalizer(observation_normalizer, self.config,
                                           self.learner.observation_space.shape)
         if self.jax_env is not None and not isinstance(self.normalizer, (RunningNormalizer, type(None))):
@@ -105,23 +123,26 @@ class OnPolicyAgent(BaseAgent):
         actor, critic = self.user_objects.approximators(
             policy_spaces(self.observation_space, self.action_space), self.seed)
         return OnPolicyLearner(self.observation_space, self.action_space, self.config, self.seed,
-                               actor, value_approximator=critic, optimizer=self.user_objects.optimizer)
+                               actor, self.user_objects.policy_object, self._critic,
+                               self.CRITIC_UPDATES_ITSELF, value_approximator=critic,
+                               optimizer=self.user_objects.optimizer)
 
     def _steps_per_iteration(self) -> int:
         return self.config.n_steps
 
     # ------------------------------------------------------------------ training
-    def fit(self, total_steps: int, callback: Callable[[Any, dict], Any] | None = None,
-            checkpoint_interval: int | None = None, restore: bool = False,
-            checkpoint_dir: str | None = None, keep_checkpoints: int = 3,
-            eval_interval: int | None = None) -> OnPolicyAgent:
-        """Train until ``total_steps`` env steps; see :meth:`BaseAgent.fit`.
+    def fit(self, total_steps: int | None = None, max_checkpoints_to_keep: int = 5,
+            checkpoint_interval: int | None = None, restore: bool = False, *,
+            callback: Callable[[Any, dict], Any] | None = None, checkpoint_seconds: float | None = None,
+            overwrite: bool = False, eval_interval: int | None = None) -> OnPolicyAgent:
+        """Train for ``total_steps`` more env steps; see :meth:`BaseAgent.fit`.
 
         On the fast path (an agent made on a JAX environment) one iteration is one compiled
         chunk: it runs to the next multiple of ``eval_interval`` (then evaluates with
         ``config.eval_episodes`` deterministic episodes, recorded as ``"eval_return"``), else to
-        the next rollout when there is a ``callback``, else to the next checkpoint, else to the
-        end. ``callback`` and checkpoints run on the host between chunks.
+        the next rollout when there is a ``callback`` or a time-based checkpoint, else to the
+        next checkpoint, else to the end. ``callback`` and checkpoints run on the host between
+        chunks.
 
         Parameters
         ----------
@@ -133,11 +154,12 @@ class OnPolicyAgent(BaseAgent):
                 raise ValueError("eval_interval: only the fast path (an agent made on a JAX env) "
                                  "evaluates inside fit; evaluate in a callback instead")
         else:
-            self.fast_path.chunk_steps = (eval_interval or (1 if callback is not None else None)
+            host_each_rollout = callback is not None or checkpoint_seconds is not None or self.eval_intvl
+            self.fast_path.chunk_steps = (eval_interval or (1 if host_each_rollout else None)
                                           or checkpoint_interval)
             self.fast_path.evaluate = bool(eval_interval)
-        super().fit(total_steps, callback, checkpoint_interval, restore, checkpoint_dir,
-                    keep_checkpoints)
+        super().fit(total_steps, max_checkpoints_to_keep, checkpoint_interval, restore,
+                    callback=callback, checkpoint_seconds=checkpoint_seconds, overwrite=overwrite)
         return self
 
     def train_many(self, seeds: list[int], total_steps: int, eval_interval: int | None = None,
@@ -155,9 +177,11 @@ class OnPolicyAgent(BaseAgent):
             return self._fast_iteration(self.fast_path, total_steps)
         rollout = self.sampler.collect(self._act)
         T, N = rollout.R.shape
+        iteration = self.num_steps // (T * N)  # updates so far: every rollout has T * N steps
         self.num_steps += T * N
         batch = self._batch(rollout)
-        coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps))
+        coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps),
+                                           iteration=iteration)
         self._key, key = split_key(self._key)
         metrics = self.learner.update(batch, coefficients, key, self.learner.shuffles(T * N, self._rng))
         if self.normalizer is not None:
@@ -186,9 +210,14 @@ class OnPolicyAgent(BaseAgent):
         S = self._normalize(rollout.S.reshape(T * N, *obs_shape))
         S_next = self._normalize(rollout.S_next.reshape(T * N, *obs_shape))
         V_old = rollout.info["V"]
-        V_next = self.learner.values(S_next).reshape(T, N)
-        Adv, Rlambda = self.learner.advantages(rollout.R, V_old, V_next, rollout.terminated,
-                                               rollout.truncated)
+        if self.learner.critic is not None:
+            Adv, Rlambda = self.learner.update_critic(
+                rollout._replace(S=S.reshape(rollout.S.shape), S_next=S_next.reshape(rollout.S.shape)),
+                self._rng)
+        else:
+            V_next = self.learner.values(S_next).reshape(T, N)
+            Adv, Rlambda = self.learner.advantages(rollout.R, V_old, V_next, rollout.terminated,
+                                                   rollout.truncated)
         A = rollout.info["A"]
         return {"S": S, "A": A.reshape(T * N, *A.shape[2:]), "logP": rollout.info["logP"].reshape(-1),
                 "V": V_old.reshape(-1), "Adv": Adv.reshape(-1), "R": Rlambda.reshape(-1)}
@@ -288,6 +317,23 @@ class OnPolicyAgent(BaseAgent):
         names = [name.partition("/")[2] for name in arrays if name.startswith("normalizer/")]
         if names and self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in names})
+
+
+def _critic_discounts(critic: GAE | None, config: dict[str, Any]) -> GAE | None:
+    """Put the critic's ``gamma`` and ``lamda`` into the configuration ``config`` (in place);
+    a different value there is an error."""
+    if critic is None:
+        return None
+    if not isinstance(critic, GAE):
+        raise TypeError(f"critic: expected a plugrl.caching.GAE, got {type(critic).__name__}")
+    for name, alias, value in (("gamma", "gamma", critic.gamma), ("gae_lambda", "lamda", critic.gae_lambda)):
+        for key in {name, alias, *(a for a, c in ALIASES.items() if c == name)} & config.keys():
+            if float(config[key]) != value:
+                raise ValueError(f"{key}: expected the critic's {alias}={value} (or nothing), "
+                                 f"got {config[key]}")
+            del config[key]
+        config[name] = value
+    return critic
 
 
 def _gymnasium_twin(env: Any) -> Any:

@@ -28,6 +28,7 @@ class PPO(OnPolicyAgent):
 
     AGENT_TYPE: ClassVar[str] = "PPO"
     DEFAULTS: ClassVar[dict[str, Any]] = {"n_steps": 2048, "batch_size": 64, "num_epoch": 10}
+    CRITIC_UPDATES_ITSELF: ClassVar[bool] = True
 
 
 class PPO2(OnPolicyAgent):

@@ -227,7 +227,8 @@ class FastTrainer:
                  "Adv": Adv.reshape(-1), "R": Rlambda.reshape(-1)}
         progress = jnp.minimum(1.0, steps / total_steps)
         coefficients = Coefficients(*(jnp.asarray(c, jnp.float32)
-                                      for c in update_coefficients(self.config, progress, hp)))
+                                      for c in update_coefficients(self.config, progress, hp,
+                                                                   jnp.asarray(carry.steps) // self.size)))
         state, metrics = self.learner.update_step(state, batch, indices, key, coefficients)
         if moments is not None:
             moments = merge_moments(moments, S)

@@ -28,6 +28,7 @@ from plugrl.agents.on_policy.fast_path import (
 )
 from plugrl.agents.on_policy.learner import OnPolicyLearner
 from plugrl.utils.running_moments import Moments
+from plugrl.utils.schedules import schedule_start
 
 __all__ = ["EVAL_SEED_OFFSET", "FastPath", "TrainingState", "check_fast_path", "hyperparameters",
            "is_jax_env"]
@@ -137,7 +138,7 @@ def hyperparameters(config: Any, **overrides: Any) -> Hyperparameters:
             raise ValueError(f"{name}: expected a value of the configuration's kind of schedule "
                              f"({base!r}), got {value!r}")
         if isinstance(base, str) or callable(base):
-            value = float(value[4:]) if isinstance(value, str) else 1.0
+            value = schedule_start(value)
         values[name] = np.float32(value)  # a host scalar: jnp.float32 compiles a kernel
     return Hyperparameters(**values)
 

@@ -19,6 +19,7 @@ from plugrl._backend import (
     Optimizer,
     TrainState,
     as_optax,
+    copy_arrays,
     init_train_state,
     jit,
     keras,
@@ -56,15 +57,17 @@ class Coefficients(NamedTuple):
     vfcn_coeff: Any
 
 
-def update_coefficients(config: OnPolicyConfig, progress: Any, start: Any = None) -> Coefficients:
-    """The update's coefficients at ``progress`` (the fraction of training done, in [0, 1]).
+def update_coefficients(config: OnPolicyConfig, progress: Any, start: Any = None,
+                        iteration: Any = 0) -> Coefficients:
+    """The update's coefficients at ``progress`` (the fraction of training done, in [0, 1]),
+    after ``iteration`` updates (what pyrado's ``lr_scheduler`` counts).
 
     ``start``: anything with the fields of :class:`Coefficients` (the fast path's traced
     hyperparameters), whose values replace the configuration's: the constants, and the initial
     values of the ``lr`` and ``clip`` schedules.
     """
     first = Coefficients(None, None, config.entropy_coeff, config.vfcn_coeff) if start is None else start
-    return Coefficients(schedule_value(config.lr, progress, first.lr),
+    return Coefficients(schedule_value(config.lr, progress, first.lr, iteration),
                         schedule_value(config.clip, progress, first.clip),
                         first.entropy_coeff, first.vfcn_coeff)
 
@@ -83,6 +86,13 @@ class OnPolicyLearner:
     function_approximator : FunctionApproximator, optional
         A user-made body shared by actor and critic (``head_pi`` and ``head_v``); by default
         MLPs of ``config.hidden_sizes``, shared or separate as ``config.shared_network`` says.
+    policy : SoftmaxPolicy or GaussianPolicy, optional
+        pyrado's ``policy``: the user's policy object, used as the actor.
+    critic : GAE, optional
+        pyrado's ``critic``: a :class:`~plugrl.caching.GAE` critic, whose value function is the
+        learner's. With ``critic_updates_itself`` (pyrado's PPO) :meth:`update_critic` trains it
+        with the critic's own settings and the policy loss has no value term; otherwise (A2C,
+        PPO2) the value function is trained in the combined loss as without a critic.
     value_approximator : FunctionApproximator, optional
         The critic's own function approximator (``head_v``); ``function_approximator`` (or the
         default MLP) is then the actor's alone (TF-Agents' separate ``value_network``).
@@ -92,7 +102,9 @@ class OnPolicyLearner:
     """
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: OnPolicyConfig,
-                 seed: int, function_approximator: Any = None, *, value_approximator: Any = None,
+                 seed: int, function_approximator: Any = None, policy: Any = None,
+                 critic: GAE | None = None, critic_updates_itself: bool = False, *,
+                 value_approximator: Any = None,
                  optimizer: Optimizer | keras.optimizers.Optimizer | None = None) -> None:
         self.config = config
         spaces = policy_spaces(observation_space, action_space)  # raises on other kinds of spaces
@@ -102,7 +114,12 @@ class OnPolicyLearner:
         self.action_space: gym.spaces.Discrete | gym.spaces.Box = action_space
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         self.policy, self.v_func = _build_functions(spaces, self.discrete, config, seed,
-                                                    function_approximator, value_approximator)
+                                                    function_approximator, value_approximator, policy, critic)
+        #: The critic that trains the value function itself (None: the combined loss does).
+        self.critic = critic if critic is not None and critic_updates_itself else None
+        if self.critic is not None and self.v_func.function_approximator is self.policy.function_approximator:
+            raise ValueError("critic: expected a value function on a function approximator of its "
+                             "own, got the policy's (the critic and the policy train apart)")
         self.objective = make_policy_objective(config)
         self._groups = ParameterGroups([self.policy, self.v_func])
         # Raveled parameters, as update_step gives them (init_train_state sees the tuple):
@@ -174,10 +191,14 @@ class OnPolicyLearner:
         """
         Z, V_pred = self.forward(params, state.non_trainable, batch["S"])
         dist = self.policy.make_dist(Z)
-        Adv = standardize(batch["Adv"]) if self.config.standardize_advantages else batch["Adv"]
+        # A critic that trains itself has standardized the advantages as it was told to.
+        by_minibatch = self.config.standardize_advantages and self.critic is None
+        Adv = standardize(batch["Adv"]) if by_minibatch else batch["Adv"]
         policy_loss, metrics = self.objective.log_proba_loss(
             dist.log_proba(batch["A"]), batch["logP"], Adv, ops.mean(dist.entropy()),
             entropy_beta=coefficients.entropy_coeff, ppo_clip_eps=coefficients.clip)
+        if self.critic is not None:
+            return policy_loss, (state.non_trainable, metrics)
         v_loss = value_loss(V_pred, batch["V"], batch["R"], self.config.clip_value)
         metrics[f"{self.name}/value_loss"] = v_loss
         return policy_loss + coefficients.vfcn_coeff * v_loss, (state.non_trainable, metrics)
@@ -259,6 +280,15 @@ class OnPolicyLearner:
         Adv, Rlambda = self._gae(R, V_old, V_next, terminated, truncated)
         return np.asarray(Adv), np.asarray(Rlambda)
 
+    def update_critic(self, rollout: Any, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """pyrado's order: the critic fits its value function to the rollout (observations
+        normalised) first; returns its advantages and TD(lambda) returns [T, N] afterwards."""
+        assert self.critic is not None
+        Adv = self.critic.update(rollout, rng=rng)
+        params, non_trainable = self._groups.gather()  # the value weights the critic has fitted
+        self.state = self.state._replace(params=copy_arrays(params), non_trainable=copy_arrays(non_trainable))
+        return Adv, self.critic.tdlamda_returns(concat_ros=rollout)
+
     def shuffles(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """Each epoch's order of ``size`` samples, [num_epoch, num_minibatches, batch_size]
         int32; samples beyond whole minibatches sit that epoch out."""
@@ -305,7 +335,8 @@ def value_loss(V_pred: Any, V_old: Any, R: Any, clip_value: float | None) -> Any
 
 
 def _build_functions(spaces: SpacesOnly, discrete: bool, config: OnPolicyConfig, seed: int,
-                     function_approximator: Any, value_approximator: Any) -> tuple[Any, V]:
+                     function_approximator: Any, value_approximator: Any = None, policy: Any = None,
+                     gae_critic: GAE | None = None) -> tuple[Any, Any]:
     policy_class = SoftmaxPolicy if discrete else GaussianPolicy
     if function_approximator is not None or value_approximator is not None:
         actor = function_approximator if function_approximator is not None else MLP(
@@ -315,7 +346,16 @@ def _build_functions(spaces: SpacesOnly, discrete: bool, config: OnPolicyConfig,
         actor = MLP(spaces, config.hidden_sizes, config.activation, random_seed=seed)
         critic = actor if config.shared_network else MLP(spaces, config.hidden_sizes, config.activation,
                                                          random_seed=seed + 1)
-    return policy_class(actor, entropy_beta=0.0, random_seed=seed), V(critic, gamma=config.gamma)
+    if policy is not None and not isinstance(policy, policy_class):
+        raise TypeError(f"policy: expected a plugrl {policy_class.__name__} for this action space, "
+                        f"got {type(policy).__name__}")
+    pi = policy if policy is not None else policy_class(actor, entropy_beta=0.0, random_seed=seed)
+    if gae_critic is None:
+        return pi, V(critic, gamma=config.gamma)
+    if gae_critic.vfcn is None:
+        raise ValueError(f"critic: expected a critic with a value function, GAE(vfcn, ...), "
+                         f"got {gae_critic!r}")
+    return pi, gae_critic.vfcn
 
 
 def _pack_columns(A: Any, logP: Any, V_pred: Any, Z: Any) -> Any:

@@ -21,6 +21,7 @@ from plugrl.function_approximators.keras_models import (
     ValueModel,
 )
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
+from plugrl.policies import GaussianPolicy, SoftmaxPolicy
 from plugrl.utils.running_moments import RunningNormalizer
 
 __all__ = ["ObservationNormalizer", "UserObjects", "make_normalizer"]
@@ -47,8 +48,9 @@ class UserObjects:
 
     Parameters
     ----------
-    policy : plugrl.policies.Policy, optional
-        DeepChem's policy: its ``create_model()`` gives one model for the actor and the critic.
+    policy : plugrl.policies.Policy, SoftmaxPolicy or GaussianPolicy, optional
+        DeepChem's policy: its ``create_model()`` gives one model for the actor and the critic;
+        or pyrado's: a plugrl policy object, the actor itself (:attr:`policy_object`).
     actor_network, value_network : keras.Model or FunctionApproximator, optional
         TF-Agents' separate networks (either may be left to the default MLP).
     function_approximator : FunctionApproximator, optional
@@ -59,6 +61,10 @@ class UserObjects:
 
     def __init__(self, policy: Any = None, actor_network: Any = None, value_network: Any = None,
                  function_approximator: Any = None, optimizer: Any = None) -> None:
+        #: pyrado's policy, a plugrl SoftmaxPolicy or GaussianPolicy (None otherwise).
+        self.policy_object = policy if isinstance(policy, (SoftmaxPolicy, GaussianPolicy)) else None
+        if self.policy_object is not None:
+            policy = None
         networks = actor_network if actor_network is not None else value_network
         given = [name for name, value in (("policy", policy),
                                           ("function_approximator", function_approximator),
@@ -100,7 +106,8 @@ class UserObjects:
 def _check_deepchem_policy(policy: Any) -> None:
     if not (callable(getattr(policy, "create_model", None)) and hasattr(policy, "output_names")):
         raise TypeError(f"policy: expected a plugrl.policies.Policy (DeepChem's: output_names and "
-                        f"create_model()), got {type(policy).__name__}")
+                        f"create_model()) or a SoftmaxPolicy or GaussianPolicy (pyrado's), got "
+                        f"{type(policy).__name__}")
     if list(getattr(policy, "rnn_initial_states", None) or []):
         raise ValueError(f"policy: rnn_initial_states belong to recurrent policies, the feature of the "
                          f"issue {RECURRENT_POLICIES_ISSUE!r} (not built yet); expected [], got "
