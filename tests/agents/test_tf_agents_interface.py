@@ -123,7 +123,7 @@ def test_collect_false_emits_no_info():
 def test_running_normalizer_as_observation_normalizer():
     normalizer = RunningNormalizer((4,))
     agent = PPO("CartPole-v1", observation_normalizer=normalizer, seed=0, **SMALL).fit(32)
-    assert agent.normalizer is normalizer and normalizer.count == 32
+    assert agent.observation_normalizer is agent.normalizer is normalizer and normalizer.count == 32
 
 
 def test_invalid_networks_are_clear_errors():
