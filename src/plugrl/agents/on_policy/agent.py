@@ -62,7 +62,8 @@ class OnPolicyAgent(BaseAgent):
         TF-Agents' separate networks (seed 003): a Keras actor maps observations to logits
         (``Discrete``) or to the mean (``Box``, with a learned state-independent log std that
         starts at ``log(std_init)``); a Keras value network maps observations to values [batch]
-        or [batch, 1]. A network left out is the default MLP.
+        or [batch, 1]. A network left out is the default MLP. Training updates the agent's
+        copy of the weights; :meth:`keras_models` writes them into these models (and a Policy's).
     observation_normalizer : object, optional
         TF-Agents' observation normaliser: callable on a batch of observations and with
         ``update(batch)`` (see :class:`~plugrl.agents.on_policy.user_objects.ObservationNormalizer`);
@@ -243,10 +244,11 @@ class OnPolicyAgent(BaseAgent):
         a = self.learner.env_actions(A)[0]
         return int(a) if self.learner.discrete else a
 
-    def predict(self, s: Any) -> list[Any]:
+    def predict(self, s: Any, use_saved_states: bool = True, save_states: bool = True) -> list[Any]:
         """DeepChem's outputs for one observation ``s``: ``[action_probs, value]`` for discrete
         actions, ``[mean, std, value]`` for ``Box`` actions (arrays of the action's shape, and a
-        float)."""
+        float). DeepChem's ``use_saved_states`` and ``save_states`` concern recurrent states: with
+        none (no recurrent policies yet) they change nothing, as in DeepChem."""
         S = self._normalize(self.learner.policy.check_state(s)[None])
         Z = self.learner.policy_params(S)
         value = float(self.learner.values(S)[0])
@@ -256,6 +258,11 @@ class OnPolicyAgent(BaseAgent):
         return [Z[0][0], np.exp(0.5 * Z[1][0]), value]
 
     # ------------------------------------------------------------------ TF-Agents' PPOPolicy
+    @property
+    def observation_normalizer(self) -> Any:
+        """TF-Agents' name for the agent's observation normaliser (``None`` when there is none)."""
+        return self.normalizer
+
     def action(self, time_step: Any, policy_state: Any = (), seed: int | None = None) -> PolicyStep:
         """TF-Agents' ``action``: sampled actions for a batch of observations (or a time step
         with ``.observation``, or one observation), with the policy info if ``collect``.
