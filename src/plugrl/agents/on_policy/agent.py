@@ -320,6 +320,8 @@ class OnPolicyAgent(BaseAgent):
         self.sampler.min_rollouts = self.config.min_rollouts
         if self.learner.critic is not None:
             self.learner.critic.reset()
+        if self.fast_path is not None:  # its environments restart with the step count
+            self.fast_path.episodes = 0
 
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {} if self.learner.critic is None else {
