@@ -3,19 +3,23 @@ Keras model with the outputs ``'action_prob'`` and ``'value'``, trained by PPO w
 hyperparameter names (seed 002) and a Keras optimizer. PPO's greedy return reaches 500 in
 50k steps (seeds 0-3, ~10-15 s on 2 CPU cores).
 
-DeepChem's script reads ``dc.rl.PPO(env, policy, max_rollout_length=..., ...)``; here the
-environment is a Gymnasium id and the classes come from plugrl.
+DeepChem's script reads ``env = dc.rl.GymEnvironment('CartPole-v1')`` and ``dc.rl.PPO(env,
+policy, max_rollout_length=..., ...)``; here the same classes come from plugrl.
 
     python examples/deepchem_a2c_cartpole.py
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001  (plugrl is imported before keras)
 
 import argparse
 
-import plugrl
-from plugrl._backend import keras
+import plugrl  # before keras: plugrl selects Keras's JAX backend
+import keras
 from plugrl.agents import A2C, PPO
+from plugrl.envs import GymEnvironment
+
+
+env = GymEnvironment("CartPole-v1")
 
 
 class CartPolePolicy(plugrl.policies.Policy):
@@ -25,10 +29,10 @@ class CartPolePolicy(plugrl.policies.Policy):
         super().__init__(["action_prob", "value"])
 
     def create_model(self, **kwargs):
-        state = keras.Input((4,))
+        state = keras.Input(env.state_shape)
         hidden = keras.layers.Dense(64, activation="tanh")(state)
         hidden = keras.layers.Dense(64, activation="tanh")(hidden)
-        action_prob = keras.layers.Dense(2, activation="softmax")(hidden)
+        action_prob = keras.layers.Dense(env.n_actions, activation="softmax")(hidden)
         value = keras.layers.Dense(1)(hidden)
         return keras.Model(inputs=state, outputs=[action_prob, value])
 
@@ -45,12 +49,12 @@ def main(total_steps: int = 50_000, seed: int = 0, algorithm: str = "ppo", verbo
     if algorithm == "ppo":
         updates = (total_steps // (32 * 8)) * 20  # iterations x epochs x one batch per iteration
         learning_rate = keras.optimizers.schedules.PolynomialDecay(1e-3, max(updates, 1), 0.0)
-        agent = PPO("CartPole-v1", policy, max_rollout_length=32, optimization_rollouts=8,
+        agent = PPO(env, policy, max_rollout_length=32, optimization_rollouts=8,
                     optimization_epochs=20, batch_size=256, clipping_width="lin_0.2",
                     discount_factor=0.98, advantage_lambda=0.8, value_weight=0.5, entropy_weight=0.0,
                     optimizer=keras.optimizers.Adam(learning_rate=learning_rate), seed=seed)
     else:
-        agent = A2C("CartPole-v1", policy, max_rollout_length=20, discount_factor=0.99,
+        agent = A2C(env, policy, max_rollout_length=20, discount_factor=0.99,
                     advantage_lambda=0.98, value_weight=1.0, entropy_weight=0.01,
                     optimizer=keras.optimizers.Adam(learning_rate=1e-3), seed=seed)
     agent.fit(total_steps)

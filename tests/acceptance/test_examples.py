@@ -58,10 +58,12 @@ def test_pendulum_ppo_example_runs(capsys):
     assert "Best average return over 10 episodes" in capsys.readouterr().out
 
 
-def test_pyrado_ppo_cartpole_example_solves_cartpole(capsys):
-    """pyrado's set-up (policy and GAE critic objects, num_workers, min_steps) at its budget."""
-    result = load_example("pyrado_ppo_cartpole").main(num_steps=36_000, seed=0)
+def test_pyrado_ppo_cartpole_example_solves_cartpole(capsys, tmp_path):
+    """pyrado's set-up (policy and GAE critic objects, num_workers, min_steps, save_dir,
+    max_iter, train) at its budget."""
+    result = load_example("pyrado_ppo_cartpole").main(num_steps=36_000, seed=0, save_dir=str(tmp_path))
     assert result["mean_return"] >= 195
+    assert [p.name for p in tmp_path.glob("ckpt-*")] == [f"ckpt-{result['agent'].num_steps:012d}"]
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("Solved")
 
 
