@@ -104,10 +104,13 @@ class RunControl(Rebuildable):
     _key: Any
     _steps_per_iteration: Callable[[], int]
 
-    @property
-    def name(self) -> str:
-        """pyrado's algorithm name: the agent type in lower case (``'ppo'``, ``'sac'``)."""
-        return self.AGENT_TYPE.lower()
+    #: pyrado's algorithm name: the agent type in lower case (``'ppo'``, ``'sac'``, ``'dql'``).
+    name: ClassVar[str] = "agent"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in vars(cls) and "AGENT_TYPE" in vars(cls):
+            cls.name = cls.AGENT_TYPE.lower()
 
     def reset(self, seed: int | None = None) -> Any:
         """Start training afresh, keeping what was learned (pyrado's ``reset``): the step and
