@@ -250,3 +250,12 @@ def test_policy_agent_saves_and_loads(tmp_path):
     loaded = PPO.load(agent.save(tmp_path / "agent"), policy=DiscretePolicy())
     s = np.full(4, 0.2, np.float32)
     np.testing.assert_allclose(loaded.predict(s)[0], agent.predict(s)[0], rtol=1e-6)
+
+
+def test_hindsight_and_recurrent_state_flags_as_deepchem_names_them():
+    agent = PPO("CartPole-v1", seed=0, use_hindsight=False, n_steps=32, batch_size=32)
+    s = np.zeros(4, np.float32)
+    assert agent.select_action(s, True, use_saved_states=False, save_states=False) == \
+        agent.select_action(s, deterministic=True)
+    with pytest.raises(ValueError, match="use_hindsight: Hindsight Experience Replay is the feature"):
+        PPO("CartPole-v1", use_hindsight=True)

@@ -14,23 +14,17 @@ from plugrl.agents.config import ALIASES, OnPolicyConfig
 from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
 from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
-from plugrl.agents.on_policy.policy_step import (
-    PolicyStep,
-    check_no_state,
-    first_of_batch,
-    observation_batch,
-    policy_info,
-)
+from plugrl.agents.on_policy.policy_step import PPOPolicyInterface, policy_info
 from plugrl.agents.on_policy.user_objects import UserObjects, make_normalizer
 from plugrl.caching.gae import GAE
+from plugrl.function_approximators.keras_models import RECURRENT_POLICIES_ISSUE
 from plugrl.function_approximators.predefined.mlp import policy_spaces
-from plugrl.proba_dists import ProbaDist
 from plugrl.utils.running_moments import RunningNormalizer
 
 __all__ = ["OnPolicyAgent"]
 
 
-class OnPolicyAgent(BaseAgent):
+class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
     """Base of REINFORCE, A2C, PPO and PPO2.
 
     Parameters
@@ -73,6 +67,9 @@ class OnPolicyAgent(BaseAgent):
     optimizer : optax.GradientTransformation or keras.optimizers.Optimizer, optional
         DeepChem's ``optimizer``: used instead of the scheduled Adam, after clipping gradients to
         ``max_grad_norm``. ``lr`` is then an error: the optimizer carries its learning rate.
+    use_hindsight : bool, optional
+        DeepChem's Hindsight Experience Replay: ``True`` is an error until the issue on recurrent
+        policies and HER builds it.
     **config
         Hyperparameters (see :class:`~plugrl.agents.config.OnPolicyConfig`); aliases from the
         seeds are accepted, unknown names are an error. When ``batch_size`` is not given, the
@@ -91,7 +88,11 @@ class OnPolicyAgent(BaseAgent):
     def __init__(self, env: Any, policy: Any = None, *, seed: int | None = None,
                  function_approximator: Any = None, critic: GAE | None = None,
                  actor_network: Any = None, value_network: Any = None,
-                 observation_normalizer: Any = None, optimizer: Any = None, **config: Any) -> None:
+                 observation_normalizer: Any = None, optimizer: Any = None, use_hindsight: bool = False,
+                 **config: Any) -> None:
+        if use_hindsight:
+            raise ValueError(f"use_hindsight: Hindsight Experience Replay is the feature of the issue "
+                             f"{RECURRENT_POLICIES_ISSUE!r} (not built yet); expected False, got True")
         if optimizer is not None and {"lr", "learning_rate"} & config.keys():
             raise ValueError("lr: expected no learning rate with an optimizer (it carries its own), "
                              f"got lr={config.get('lr', config.get('learning_rate'))!r}")
@@ -234,8 +235,11 @@ class OnPolicyAgent(BaseAgent):
         S = np.asarray(S, np.float32)
         return self.normalizer(S) if self.normalizer is not None else S
 
-    def select_action(self, s: Any, deterministic: bool = False) -> Any:
-        """One action for one observation: sampled, or the most likely if ``deterministic``."""
+    def select_action(self, s: Any, deterministic: bool = False, use_saved_states: bool = True,
+                      save_states: bool = True) -> Any:
+        """One action for one observation: sampled, or the most likely if ``deterministic``.
+        DeepChem's ``use_saved_states`` and ``save_states`` change nothing without recurrent
+        states (see :meth:`predict`)."""
         S = self._normalize(self.learner.policy.check_state(s)[None])
         if deterministic:
             A = self.learner.greedy_actions(self.learner.policy_params(S))
@@ -256,45 +260,6 @@ class OnPolicyAgent(BaseAgent):
             probs = np.exp(Z[0] - Z[0].max())
             return [probs / probs.sum(), value]
         return [Z[0][0], np.exp(0.5 * Z[1][0]), value]
-
-    # ------------------------------------------------------------------ TF-Agents' PPOPolicy
-    @property
-    def observation_normalizer(self) -> Any:
-        """TF-Agents' name for the agent's observation normaliser (``None`` when there is none)."""
-        return self.normalizer
-
-    def action(self, time_step: Any, policy_state: Any = (), seed: int | None = None) -> PolicyStep:
-        """TF-Agents' ``action``: sampled actions for a batch of observations (or a time step
-        with ``.observation``, or one observation), with the policy info if ``collect``.
-
-        ``seed`` draws the sample from its own generator; ``policy_state`` must be ``()``.
-        """
-        check_no_state("policy_state", policy_state)
-        S, single = observation_batch(time_step, self.learner.observation_space.shape)
-        rng = self._rng if seed is None else np.random.default_rng(seed)
-        info = self.learner.act(self._normalize(S), self.learner.policy.noise_block(len(S), rng))
-        A = self.learner.env_actions(info["A"])
-        step = PolicyStep(A, (), policy_info(info["logP"], info["V"], info["Z"], self.learner.discrete)
-                          if self.config.collect else ())
-        return first_of_batch(step) if single else step
-
-    def distribution(self, time_step: Any, policy_state: Any = ()) -> PolicyStep:
-        """TF-Agents' ``distribution``: a :class:`PolicyStep` whose ``action`` is the policy's
-        distribution (a :class:`~plugrl.proba_dists.ProbaDist` over the batch)."""
-        check_no_state("policy_state", policy_state)
-        S, _ = observation_batch(time_step, self.learner.observation_space.shape)
-        dist: ProbaDist = self.learner.policy.make_dist(self.learner.policy_params(self._normalize(S)))
-        return PolicyStep(dist, (), ())
-
-    def apply_value_network(self, observations: Any, step_types: Any = None, value_state: Any = None,
-                            training: bool = False) -> tuple[np.ndarray, tuple]:
-        """TF-Agents' ``apply_value_network``: ``(values [batch], ())`` of a batch of raw
-        observations, normalised first as in training. ``step_types`` and ``training`` do not
-        change the result (no recurrent state, no dropout in training mode)."""
-        check_no_state("value_state", value_state)
-        S, single = observation_batch(observations, self.learner.observation_space.shape)
-        V = self.learner.values(self._normalize(S))
-        return (V[0] if single else V), ()
 
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate`: on a JAX environment whose id
