@@ -10,12 +10,12 @@ import numpy as np
 
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
-from plugrl.agents.config import ALIASES, OnPolicyConfig
+from plugrl.agents.config import OnPolicyConfig
 from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
 from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
 from plugrl.agents.on_policy.policy_step import PPOPolicyInterface, policy_info
-from plugrl.agents.on_policy.user_objects import UserObjects, make_normalizer
+from plugrl.agents.on_policy.user_objects import UserObjects, critic_discounts, make_normalizer
 from plugrl.caching.gae import GAE
 from plugrl.function_approximators.keras_models import RECURRENT_POLICIES_ISSUE
 from plugrl.function_approximators.predefined.mlp import policy_spaces
@@ -104,7 +104,7 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
             if critic is not None or config.get("min_rollouts") is not None:
                 raise ValueError("critic, min_rollouts: expected neither on the fast path (an agent "
                                  "made on a JAX env); make the agent on the Gymnasium env")
-        self._critic = _critic_discounts(critic, config)  # for _make_learner
+        self._critic = critic_discounts(critic, config)  # for _make_learner
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
         self.sampler.min_rollouts = self.config.min_rollouts
         self.normalizer = make_normalizer(observation_normalizer, self.config,
@@ -302,23 +302,6 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         names = [name.partition("/")[2] for name in arrays if name.startswith("normalizer/")]
         if names and self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in names})
-
-
-def _critic_discounts(critic: GAE | None, config: dict[str, Any]) -> GAE | None:
-    """Put the critic's ``gamma`` and ``lamda`` into the configuration ``config`` (in place);
-    a different value there is an error."""
-    if critic is None:
-        return None
-    if not isinstance(critic, GAE):
-        raise TypeError(f"critic: expected a plugrl.caching.GAE, got {type(critic).__name__}")
-    for name, alias, value in (("gamma", "gamma", critic.gamma), ("gae_lambda", "lamda", critic.gae_lambda)):
-        for key in {name, alias, *(a for a, c in ALIASES.items() if c == name)} & config.keys():
-            if float(config[key]) != value:
-                raise ValueError(f"{key}: expected the critic's {alias}={value} (or nothing), "
-                                 f"got {config[key]}")
-            del config[key]
-        config[name] = value
-    return critic
 
 
 def _gymnasium_twin(env: Any) -> Any:

@@ -12,7 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from plugrl._backend import keras, seeded_initialization
-from plugrl.agents.config import OnPolicyConfig
+from plugrl.agents.config import ALIASES, OnPolicyConfig
+from plugrl.caching.gae import GAE
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.function_approximators.keras_models import (
     RECURRENT_POLICIES_ISSUE,
@@ -24,7 +25,7 @@ from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.policies import GaussianPolicy, SoftmaxPolicy
 from plugrl.utils.running_moments import RunningNormalizer
 
-__all__ = ["ObservationNormalizer", "UserObjects", "make_normalizer"]
+__all__ = ["ObservationNormalizer", "UserObjects", "critic_discounts", "make_normalizer"]
 
 
 @runtime_checkable
@@ -125,3 +126,20 @@ def make_normalizer(observation_normalizer: Any, config: OnPolicyConfig,
                         f"update(batch) method (e.g. plugrl.utils.running_moments.RunningNormalizer), got "
                         f"{type(observation_normalizer).__name__}")
     return observation_normalizer
+
+
+def critic_discounts(critic: GAE | None, config: dict[str, Any]) -> GAE | None:
+    """Put the critic's ``gamma`` and ``lamda`` into the configuration ``config`` (in place);
+    a different value there is an error."""
+    if critic is None:
+        return None
+    if not isinstance(critic, GAE):
+        raise TypeError(f"critic: expected a plugrl.caching.GAE, got {type(critic).__name__}")
+    for name, alias, value in (("gamma", "gamma", critic.gamma), ("gae_lambda", "lamda", critic.gae_lambda)):
+        for key in {name, alias, *(a for a, c in ALIASES.items() if c == name)} & config.keys():
+            if float(config[key]) != value:
+                raise ValueError(f"{key}: expected the critic's {alias}={value} (or nothing), "
+                                 f"got {config[key]}")
+            del config[key]
+        config[name] = value
+    return critic
