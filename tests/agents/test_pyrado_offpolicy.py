@@ -75,6 +75,7 @@ def test_pyrados_tau_cannot_silently_invert(agent_class, env_id):
     assert agent_class(env_id, tau=1.0).config.tau == 1.0  # a hard copy is unambiguous
 
 
+@pytest.mark.filterwarnings("ignore:num_init_memory_steps")  # one round of updates is the point
 def test_sac_moves_its_targets_by_plugrl_tau():
     agent = SAC("Pendulum-v1", seed=0, tau_target=0.75, **TINY)
     critic = agent.learner.state.critic
@@ -93,7 +94,7 @@ def test_num_init_memory_steps_none_fills_the_buffer_completely():
     agent.learner.act = lambda *args: acted.append(agent.num_steps) or act(*args)
     agent.fit(40)
     assert acted[0] == 30 and agent.num_update_rounds == 11  # random for 30 steps, then learning
-    with pytest.warns(UserWarning, match="num_init_memory_steps: the initial fill of 1000000"):
+    with pytest.warns(UserWarning, match="initial fill of memory_size = 1000000 random steps"):
         DQN("CartPole-v1", num_init_memory_steps=None).fit(2)
 
 
