@@ -9,6 +9,7 @@ from jax.flatten_util import ravel_pytree
 
 import plugrl
 from plugrl.agents import AGENTS, DQL, DQN, SAC
+from plugrl.agents.presets import list_presets, load_preset
 
 TINY = dict(hidden_sizes=(8,), batch_size=8, memory_size=200, num_init_memory_steps=8, train_freq=1)
 
@@ -180,3 +181,11 @@ def test_dqn_defaults_learn_a_small_corridor(seed):
     for _ in range(7):  # the shortest path
         s, r, terminated, truncated, _ = env.step(agent.select_action(s, deterministic=True))
     assert terminated and r == 1.0
+
+
+@pytest.mark.parametrize("env_id", list_presets()["DQN"])
+def test_dqn_presets_keep_their_tuned_settings_whatever_the_defaults(env_id):
+    config, _ = load_preset("DQN", env_id)
+    assert {"lr", "target_update_intvl", "exploration_fraction"} <= set(config)
+    agent = DQN.from_preset(env_id)
+    assert agent.config.target_update_intvl == config["target_update_intvl"] != DQN.CONFIG.target_update_intvl
