@@ -30,22 +30,27 @@ class MLP(plugrl.FunctionApproximator):
         return keras.layers.Dense(64, activation="tanh")(X)
 
 
-def main(num_steps: int = 36_000, seed: int = 0, verbose: bool = True) -> dict:
-    """Train and return ``{'mean_return': greedy mean over 10 episodes, 'agent': PPO}``."""
+def main(num_steps: int = 36_000, seed: int = 0, save_dir: str | None = None,
+         verbose: bool = True) -> dict:
+    """Train for ``max_iter = num_steps // min_steps`` iterations with pyrado's ``train`` (a
+    snapshot of the latest iteration in ``save_dir``, if given); return ``{'mean_return': greedy
+    mean over 10 episodes, 'agent': PPO}``."""
     env = gym.make("CartPole-v1")
     policy = plugrl.SoftmaxPolicy(MLP(env, random_seed=seed), random_seed=seed)
     vfcn = plugrl.V(MLP(env, random_seed=seed + 1))
     critic = GAE(vfcn, gamma=0.99, lamda=0.95, num_epoch=10, batch_size=64, standardize_adv=True,
                  max_grad_norm=None, lr=1e-3)
-    algo = PPO(env, seed=seed, policy=policy, critic=critic, num_workers=4, min_steps=512,
-               num_epoch=10, eps_clip=0.2, batch_size=64, max_grad_norm=0.5, lr=1e-3)
+    min_steps = 512
 
-    def report(agent, record):
-        if verbose and len(agent.history) % 10 == 0:
-            print(f"step {int(record['steps']):6d}: average return of the last 10 episodes "
+    def logger(record: dict) -> None:  # pyrado's StepLogger (add_value, record_step) works too
+        if verbose and algo.curr_iter % 10 == 0:
+            print(f"iteration {algo.curr_iter:3d}: average return of the last 10 episodes "
                   f"{record['mean_return']:6.1f}, value loss {critic.metrics['GAE/value_loss']:8.3f}")
 
-    algo.fit(num_steps, callback=report)
+    algo = PPO(env, policy=policy, critic=critic, save_dir=save_dir, max_iter=num_steps // min_steps,
+               min_steps=min_steps, num_workers=4, num_epoch=10, eps_clip=0.2, batch_size=64,
+               max_grad_norm=0.5, lr=1e-3, logger=logger, seed=seed)
+    algo.train(snapshot_mode="latest" if save_dir else "no")
     mean_return = algo.evaluate(10)
     if verbose:
         print(f"{'Solved' if mean_return >= 195 else 'Not solved'}: greedy mean return {mean_return:.1f}")
@@ -56,5 +61,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=36_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save-dir", help="where train() keeps the latest snapshot")
     args = parser.parse_args()
-    main(args.steps, args.seed)
+    main(args.steps, args.seed, args.save_dir)

@@ -58,18 +58,24 @@ def test_pendulum_ppo_example_runs(capsys):
     assert "Best average return over 10 episodes" in capsys.readouterr().out
 
 
-def test_pyrado_ppo_cartpole_example_solves_cartpole(capsys):
-    """pyrado's set-up (policy and GAE critic objects, num_workers, min_steps) at its budget."""
-    result = load_example("pyrado_ppo_cartpole").main(num_steps=36_000, seed=0)
+def test_pyrado_ppo_cartpole_example_solves_cartpole(capsys, tmp_path):
+    """pyrado's set-up (policy and GAE critic objects, num_workers, min_steps, save_dir,
+    max_iter, train) at its budget."""
+    result = load_example("pyrado_ppo_cartpole").main(num_steps=36_000, seed=0, save_dir=str(tmp_path))
     assert result["mean_return"] >= 195
+    assert [p.name for p in tmp_path.glob("ckpt-*")] == [f"ckpt-{result['agent'].num_steps:012d}"]
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("Solved")
 
 
 def test_deepchem_example_learns_cartpole(capsys):
-    """A DeepChem user's Policy subclass and PPO with DeepChem's names solve CartPole (~10 s)."""
-    result = load_example("deepchem_a2c_cartpole").main(total_steps=40_000, seed=0)
+    """A DeepChem user's Policy subclass and PPO with DeepChem's names and a Keras optimizer
+    solve CartPole (~10-15 s); its A2C variant runs."""
+    example = load_example("deepchem_a2c_cartpole")
+    result = example.main(total_steps=50_000, seed=1)
     assert result["eval_return"] >= 195
     assert "greedy return" in capsys.readouterr().out
+    a2c = example.main(total_steps=320, seed=0, algorithm="a2c", verbose=False)["agent"]
+    assert a2c.num_steps == 320 and a2c.config.batch_size == 160  # one step per rollout
 
 
 def test_tf_agents_example_learns_cartpole(capsys):

@@ -188,6 +188,9 @@ def test_policy_is_the_second_argument_and_predict_gives_deepchem_forms():
     model = policy.create_model()  # the same architecture: the agent trains its own copy
     assert probs.shape == (2,) and isinstance(value, float) and np.isclose(probs.sum(), 1.0)
     assert len(agent.learner.get_weights()) == len(model.trainable_weights)  # no new layers
+    # DeepChem's recurrent-state flags change nothing without recurrent states, as in DeepChem.
+    np.testing.assert_array_equal(agent.predict(np.ones(4), use_saved_states=False, save_states=False)[0],
+                                  agent.predict(np.ones(4))[0])
     same = A2C("CartPole-v1", DiscretePolicy(), seed=0, **SMALL)
     np.testing.assert_array_equal(same.predict(np.ones(4))[0], agent.predict(np.ones(4))[0])
 

@@ -3,6 +3,8 @@ value function itself, policy objects, and the run sizes min_steps and min_rollo
 
 from __future__ import annotations
 
+import pickle
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -201,5 +203,49 @@ def test_min_rollouts_collects_enough_episodes_in_few_shapes():
     episodes = np.diff([0.0] + [h["episodes"] for h in agent.history])
     assert (episodes >= 3).all()
     assert set(steps) <= {32.0 * 2**k for k in range(8)} and len(set(steps)) > 1
+    critic = GAE(value_net(), num_epoch=1)
+    agent = PPO("CartPole-v1", seed=0, critic=critic, num_envs=2, n_steps=16, min_rollouts=5,
+                batch_size=32)
+    agent.fit(32)
+    assert critic.epochs_done > 0
+    agent.reset()  # pyrado's: the critic's clock starts again, the run size stays
+    assert critic.epochs_done == 0 and agent.sampler.min_rollouts == 5
+    agent.fit(32)
+    assert agent.history[0]["episodes"] >= 5
     with pytest.raises(ValueError, match="min_rollouts: expected an int >= 1"):
         PPO("CartPole-v1", min_rollouts=0)
+
+
+# ---------------------------------------------------------------- persistence
+def ppo_with_critic(seed: int = 0) -> PPO:
+    critic = GAE(value_net(), num_epoch=2, lr=1e-3, lr_scheduler="ExponentialLR",
+                 lr_scheduler_hparam={"gamma": 0.9}, standardizer=RunningNormalizer(()))
+    return PPO("CartPole-v1", seed=seed, critic=critic, n_steps=64, batch_size=64, num_epoch=1)
+
+
+def same_after_one_more_iteration(a: PPO, b: PPO) -> None:
+    for agent in (a, b):
+        agent.fit(64)
+    assert a.num_steps == b.num_steps and a.learner.critic.epochs_done == b.learner.critic.epochs_done
+    for x, y in zip(critic_weights(a.learner.critic) + a.learner.policy.get_weights(),
+                    critic_weights(b.learner.critic) + b.learner.policy.get_weights()):
+        np.testing.assert_array_equal(x, y)
+    assert a.learner.critic.standardizer.count == b.learner.critic.standardizer.count
+
+
+def test_an_agent_with_a_critic_pickles_and_trains_on_identically():
+    agent = ppo_with_critic()
+    agent.fit(128)
+    copy = pickle.loads(pickle.dumps(agent))
+    assert copy.learner.critic is not agent.learner.critic and copy.learner.critic.epochs_done == 4
+    same_after_one_more_iteration(agent, copy)
+
+
+def test_a_checkpoint_holds_the_critics_optimizer_clock_and_standardizer(tmp_path):
+    agent = ppo_with_critic()
+    agent.fit(128)
+    agent.save(str(tmp_path / "ppo"))
+    fresh = ppo_with_critic().learner.critic  # the user's set-up again, untrained
+    loaded = PPO.load(str(tmp_path / "ppo"), critic=fresh)
+    assert loaded.learner.critic is fresh and fresh.epochs_done == 4 and fresh.standardizer.count == 128
+    same_after_one_more_iteration(agent, loaded)

@@ -73,6 +73,12 @@ def test_a_tf_agents_users_ppo():
     assert info["log_probability"].shape == info["value_prediction"].shape == (16, 2)
     assert info["dist_params"]["logits"].shape == (16, 2, 2)
     assert len(agent.learner.get_weights()) == len(actor_net.weights) + len(value_net.weights)
+    agent.keras_models()  # the user's own networks then hold the trained weights
+    S = observations / 10.0
+    logits = agent.action(observations).info["dist_params"]["logits"]
+    np.testing.assert_allclose(np.asarray(actor_net(S)), logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(value_net(S))[:, 0], agent.apply_value_network(observations)[0],
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_action_with_a_seed_is_reproducible_and_state_must_be_empty():
@@ -117,7 +123,7 @@ def test_collect_false_emits_no_info():
 def test_running_normalizer_as_observation_normalizer():
     normalizer = RunningNormalizer((4,))
     agent = PPO("CartPole-v1", observation_normalizer=normalizer, seed=0, **SMALL).fit(32)
-    assert agent.normalizer is normalizer and normalizer.count == 32
+    assert agent.observation_normalizer is agent.normalizer is normalizer and normalizer.count == 32
 
 
 def test_invalid_networks_are_clear_errors():

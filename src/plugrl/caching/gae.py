@@ -13,13 +13,15 @@ Using Generalized Advantage Estimation", ICLR 2016.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from plugrl._backend import is_concrete, jit, keras
+from plugrl._backend import init_train_state, is_concrete, jit, keras
 from plugrl.caching.value_fit import ValueFit, ValueFunctionLike, as_value_function
+from plugrl.utils.pickling import Rebuildable
 from plugrl.utils.running_moments import Moments, RunningNormalizer
 from plugrl.utils.schedules import schedule_value, scheduled_lr
 from plugrl.utils.validation import check_unit_interval
@@ -128,7 +130,7 @@ def standardize(Adv: Any) -> Any:
     return (Adv - ops.mean(Adv)) / (ops.std(Adv) + _EPSILON)
 
 
-class GAE:
+class GAE(Rebuildable):
     r"""Generalized advantage estimation: a calculator, or pyrado's critic that trains a value function.
 
     ``GAE(gamma, gae_lambda)`` is a calculator: a checked front end to :func:`gae_advantages`
@@ -186,6 +188,9 @@ class GAE:
     >>> Adv, Rlambda = gae(R, V, V_next, terminated, truncated)  # doctest: +SKIP
     >>> critic = GAE(plugrl.V(func), gamma=0.99, lamda=0.95, num_epoch=5, lr=1e-3)  # doctest: +SKIP
     >>> agent = plugrl.agents.PPO("CartPole-v1", critic=critic)  # doctest: +SKIP
+
+    A critic pickles (its value function, optimizer state, schedule clock and standardizer
+    with it), and an agent's checkpoints hold its :meth:`state`.
     """
 
     def __init__(self, vfcn: Any = None, gamma: float | None = None, lamda: float | None = None,
@@ -373,6 +378,34 @@ class GAE:
         if self.standardizer is not None:
             shape = np.shape(self.standardizer.mean)
             self.standardizer.load_moments(Moments(np.zeros(shape), np.ones(shape), 0.0))
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The critic's state beyond its value function's weights, as named arrays (to save in a
+        checkpoint): the epochs done, its optimizer's state (once it has one) and the
+        standardizer's statistics."""
+        fitter = self._critic("state")
+        arrays = {"epochs_done": np.asarray(self.epochs_done)}
+        if fitter.state is not None:
+            leaves = keras.tree.flatten(fitter.state.opt_state)
+            arrays.update({f"optimizer/{i}": np.array(leaf) for i, leaf in enumerate(leaves)})
+        if self.standardizer is not None:
+            arrays.update({f"standardizer/{k}": v for k, v in self.standardizer.state().items()})
+        return arrays
+
+    def load_state(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Restore what :meth:`state` saved (the value function's weights are restored apart)."""
+        fitter = self._critic("load_state")
+        self.epochs_done = int(arrays["epochs_done"])
+        if "optimizer/0" in arrays:
+            fitter.state = init_train_state(*fitter.weights(), fitter.optimizer)
+            template = keras.tree.flatten(fitter.state.opt_state)
+            leaves = [np.asarray(arrays[f"optimizer/{i}"]) for i in range(len(template))]
+            fitter.state = fitter.state._replace(
+                opt_state=keras.tree.pack_sequence_as(fitter.state.opt_state, leaves))
+        else:
+            fitter.state = None
+        if self.standardizer is not None:
+            self.standardizer.load_state({k: arrays[f"standardizer/{k}"] for k in ("mean", "var", "count")})
 
     def _critic(self, method: str) -> ValueFit:
         if self.fitter is None:

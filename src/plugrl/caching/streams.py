@@ -80,6 +80,11 @@ class ReplayStreams:
         for buffer in self.buffers:
             buffer.beta = value  # type: ignore[attr-defined]
 
+    def clear(self) -> None:
+        """Empty every stream."""
+        for buffer in self.buffers:
+            buffer.clear()
+
     def add(self, stream: int, *args: Any, **kwargs: Any) -> None:
         """``buffers[stream].add(*args, **kwargs)``: one time step of environment ``stream``."""
         self.buffers[stream].add(*args, **kwargs)

@@ -110,12 +110,10 @@ class OffPolicyAgent(BaseAgent):
         return max(1, math.ceil(cfg.train_freq * cfg.num_envs / max_steps)) if max_steps else 1
 
     def _reset_memory(self) -> None:
-        """pyrado's ``reset`` (see :meth:`~plugrl.agents.BaseAgent.reset`): the replay buffer
-        empties, the initial fill and the iteration count start again. The refill uses random
-        actions, or the agent's own exploring policy with ``use_trained_policy_for_refill``."""
-        buffer = self.buffer
-        for stream in buffer.buffers if isinstance(buffer, ReplayStreams) else [buffer]:
-            stream.clear()
+        """pyrado's reset of a value-based agent (see :meth:`reset`): the replay buffer empties
+        and fills again, with random actions or, with ``use_trained_policy_for_refill``, the
+        agent's own exploring policy; the count of update rounds restarts."""
+        self.buffer.clear()
         self._fill_start, self._refill = self.num_steps, True
         self.num_update_rounds = 0
 

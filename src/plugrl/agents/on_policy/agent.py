@@ -62,7 +62,8 @@ class OnPolicyAgent(BaseAgent):
         TF-Agents' separate networks (seed 003): a Keras actor maps observations to logits
         (``Discrete``) or to the mean (``Box``, with a learned state-independent log std that
         starts at ``log(std_init)``); a Keras value network maps observations to values [batch]
-        or [batch, 1]. A network left out is the default MLP.
+        or [batch, 1]. A network left out is the default MLP. Training updates the agent's
+        copy of the weights; :meth:`keras_models` writes them into these models (and a Policy's).
     observation_normalizer : object, optional
         TF-Agents' observation normaliser: callable on a batch of observations and with
         ``update(batch)`` (see :class:`~plugrl.agents.on_policy.user_objects.ObservationNormalizer`);
@@ -243,10 +244,11 @@ class OnPolicyAgent(BaseAgent):
         a = self.learner.env_actions(A)[0]
         return int(a) if self.learner.discrete else a
 
-    def predict(self, s: Any) -> list[Any]:
+    def predict(self, s: Any, use_saved_states: bool = True, save_states: bool = True) -> list[Any]:
         """DeepChem's outputs for one observation ``s``: ``[action_probs, value]`` for discrete
         actions, ``[mean, std, value]`` for ``Box`` actions (arrays of the action's shape, and a
-        float)."""
+        float). DeepChem's ``use_saved_states`` and ``save_states`` concern recurrent states: with
+        none (no recurrent policies yet) they change nothing, as in DeepChem."""
         S = self._normalize(self.learner.policy.check_state(s)[None])
         Z = self.learner.policy_params(S)
         value = float(self.learner.values(S)[0])
@@ -256,6 +258,11 @@ class OnPolicyAgent(BaseAgent):
         return [Z[0][0], np.exp(0.5 * Z[1][0]), value]
 
     # ------------------------------------------------------------------ TF-Agents' PPOPolicy
+    @property
+    def observation_normalizer(self) -> Any:
+        """TF-Agents' name for the agent's observation normaliser (``None`` when there is none)."""
+        return self.normalizer
+
     def action(self, time_step: Any, policy_state: Any = (), seed: int | None = None) -> PolicyStep:
         """TF-Agents' ``action``: sampled actions for a batch of observations (or a time step
         with ``.observation``, or one observation), with the policy info if ``collect``.
@@ -307,12 +314,26 @@ class OnPolicyAgent(BaseAgent):
             models[name] = function.head.model
         return models
 
+    def _reset_memory(self) -> None:
+        """pyrado's ``reset`` of an actor-critic: the critic's too (its learning-rate schedule and
+        standardizer start again); the new sampler keeps ``min_rollouts``."""
+        self.sampler.min_rollouts = self.config.min_rollouts
+        if self.learner.critic is not None:
+            self.learner.critic.reset()
+        if self.fast_path is not None:  # its environments restart with the step count
+            self.fast_path.episodes = 0
+
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        if not callable(getattr(self.normalizer, "state", None)):
-            return {}, {}
-        return {f"normalizer/{k}": np.asarray(v) for k, v in self.normalizer.state().items()}, {}
+        arrays = {} if self.learner.critic is None else {
+            f"critic/{k}": v for k, v in self.learner.critic.state().items()}
+        if callable(getattr(self.normalizer, "state", None)):
+            arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in self.normalizer.state().items()})
+        return arrays, {}
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
+        if self.learner.critic is not None:
+            self.learner.critic.load_state({k[len("critic/"):]: v for k, v in arrays.items()
+                                            if k.startswith("critic/")})
         names = [name.partition("/")[2] for name in arrays if name.startswith("normalizer/")]
         if names and self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in names})
