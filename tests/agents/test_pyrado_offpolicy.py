@@ -22,7 +22,7 @@ def _online_equals_target(agent):
 # ---------------------------------------------------------------------- DQL
 def test_dql_is_registered_with_pyrados_name_and_defaults():
     agent = DQL("CartPole-v1", seed=0)
-    assert AGENTS["DQL"] is DQL and DQL.name == "dql"
+    assert AGENTS["DQL"] is DQL and agent.name == "dql"  # pyrado's name (RunControl.name)
     cfg = agent.config
     assert (cfg.batch_size, cfg.lr, cfg.max_grad_norm, cfg.target_update_intvl) == (256, 5e-4, 0.5, 5)
     assert cfg.num_init_memory_steps is None and cfg.num_updates_per_step is None
@@ -141,7 +141,7 @@ def test_sac_trains_the_users_policy_and_twin_critics():
     s, a = np.ones(3, np.float32), np.zeros(1, np.float32)
     before = [np.asarray(q1(s, a)), np.asarray(q2(s, a))]
     agent = SAC(env, policy=policy, qfcn_1=q1, qfcn_2=q2, seed=0, **TINY)
-    assert SAC.name == "sac" and agent.ent_coeff == pytest.approx(1.0)
+    assert agent.name == "sac" and agent.ent_coeff == pytest.approx(1.0)
     actor_params = [np.asarray(p) for p in agent.learner.state.actor.params]
     assert [p.shape for p in actor_params][:2] == [(3, 6), (6,)]
     assert [p.shape for p in agent.learner.state.critic.params][:2] == [(4, 7), (7,)]
