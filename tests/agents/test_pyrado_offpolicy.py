@@ -9,6 +9,7 @@ from jax.flatten_util import ravel_pytree
 
 import plugrl
 from plugrl.agents import AGENTS, DQL, DQN, SAC
+from plugrl.agents.presets import list_presets, load_preset
 
 TINY = dict(hidden_sizes=(8,), batch_size=8, memory_size=200, num_init_memory_steps=8, train_freq=1)
 
@@ -21,7 +22,7 @@ def _online_equals_target(agent):
 # ---------------------------------------------------------------------- DQL
 def test_dql_is_registered_with_pyrados_name_and_defaults():
     agent = DQL("CartPole-v1", seed=0)
-    assert AGENTS["DQL"] is DQL and DQL.name == "dql"
+    assert AGENTS["DQL"] is DQL and agent.name == "dql"  # pyrado's name (RunControl.name)
     cfg = agent.config
     assert (cfg.batch_size, cfg.lr, cfg.max_grad_norm, cfg.target_update_intvl) == (256, 5e-4, 0.5, 5)
     assert cfg.num_init_memory_steps is None and cfg.num_updates_per_step is None
@@ -75,6 +76,7 @@ def test_pyrados_tau_cannot_silently_invert(agent_class, env_id):
     assert agent_class(env_id, tau=1.0).config.tau == 1.0  # a hard copy is unambiguous
 
 
+@pytest.mark.filterwarnings("ignore:num_init_memory_steps")  # one round of updates is the point
 def test_sac_moves_its_targets_by_plugrl_tau():
     agent = SAC("Pendulum-v1", seed=0, tau_target=0.75, **TINY)
     critic = agent.learner.state.critic
@@ -93,7 +95,7 @@ def test_num_init_memory_steps_none_fills_the_buffer_completely():
     agent.learner.act = lambda *args: acted.append(agent.num_steps) or act(*args)
     agent.fit(40)
     assert acted[0] == 30 and agent.num_update_rounds == 11  # random for 30 steps, then learning
-    with pytest.warns(UserWarning, match="num_init_memory_steps: the initial fill of 1000000"):
+    with pytest.warns(UserWarning, match="initial fill of memory_size = 1000000 random steps"):
         DQN("CartPole-v1", num_init_memory_steps=None).fit(2)
 
 
@@ -139,7 +141,7 @@ def test_sac_trains_the_users_policy_and_twin_critics():
     s, a = np.ones(3, np.float32), np.zeros(1, np.float32)
     before = [np.asarray(q1(s, a)), np.asarray(q2(s, a))]
     agent = SAC(env, policy=policy, qfcn_1=q1, qfcn_2=q2, seed=0, **TINY)
-    assert SAC.name == "sac" and agent.ent_coeff == pytest.approx(1.0)
+    assert agent.name == "sac" and agent.ent_coeff == pytest.approx(1.0)
     actor_params = [np.asarray(p) for p in agent.learner.state.actor.params]
     assert [p.shape for p in actor_params][:2] == [(3, 6), (6,)]
     assert [p.shape for p in agent.learner.state.critic.params][:2] == [(4, 7), (7,)]
@@ -180,3 +182,11 @@ def test_dqn_defaults_learn_a_small_corridor(seed):
     for _ in range(7):  # the shortest path
         s, r, terminated, truncated, _ = env.step(agent.select_action(s, deterministic=True))
     assert terminated and r == 1.0
+
+
+@pytest.mark.parametrize("env_id", list_presets()["DQN"])
+def test_dqn_presets_keep_their_tuned_settings_whatever_the_defaults(env_id):
+    config, _ = load_preset("DQN", env_id)
+    assert {"lr", "target_update_intvl", "exploration_fraction"} <= set(config)
+    agent = DQN.from_preset(env_id)
+    assert agent.config.target_update_intvl == config["target_update_intvl"] != DQN.CONFIG.target_update_intvl

@@ -152,17 +152,26 @@ class OffPolicyAgent(BaseAgent):
     # ------------------------------------------------------------------ training
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
         steps_before = self.num_steps
-        if steps_before == self._fill_start and init_memory_steps(self.config) >= total_steps:
-            warnings.warn(f"num_init_memory_steps: the initial fill of {init_memory_steps(self.config)} "
-                          f"random steps (None: memory_size) is not shorter than this training of "
-                          f"{total_steps} steps, so it will not learn; pass a smaller "
-                          f"num_init_memory_steps or memory_size", stacklevel=3)
+        if steps_before == self._fill_start:
+            self._warn_if_the_fill_is_the_training(total_steps - steps_before)
         rollout = self.sampler.collect(lambda S: self._explore(S, total_steps))
         self._store(rollout)
         record = self._progress_record()
         if not self._filling() and self.buffer.num_valid >= self.config.batch_size:
             record.update(self._update(total_steps, steps_before))
         return record
+
+    def _warn_if_the_fill_is_the_training(self, steps: int) -> None:
+        """Warn where the initial fill takes all of the ``steps`` this ``fit`` performs, as
+        pyrado's "fill the buffer completely" (None) does with a large ``memory_size``."""
+        n = init_memory_steps(self.config)
+        if n < steps:
+            return
+        what = (f"memory_size = {n} random steps (num_init_memory_steps=None fills the buffer)"
+                if self.config.num_init_memory_steps is None else f"{n} random steps")
+        warnings.warn(f"num_init_memory_steps: the initial fill of {what} is not shorter than this "
+                      f"training of {steps} steps, so it learns nothing (at most one round of updates "
+                      f"at its end); pass a smaller num_init_memory_steps or memory_size", stacklevel=4)
 
     def _explore(self, S: np.ndarray, total_steps: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Actions for one vector step; ``num_steps`` advances with every step taken."""
