@@ -9,7 +9,7 @@ import pytest
 
 from plugrl.agents import DQN, PPO, SAC
 from plugrl.agents.persistence import run_checkpoints, save_agent
-from plugrl.utils.checkpoints import list_checkpoints
+from plugrl.utils.checkpoints import CheckpointError, list_checkpoints
 
 PPO_TINY = dict(num_envs=2, n_steps=16, batch_size=16, num_epoch=2, hidden_sizes=(16,))
 DQN_TINY = dict(hidden_sizes=(16,), batch_size=16, memory_size=500, train_freq=8,
@@ -160,3 +160,19 @@ def test_pyrado_logger_and_argument_order(tmp_path):
         PPO("CartPole-v1", logger="tensorboard", **PPO_TINY)
     with pytest.raises(TypeError, match="pyrado's order"):
         PPO(tmp_path)
+
+
+def test_restoring_into_an_agent_built_from_other_objects_is_a_clear_error(tmp_path):
+    import gymnasium as gym
+
+    import plugrl
+
+    class Body(plugrl.FunctionApproximator):
+        def body(self, S):
+            return keras.layers.Dense(8, activation="tanh")(S)
+
+    PPO("CartPole-v1", seed=0, model_dir=tmp_path, **PPO_TINY).fit(32)
+    other = PPO("CartPole-v1", seed=0, model_dir=tmp_path,
+                function_approximator=Body(gym.make("CartPole-v1")), **PPO_TINY)
+    with pytest.raises(CheckpointError, match="expected a learner of .* build the agent from the same"):
+        other.restore()

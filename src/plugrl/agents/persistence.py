@@ -181,6 +181,11 @@ def _describe(runs: dict[str | None, list[pathlib.Path]]) -> str:
 def _restore(agent: Any, checkpoint: Any) -> None:
     arrays, state = checkpoint.arrays, checkpoint.state
     template = keras.tree.flatten(agent.learner.state)
+    stored = sum(name.startswith("learner/") for name in arrays)
+    if stored != len(template):
+        raise CheckpointError(f"{checkpoint.path}: expected a learner of {len(template)} arrays, the "
+                              f"checkpoint's has {stored}; build the agent from the same objects it "
+                              "was saved with (policy=, critic=, function_approximator=, networks)")
     leaves = [arrays[f"learner/{i}"] for i in range(len(template))]
     for i, (old, new) in enumerate(zip(template, leaves)):
         if tuple(np.shape(old)) != tuple(new.shape):
