@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from plugrl._backend import prng_key
 from plugrl.agents.config import build_config
 from plugrl.agents.presets import load_preset
 from plugrl.agents.run_control import (
@@ -32,7 +31,7 @@ from plugrl.agents.run_control import (
     log_record,
     model_dir_argument,
 )
-from plugrl.samplers import RolloutSampler, make_env_like, make_vector_env
+from plugrl.samplers import make_env_like, make_vector_env
 from plugrl.utils.checkpoints import rng_from_json, rng_state_to_json
 from plugrl.utils.validation import check_positive_int
 
@@ -108,9 +107,8 @@ class BaseAgent(RunControl, abc.ABC):
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
         self.learner = self._make_learner(function_approximator)
-        self.sampler = RolloutSampler(self.envs, self._steps_per_iteration(), seed=self.seed)
-        self._rng = np.random.default_rng(self.seed)
-        self._key = prng_key(self.seed)
+        self.sampler = self._make_sampler()
+        self._seed_generators()
         self.num_steps = 0
         self.curr_iter = 0  # iterations of fit done (pyrado's name)
         self.history: list[dict[str, float]] = []

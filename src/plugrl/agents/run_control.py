@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from plugrl._backend import prng_key
+from plugrl.samplers import RolloutSampler
 from plugrl.utils.pickling import Rebuildable
 from plugrl.utils.validation import check_positive_int
 
@@ -119,14 +121,10 @@ class RunControl(Rebuildable):
         follow the step count; the weights and the optimizer state stay. With ``seed``, the
         agent's generators and environments are seeded from it (``agent.seed`` becomes it).
         The agent then starts a new run: its checkpoints are no longer the old run's."""
-        from plugrl._backend import prng_key
-        from plugrl.samplers import RolloutSampler
-
         if seed is not None:
             self.seed = int(seed)
-            self._rng = np.random.default_rng(self.seed)
-            self._key = prng_key(self.seed)
-        self.sampler = RolloutSampler(self.envs, self._steps_per_iteration(), seed=self.seed)
+            self._seed_generators()
+        self.sampler = self._make_sampler()
         self.num_steps, self.curr_iter, self.history = 0, 0, []
         self.run_id = uuid.uuid4().hex
         self._reset_memory()
@@ -134,6 +132,22 @@ class RunControl(Rebuildable):
 
     def _reset_memory(self) -> None:
         """What :meth:`reset` clears beyond the common parts (an off-policy agent's buffer)."""
+
+    def _make_sampler(self) -> RolloutSampler:
+        """The sampler of the agent's environments, seeded by ``seed``: made at construction and
+        again by :meth:`reset`, with the family's :meth:`_sampler_options`."""
+        return RolloutSampler(self.envs, self._steps_per_iteration(), seed=self.seed,
+                              **self._sampler_options())
+
+    def _sampler_options(self) -> dict[str, Any]:
+        """Keywords of :class:`~plugrl.samplers.RolloutSampler` beyond the common ones."""
+        return {}
+
+    def _seed_generators(self) -> None:
+        """The agent's NumPy generator and JAX key, from ``seed`` (at construction and by
+        :meth:`reset` with a seed)."""
+        self._rng = np.random.default_rng(self.seed)
+        self._key = prng_key(self.seed)
 
     def save(self, path: str) -> str:
         """Save the agent (weights, optimizer, configuration, counters, ...) to ``path``."""

@@ -106,7 +106,6 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
                                  "made on a JAX env); make the agent on the Gymnasium env")
         self._critic = critic_discounts(critic, config)  # for _make_learner
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
-        self.sampler.min_rollouts = self.config.min_rollouts
         self.normalizer = make_normalizer(observation_normalizer, self.config,
                                           self.learner.observation_space.shape)
         if self.jax_env is not None and not isinstance(self.normalizer, (RunningNormalizer, type(None))):
@@ -279,10 +278,13 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
             models[name] = function.head.model
         return models
 
+    def _sampler_options(self) -> dict[str, Any]:
+        """Rollouts with at least ``config.min_rollouts`` episodes (pyrado's)."""
+        return {"min_rollouts": self.config.min_rollouts}
+
     def _reset_memory(self) -> None:
         """pyrado's ``reset`` of an actor-critic: the critic's too (its learning-rate schedule and
-        standardizer start again); the new sampler keeps ``min_rollouts``."""
-        self.sampler.min_rollouts = self.config.min_rollouts
+        standardizer start again)."""
         if self.learner.critic is not None:
             self.learner.critic.reset()
         if self.fast_path is not None:  # its environments restart with the step count
