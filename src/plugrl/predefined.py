@@ -1,5 +1,5 @@
 """Ready-made function approximators, ``plugrl.predefined``."""
 
-from plugrl.function_approximators.predefined import LinearFunctionApproximator
+from plugrl.function_approximators.predefined import AtariFunctionApproximator, LinearFunctionApproximator
 
-__all__ = ["LinearFunctionApproximator"]
+__all__ = ["AtariFunctionApproximator", "LinearFunctionApproximator"]

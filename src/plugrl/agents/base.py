@@ -31,7 +31,7 @@ from plugrl.agents.run_control import (
     log_record,
     model_dir_argument,
 )
-from plugrl.samplers import make_env_like, make_vector_env
+from plugrl.samplers import make_env_like, make_evaluation_env, make_vector_env
 from plugrl.utils.checkpoints import rng_from_json, rng_state_to_json
 from plugrl.utils.validation import check_positive_int
 
@@ -218,7 +218,7 @@ class BaseAgent(RunControl, abc.ABC):
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate` (the caller closes it)."""
         if self.env_id is not None:
-            return gym.make(self.env_id)
+            return make_evaluation_env(self.env_id)
         try:  # a copy of the instance (or DeepChem env) the agent was made from
             return make_env_like(self._env_argument)
         except TypeError as error:

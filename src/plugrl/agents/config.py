@@ -88,8 +88,11 @@ class OnPolicyConfig:
     num_envs: int = 1
     """Environments stepped in parallel, each giving one rollout of ``n_steps`` per iteration
     (aliases ``num_workers``, DeepChem's ``optimization_rollouts``)."""
-    vectorization: str = "sync"
-    """How the environments run: ``'sync'`` (one process) or ``'async'`` (subprocesses)."""
+    vectorization: str = "auto"
+    """How the environments run: ``'sync'`` (one process), ``'async'`` (subprocesses),
+    ``'native'`` (the env's own vector implementation: ale-py's C++ threads for Atari ids, whose
+    episodes a checkpoint restarts) or ``'auto'`` (``'native'`` where there is one, else
+    ``'sync'``)."""
     batch_size: int = 64
     """Minibatch size in samples, at most ``n_steps * num_envs`` (an explicit larger value is an
     error). ``0`` is DeepChem's "each rollout is one batch": minibatches of ``n_steps`` samples
@@ -131,7 +134,8 @@ class OnPolicyConfig:
     activation: str = "tanh"
     """Activation of the default MLP networks."""
     shared_network: bool = False
-    """Share one body between the actor and the critic."""
+    """Share one body between the actor and the critic (image observations always share the
+    default convolutional network, as Stable-Baselines3's ``CnnPolicy``)."""
     normalize_observations: bool = False
     """Standardise observations with running statistics (saved with the agent)."""
     policy_objective: str = "ppo"

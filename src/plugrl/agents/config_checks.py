@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from plugrl.samplers import VECTORIZATIONS
 from plugrl.utils.schedules import is_iteration_schedule
 
 __all__ = ["LearningRate", "check_choice", "check_optional_positive", "check_schedule",
@@ -19,7 +20,7 @@ def check_training_setup(config: Any) -> None:
     vectorization and the default networks' layer sizes."""
     check_schedule("lr", config.lr, positive=True)
     check_optional_positive("max_grad_norm", config.max_grad_norm)
-    check_choice("vectorization", config.vectorization, ("sync", "async"))
+    check_choice("vectorization", config.vectorization, VECTORIZATIONS)
     if not config.hidden_sizes or any(int(h) < 1 for h in config.hidden_sizes):
         raise ValueError(f"hidden_sizes: expected positive layer sizes, got {config.hidden_sizes}")
 

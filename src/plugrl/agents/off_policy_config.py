@@ -61,8 +61,11 @@ class OffPolicyConfig:
     """Environments stepped in parallel (alias ``num_workers``, pyrado's), all feeding one replay
     buffer: each env's transitions form their own stream of ``memory_size // num_envs`` slots,
     so an n-step return never mixes two envs."""
-    vectorization: str = "sync"
-    """How the environments run: ``'sync'`` (one process) or ``'async'`` (subprocesses)."""
+    vectorization: str = "auto"
+    """How the environments run: ``'sync'`` (one process), ``'async'`` (subprocesses),
+    ``'native'`` (the env's own vector implementation: ale-py's C++ threads for Atari ids, whose
+    episodes a checkpoint restarts) or ``'auto'`` (``'native'`` where there is one, else
+    ``'sync'``)."""
     eval_episodes: int = 10
     """Episodes per evaluation in ``fit`` callbacks and the CLI."""
 

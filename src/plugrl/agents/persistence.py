@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from plugrl._backend import keras
-from plugrl.samplers import episode_logs, replay_episodes
+from plugrl.samplers import episode_logs, replay_episodes, replays_episodes
 
 if TYPE_CHECKING:
     from plugrl.agents.run_control import RunControl
@@ -54,7 +54,7 @@ _EPISODES_KEPT = 1000
 def save_agent_to(agent: Any, path: str | pathlib.Path) -> pathlib.Path:
     """Save ``agent`` as the checkpoint directory ``path`` (replaced atomically if it exists)."""
     path = pathlib.Path(path)
-    logs = episode_logs(agent.envs)
+    logs = episode_logs(agent.envs) if replays_episodes(agent.envs) else []
     own_arrays, own_state = agent.checkpoint_parts()
     return save_checkpoint(path.parent, path.name, agent_type=agent.AGENT_TYPE,
                            config=_config_json(agent), state=_state_json(agent, logs, own_state),
@@ -197,9 +197,22 @@ def _restore(agent: Any, checkpoint: Any) -> None:
     agent.run_id = state.get("run_id")  # None: written before runs were recorded
     agent.curr_iter = int(state.get("curr_iter", len(state["history"])))
     agent.history = list(state["history"])
+    if not state.get("episodes_replayed", True):
+        agent.sampler.load_state(*_restarted_episodes(agent, state["sampler"]))
+        return
     logs = [{"seed": env["seed"], "rng": None if env["rng"] is None else rng_from_json(env["rng"]),
              "actions": arrays[f"env/{i}/actions"]} for i, env in enumerate(state["envs"])]
     agent.sampler.load_state(state["sampler"], replay_episodes(agent.envs, logs))
+
+
+def _restarted_episodes(agent: Any, sampler_state: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
+    """The sampler's state and observations after new episodes start in every env: a native
+    vector env (ale-py's) cannot replay the episodes it was in. Its reset seed follows from the
+    agent's seed and step count, so that restoring twice gives the same episodes."""
+    seed = int(np.random.SeedSequence([agent.seed, agent.num_steps]).generate_state(1)[0])
+    S, _ = agent.envs.reset(seed=seed)
+    num_envs = agent.envs.num_envs
+    return {**sampler_state, "returns": [0.0] * num_envs, "lengths": [0] * num_envs}, S
 
 
 def _arrays(agent: Any, logs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
@@ -221,6 +234,7 @@ def _state_json(agent: Any, logs: list[dict[str, Any]], own_state: dict[str, Any
         "sampler": _sampler_state(agent.sampler),
         "envs": [{"seed": log["seed"], "rng": None if log["rng"] is None else rng_state_to_json(log["rng"])}
                  for log in logs],
+        "episodes_replayed": replays_episodes(agent.envs),
         "extra": own_state["extra"],
     }
 

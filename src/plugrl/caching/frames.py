@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
+from gymnasium.wrappers import FrameStackObservation
 
-__all__ = ["FINAL", "PAD", "STEP", "FrameLayout"]
+__all__ = ["FINAL", "PAD", "STEP", "FrameLayout", "infer_frame_stack_axis"]
 
 # What a buffer's slot holds: a time step, a truncated episode's final observation, or one of
 # the older frames of an episode's first observation (frame stacking only).
@@ -135,3 +136,30 @@ def _check_axis(axis: Any, obs_shape: tuple[int, ...]) -> int:
         raise ValueError(f"frame_stack_axis: expected an int in [{-ndim}, {ndim}) for observations "
                          f"of shape {obs_shape}, got {axis}")
     return index % ndim
+
+
+def infer_frame_stack_axis(env: Any) -> int | None:
+    """The axis along which ``env``'s observations stack frames, as its wrappers say, or None.
+
+    Read, outermost first, from the wrappers of ``env`` (the first sub-environment of a
+    Gymnasium ``SyncVectorEnv``): an attribute ``frame_stack_axis`` (plugrl's
+    :class:`~plugrl.wrappers.FrameStacker` and the Atari vector environments of
+    :mod:`plugrl.samplers.atari` set it), or Gymnasium's ``FrameStackObservation``, which stacks
+    along the first axis.
+
+    Parameters
+    ----------
+    env : gymnasium.Env, gymnasium.vector.VectorEnv or any object
+        The environment; an object with neither wrappers nor the attribute gives None.
+    """
+    seen: set[int] = set()
+    while env is not None and id(env) not in seen:
+        seen.add(id(env))
+        axis = vars(env).get("frame_stack_axis") if hasattr(env, "__dict__") else None
+        if axis is not None:
+            return int(axis)
+        if isinstance(env, FrameStackObservation):
+            return 0
+        envs = vars(env).get("envs") if hasattr(env, "__dict__") else None
+        env = envs[0] if isinstance(envs, (list, tuple)) and envs else getattr(env, "env", None)
+    return None

@@ -127,7 +127,7 @@ class PrioritizedReplayBuffer(ExperienceReplayBuffer):
     def __init__(self, env: Any, capacity: int, batch_size: int = 32, bootstrap_n: int = 1,
                  gamma: float = 0.99, alpha: float = 0.6, beta: float = 0.4,
                  epsilon: float = 1e-6, random_seed: int | None = None, *,
-                 frame_stack_axis: int | None = None) -> None:
+                 frame_stack_axis: int | None | str = "auto") -> None:
         self.alpha = _check_nonnegative(alpha, "alpha")
         self.beta = check_unit_interval(beta, "beta")
         self.epsilon = _check_nonnegative(epsilon, "epsilon")

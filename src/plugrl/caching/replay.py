@@ -19,7 +19,7 @@ from plugrl.caching._checks import (
     check_terminated,
     unknown_action,
 )
-from plugrl.caching.frames import FINAL, PAD, STEP, FrameLayout
+from plugrl.caching.frames import FINAL, PAD, STEP, FrameLayout, infer_frame_stack_axis
 
 __all__ = ["ExperienceReplayBuffer"]
 
@@ -85,19 +85,27 @@ class ExperienceReplayBuffer:
         The discount factor :math:`\gamma`.
     random_seed : int or None, optional
         Seed of the buffer's own ``numpy.random.Generator`` (no global RNG is used).
-    frame_stack_axis : int or None, optional
+    frame_stack_axis : int, None or "auto", optional
         The axis of ``observation_space.shape`` along which frames are stacked; None stores
-        whole observations.
+        whole observations; ``"auto"`` (keras-gym's "infers num_frames") reads it from the
+        env's wrappers (:func:`~plugrl.caching.frames.infer_frame_stack_axis`: plugrl's
+        ``FrameStacker``, Gymnasium's ``FrameStackObservation``, the Atari vector env), and
+        stores whole observations if they say nothing.
     """
 
     def __init__(self, env: Any, capacity: int, batch_size: int = 32, bootstrap_n: int = 1,
                  gamma: float = 0.99, random_seed: int | None = None, *,
-                 frame_stack_axis: int | None = None) -> None:
+                 frame_stack_axis: int | None | str = "auto") -> None:
         self.env = env
         self.capacity = check_positive_int(capacity, "capacity")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.bootstrap_n = check_positive_int(bootstrap_n, "bootstrap_n")
         self.gamma = check_gamma(gamma)
+        if isinstance(frame_stack_axis, str):
+            if frame_stack_axis != "auto":
+                raise ValueError(f"frame_stack_axis: expected an int, None or 'auto', "
+                                 f"got {frame_stack_axis!r}")
+            frame_stack_axis = infer_frame_stack_axis(env)
         self.random_seed, self.frame_stack_axis = random_seed, frame_stack_axis
         self._rng = np.random.default_rng(random_seed)
         self._discounts = self.gamma ** np.arange(self.bootstrap_n + 1, dtype=np.float64)
@@ -122,7 +130,7 @@ class ExperienceReplayBuffer:
 
     @classmethod
     def from_value_function(cls, value_function: Any, capacity: int, batch_size: int = 32, *,
-                            frame_stack_axis: int | None = None) -> ExperienceReplayBuffer:
+                            frame_stack_axis: int | None | str = "auto") -> ExperienceReplayBuffer:
         """Create a buffer with ``env``, ``gamma`` and ``bootstrap_n`` taken from a value function.
 
         Parameters

@@ -109,16 +109,16 @@ def record_episode_gif(agent: Any, path: pathlib.Path, deterministic: bool = Tru
         Frames wider than this are scaled down, keeping the aspect ratio: a CartPole episode
         of 500 full-size frames would take ~360 MB before encoding.
     """
-    import gymnasium as gym
     import numpy as np
 
+    from plugrl.samplers import make_evaluation_env
     from plugrl.utils import generate_gif
 
     if not has_display():
         # rgb_array needs no window, but pygame.init() still probes for one and prints
         # "XDG_RUNTIME_DIR is invalid" on a headless machine; SDL's dummy driver is silent
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    env = gym.make(agent.env_id, render_mode="rgb_array")
+    env = make_evaluation_env(agent.env_id, render_mode="rgb_array")
     try:
         env.reset(seed=agent.seed)
         frame = env.render()

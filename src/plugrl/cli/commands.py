@@ -122,15 +122,14 @@ def run_play(args: argparse.Namespace, console: Any) -> int:
 
 def _render(agent: Any, deterministic: bool, max_steps: int) -> float:
     """Show one episode in a window; the return."""
-    import gymnasium as gym
-
     from plugrl.cli.artifacts import has_display
+    from plugrl.samplers import make_evaluation_env
     from plugrl.utils import render_episode
 
     if not has_display():
         raise UsageError("--render: expected a display, but neither DISPLAY nor WAYLAND_DISPLAY "
                          "is set; record a GIF instead (--gif PATH)")
-    env = gym.make(agent.env_id, render_mode="human")
+    env = make_evaluation_env(agent.env_id, render_mode="human")
     try:
         env.reset(seed=agent.seed)
         policy = agent.policy.greedy if deterministic else agent.policy

@@ -168,6 +168,12 @@ class FunctionApproximator(Rebuildable):
         return int(self.action_space.n)
 
     @property
+    def convolutional(self) -> bool:
+        """Whether the networks built so far have convolution layers, whose update loops
+        :func:`~plugrl._backend.scan_steps` unrolls for XLA's CPU backend."""
+        return any(_has_convolution(head.model) for head in self._heads.values())
+
+    @property
     def observation_dtype(self) -> np.dtype:
         """The dtype observations are fed in: float32 for floating spaces, else the space's."""
         return self._observation_dtype
@@ -347,6 +353,16 @@ class FunctionApproximator(Rebuildable):
 
 def _flat(X: KerasTensor) -> KerasTensor:
     return keras.layers.Flatten()(X) if len(X.shape) > 2 else X
+
+
+_CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
+                 keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+
+
+def _has_convolution(layer: keras.layers.Layer) -> bool:
+    """Whether ``layer`` is a convolution or a model (nested at any depth) that has one."""
+    return isinstance(layer, _CONVOLUTIONS) or any(
+        _has_convolution(inner) for inner in getattr(layer, "layers", ()))
 
 
 def _check_observation_space(space: gym.Space) -> gym.spaces.Box:

@@ -8,9 +8,16 @@ keeping episode statistics. Samplers depend only on NumPy and Gymnasium.
 
 from __future__ import annotations
 
-from plugrl.samplers.envs import VECTORIZATIONS, GymnasiumConvertible, make_env_like, make_vector_env
-from plugrl.samplers.replay import EpisodeRecorder, episode_logs, replay_episodes
+from plugrl.samplers.envs import (
+    VECTORIZATIONS,
+    GymnasiumConvertible,
+    make_env_like,
+    make_evaluation_env,
+    make_vector_env,
+)
+from plugrl.samplers.replay import EpisodeRecorder, episode_logs, replay_episodes, replays_episodes
 from plugrl.samplers.rollout import Act, Rollout, RolloutSampler
 
 __all__ = ["VECTORIZATIONS", "Act", "EpisodeRecorder", "GymnasiumConvertible", "Rollout",
-           "RolloutSampler", "episode_logs", "make_env_like", "make_vector_env", "replay_episodes"]
+           "RolloutSampler", "episode_logs", "make_env_like", "make_evaluation_env", "make_vector_env",
+           "replay_episodes", "replays_episodes"]

@@ -17,13 +17,17 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
 
+from plugrl.samplers.atari import atari_game, make_atari, make_atari_vector_env
 from plugrl.samplers.replay import EpisodeRecorder
 from plugrl.utils.validation import check_positive_int
 
-__all__ = ["VECTORIZATIONS", "GymnasiumConvertible", "make_env_like", "make_vector_env"]
+__all__ = ["VECTORIZATIONS", "GymnasiumConvertible", "make_env_like", "make_evaluation_env",
+           "make_vector_env"]
 
-VECTORIZATIONS = ("sync", "async")
-"""The valid values of ``vectorization``: one process, or one subprocess per env."""
+VECTORIZATIONS = ("auto", "sync", "async", "native")
+"""The valid values of ``vectorization``: one process, one subprocess per env, the env's own
+vector implementation (ale-py's C++ one for Atari ids), or the last where there is one and else
+the first."""
 
 
 
@@ -42,7 +46,7 @@ EnvLike = str | gymnasium.Env | VectorEnv | GymnasiumConvertible | Callable[[], 
 
 
 def make_vector_env(
-    env: EnvLike, num_envs: int = 1, vectorization: str = "sync", seed: int | None = None
+    env: EnvLike, num_envs: int = 1, vectorization: str = "auto", seed: int | None = None
 ) -> VectorEnv:
     r"""Create a vector environment with same-step autoreset.
 
@@ -51,7 +55,9 @@ def make_vector_env(
     env : str, gymnasium.Env, gymnasium.vector.VectorEnv, GymnasiumConvertible or callable
         What to vectorize:
 
-        - a Gymnasium id such as ``"CartPole-v1"`` (see ``gymnasium.pprint_registry()``);
+        - a Gymnasium id such as ``"CartPole-v1"`` (see ``gymnasium.pprint_registry()``), or
+          an Atari id such as ``"ALE/Pong-v5"`` or ``"PongDeterministic-v4"``, whose games are
+          preprocessed as :mod:`plugrl.samplers.atari` says;
         - an env instance: with ``num_envs=1`` it is used as is (pickled into the subprocess
           when ``vectorization="async"``); with more, each other one is ``copy.deepcopy(env)``
           (DeepChem's contract for environments), made now, with a fresh unseeded
@@ -64,9 +70,12 @@ def make_vector_env(
           (``num_envs`` must then be 1 or its own number of envs; ``vectorization`` is ignored).
     num_envs : int
         The number of sub-environments :math:`N \ge 1`.
-    vectorization : {"sync", "async"}
+    vectorization : {"auto", "sync", "async", "native"}
         Step the sub-environments one after another in this process (``"sync"``, best for cheap
-        envs) or in parallel subprocesses (``"async"``, for envs whose step is slow).
+        envs), in parallel subprocesses (``"async"``, for envs whose step is slow), or in the
+        env's own vector implementation (``"native"``: ale-py's C++ threads for Atari ids,
+        several times faster, but its episodes cannot be replayed, so a checkpoint restarts
+        them). ``"auto"``: ``"native"`` where there is one, else ``"sync"``.
     seed : int, optional
         If given, the vector env is reset once with ``seed`` (sub-env :math:`i` gets
         ``seed + i``) and its action and observation spaces are seeded, so the env is
@@ -93,10 +102,21 @@ def make_vector_env(
         raise ValueError(
             f"vectorization: expected one of {list(VECTORIZATIONS)}, got {vectorization!r}"
         )
+    game = atari_game(env)
+    if vectorization in ("auto", "native") and game is not None:
+        vector_env = make_atari_vector_env(game.env_id, num_envs)
+        return _seeded(vector_env, seed)
+    if vectorization == "native":
+        raise ValueError(f"vectorization: expected 'native' only for an env with a vector "
+                         f"implementation of its own (an Atari id), got env {env!r}")
+    vectorization = "async" if vectorization == "async" else "sync"
     # Recorders let checkpoints rebuild the current episodes exactly (see samplers.replay).
     env_fns = [_recorded(fn) for fn in _env_fns(env, num_envs, vectorization)]
     cls = SyncVectorEnv if vectorization == "sync" else AsyncVectorEnv
-    vector_env = cls(env_fns, autoreset_mode=AutoresetMode.SAME_STEP)
+    return _seeded(cls(env_fns, autoreset_mode=AutoresetMode.SAME_STEP), seed)
+
+
+def _seeded(vector_env: VectorEnv, seed: int | None) -> VectorEnv:
     if seed is not None:
         vector_env.reset(seed=seed)
         vector_env.action_space.seed(seed)
@@ -123,6 +143,14 @@ def _check_vector_env(vector_env: VectorEnv, num_envs: int) -> VectorEnv:
     return vector_env
 
 
+def make_evaluation_env(env_id: str, render_mode: str | None = None) -> gymnasium.Env:
+    """One env of the Gymnasium or Atari id ``env_id`` to evaluate or watch an agent on: as
+    training's sub-environments, but an Atari game scores unclipped rewards."""
+    if atari_game(env_id) is not None:
+        return make_atari(env_id, render_mode=render_mode)
+    return gymnasium.make(env_id, render_mode=render_mode)
+
+
 def make_env_like(env: Any) -> gymnasium.Env:
     """One more Gymnasium env like ``env`` (an id, an instance, an object with ``as_gymnasium()``
     such as a DeepChem env, or a callable), made as :func:`make_vector_env` makes its extra
@@ -141,6 +169,8 @@ def make_env_like(env: Any) -> gymnasium.Env:
 
 def _env_fns(env: Any, num_envs: int, vectorization: str) -> list[Callable[[], gymnasium.Env]]:
     """One constructor per sub-environment."""
+    if isinstance(env, str) and atari_game(env) is not None:
+        return [_AtariMaker(env) for _ in range(num_envs)]
     if isinstance(env, str):
         probe = _make_from_id(env)
         spec = probe.spec
@@ -218,6 +248,17 @@ class _Maker:
 
     def __call__(self) -> gymnasium.Env:
         return gymnasium.make(self.spec)
+
+
+class _AtariMaker:
+    """A picklable constructor of one preprocessed Atari game, its rewards clipped as the
+    native vector env clips them."""
+
+    def __init__(self, env_id: str) -> None:
+        self.env_id = env_id
+
+    def __call__(self) -> gymnasium.Env:
+        return make_atari(self.env_id, clip_rewards=True)
 
 
 class _Given:

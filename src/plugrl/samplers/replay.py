@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
 
-__all__ = ["EpisodeRecorder", "episode_logs", "replay_episodes"]
+__all__ = ["EpisodeRecorder", "episode_logs", "replay_episodes", "replays_episodes"]
 
 
 class EpisodeRecorder(gym.Wrapper):
@@ -54,6 +54,12 @@ class EpisodeRecorder(gym.Wrapper):
         for action in log["actions"]:
             obs, *_ = self.step(action)
         return obs
+
+
+def replays_episodes(vector_env: VectorEnv) -> bool:
+    """Whether the sub-environments of ``vector_env`` record their episodes (those of
+    ``make_vector_env``, but for a native vector implementation such as ale-py's)."""
+    return isinstance(vector_env, (SyncVectorEnv, AsyncVectorEnv))
 
 
 def episode_logs(vector_env: VectorEnv) -> list[dict[str, Any]]:

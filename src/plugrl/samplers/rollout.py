@@ -22,8 +22,9 @@ class Rollout(NamedTuple):
 
     Attributes
     ----------
-    S : ndarray, float32, shape ``[T, N, *obs_shape]``
-        The observations :math:`s_t` at which the actions were taken.
+    S : ndarray, float32 (uint8 for image observations), shape ``[T, N, *obs_shape]``
+        The observations :math:`s_t` at which the actions were taken (images stay bytes:
+        networks scale them, and a float copy of an Atari rollout would be 4 times larger).
     A : ndarray, shape ``[T, N, *action_shape]``
         The actions :math:`a_t`, in the dtype ``act`` returned them.
     R : ndarray, float32, shape ``[T, N]``
@@ -32,12 +33,12 @@ class Rollout(NamedTuple):
         Whether the episode terminated at step :math:`t` (do not bootstrap).
     truncated : ndarray, bool, shape ``[T, N]``
         Whether the episode was cut short at step :math:`t` (bootstrap from ``S_next``).
-    S_next : ndarray, float32, shape ``[T, N, *obs_shape]``
+    S_next : ndarray, the dtype of ``S``, shape ``[T, N, *obs_shape]``
         The observation that followed each step; after an episode end it is the episode's
         *final* observation, not the reset one (which is ``S[t + 1]``).
     info : dict of ndarray, shape ``[T, N, ...]`` each
         The policy info returned by ``act`` at each step, stacked (e.g. ``"logP"``, ``"V"``).
-    S_last : ndarray, float32, shape ``[N, *obs_shape]``
+    S_last : ndarray, the dtype of ``S``, shape ``[N, *obs_shape]``
         The observations after the last step, where the next rollout starts.
     """
 
@@ -93,7 +94,7 @@ class RolloutSampler:
 
     def __init__(self, vector_env: VectorEnv, num_steps: int, seed: int | None = None,
                  min_rollouts: int | None = None) -> None:
-        obs_shape = _check_vector_env(vector_env)
+        obs_shape, self.obs_dtype = _check_vector_env(vector_env)
         self.vector_env = vector_env
         self.num_steps = check_positive_int(num_steps, "num_steps")
         self.seed = seed
@@ -120,7 +121,7 @@ class RolloutSampler:
         Parameters
         ----------
         act : callable
-            ``act(S) -> (A, info)`` with ``S`` the current observations, float32 of shape
+            ``act(S) -> (A, info)`` with ``S`` the current observations, in ``obs_dtype``, of shape
             ``[N, *obs_shape]`` (read-only: it is a view into the rollout), ``A`` the actions
             ``[N, ...]`` and ``info`` a dict of arrays ``[N, ...]`` recorded at collection time.
 
@@ -144,9 +145,9 @@ class RolloutSampler:
 
     def _collect_steps(self, act: Act, T: int) -> Rollout:
         N = self.num_envs
-        S = np.empty((T + 1, N, *self.obs_shape), np.float32)  # row T becomes S_last
+        S = np.empty((T + 1, N, *self.obs_shape), self.obs_dtype)  # row T becomes S_last
         S[0] = self._current_obs()
-        S_next = np.empty((T, N, *self.obs_shape), np.float32)
+        S_next = np.empty((T, N, *self.obs_shape), self.obs_dtype)
         R = np.empty((T, N), np.float32)
         terminated = np.empty((T, N), bool)
         truncated = np.empty((T, N), bool)
@@ -163,7 +164,7 @@ class RolloutSampler:
             R[t] = self._record_rewards(r, terminated[t] | truncated[t], t)
             S[t + 1] = obs
             S_next[t] = obs
-            _patch_final_obs(S_next[t], env_info)
+            _patch_final_obs(S_next[t], env_info, terminated[t] | truncated[t])
         assert A is not None
         self._S = S[T]
         return Rollout(S[:T], A, R, terminated, truncated, S_next, info, S[T])
@@ -181,7 +182,7 @@ class RolloutSampler:
         self._lengths = np.asarray(state["lengths"], np.int64)
         self.episode_returns[:] = state["episode_returns"]
         self.episode_lengths[:] = state["episode_lengths"]
-        self._S = np.asarray(S, np.float32)
+        self._S = np.asarray(S, self.obs_dtype)
 
     def close(self) -> None:
         """Close the vector env (and its subprocesses, if any)."""
@@ -190,7 +191,7 @@ class RolloutSampler:
     def _current_obs(self) -> np.ndarray:
         if self._S is None:
             obs, _ = self.vector_env.reset(seed=self.seed)
-            self._S = np.asarray(obs, np.float32)
+            self._S = np.asarray(obs, self.obs_dtype)
         return self._S
 
     def _record_rewards(self, r: Any, ended: np.ndarray, t: int) -> np.ndarray:
@@ -225,8 +226,9 @@ def _concatenate(chunks: list[Rollout]) -> Rollout:
                    chunks[-1].S_last)
 
 
-def _check_vector_env(vector_env: Any) -> tuple[int, ...]:
-    """Check that ``vector_env`` is one :func:`make_vector_env` makes; return its observation shape."""
+def _check_vector_env(vector_env: Any) -> tuple[tuple[int, ...], np.dtype]:
+    """Check that ``vector_env`` is one :func:`make_vector_env` makes; return its observation
+    shape and the dtype rollouts keep observations in."""
     if not isinstance(vector_env, VectorEnv):
         raise TypeError(
             "vector_env: expected a gymnasium.vector.VectorEnv (see plugrl.samplers."
@@ -243,7 +245,8 @@ def _check_vector_env(vector_env: Any) -> tuple[int, ...]:
         raise TypeError(
             f"vector_env: expected an observation space with array observations, got {space}"
         )
-    return tuple(space.shape)
+    dtype = np.dtype(np.uint8) if space.dtype == np.uint8 else np.dtype(np.float32)
+    return tuple(space.shape), dtype
 
 
 def _call_act(act: Act, S_t: np.ndarray, N: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -273,11 +276,13 @@ def _store_info(info: dict[str, np.ndarray], step_info: dict[str, np.ndarray], t
         info[k][t] = v
 
 
-def _patch_final_obs(S_next_t: np.ndarray, env_info: dict[str, Any]) -> None:
-    """Replace reset observations by the final ones where an episode ended (same-step autoreset)."""
-    mask = env_info.get("_final_obs")
-    if mask is None:
+def _patch_final_obs(S_next_t: np.ndarray, env_info: dict[str, Any], ended: np.ndarray) -> None:
+    """Replace reset observations by the final ones where an episode ended (same-step autoreset).
+    Gymnasium's vector envs mark them in ``info["_final_obs"]``; ale-py's give ``final_obs``
+    without the mask, for the envs whose episodes ``ended``."""
+    if "final_obs" not in env_info:
         return
+    mask = env_info.get("_final_obs", ended)
     final_obs = env_info["final_obs"]
     for i in np.flatnonzero(mask):  # an object array of per-env observations: no vector form
         S_next_t[i] = final_obs[i]

@@ -29,6 +29,7 @@ from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import DQNConfig, OffPolicyConfig, init_memory_steps
 from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer, ReplayStreams
+from plugrl.caching.frames import infer_frame_stack_axis
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.utils.schedules import schedule_value
 from plugrl.utils.validation import check_observation
@@ -48,6 +49,7 @@ class _BufferOptions(TypedDict):
     bootstrap_n: int
     gamma: float
     random_seed: int
+    frame_stack_axis: int | None
 
 
 def check_update_batch(batch: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -91,6 +93,11 @@ class OffPolicyAgent(BaseAgent):
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
                  **config: Any) -> None:
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
+        #: Where observations stack frames, which the buffer stores once each (None: whole
+        #: observations): as the environments' wrappers say, else the function approximator's env.
+        self.frame_stack_axis = infer_frame_stack_axis(self.envs)
+        if self.frame_stack_axis is None:
+            self.frame_stack_axis = infer_frame_stack_axis(getattr(function_approximator, "env", None))
         self.buffer = self._make_buffer()
         self.num_update_rounds = 0
         """Rounds of updates so far: pyrado's iterations, which its ``lr_scheduler`` counts."""
@@ -143,7 +150,7 @@ class OffPolicyAgent(BaseAgent):
         cfg = self.config
         spaces = SpacesOnly(self.observation_space, self.learner.buffer_action_space())
         options = _BufferOptions(batch_size=cfg.batch_size, bootstrap_n=cfg.bootstrap_n, gamma=cfg.gamma,
-                                 random_seed=seed)
+                                 random_seed=seed, frame_stack_axis=self.frame_stack_axis)
         if isinstance(cfg, DQNConfig) and cfg.prioritized_replay:
             return PrioritizedReplayBuffer(spaces, capacity, alpha=cfg.prioritized_replay_alpha,
                                            beta=cfg.prioritized_replay_beta, **options)

@@ -35,7 +35,7 @@ from plugrl._backend import (
 from plugrl.agents.config import DQNConfig
 from plugrl.agents.off_policy.agent import OffPolicyAgent, check_update_batch
 from plugrl.function_approximators import FunctionApproximator, HeadModel
-from plugrl.function_approximators.predefined.mlp import policy_spaces
+from plugrl.function_approximators.predefined.mlp import default_network, policy_spaces
 from plugrl.function_approximators.predefined.q_network import QNetwork, dueling_q
 from plugrl.updaters.losses import get_value_loss
 from plugrl.updaters.td_learning.base import td_target
@@ -65,7 +65,8 @@ class DQNLearner:
     function_approximator : FunctionApproximator, optional
         A user-made body; its ``head_q2`` (and ``head_v`` with ``config.dueling``) give the Q
         values. By default a :class:`~plugrl.function_approximators.predefined.q_network.QNetwork` (an MLP of
-        ``config.hidden_sizes``, initialised as Stable-Baselines3's).
+        ``config.hidden_sizes``, initialised as Stable-Baselines3's), or the Nature-DQN network
+        for image observations.
     """
 
     discrete = True
@@ -80,8 +81,8 @@ class DQNLearner:
         self._start = int(action_space.start)
         self.func = function_approximator
         if function_approximator is None:
-            self.func = QNetwork(policy_spaces(observation_space, action_space),
-                                 config.hidden_sizes, config.activation, random_seed=seed)
+            self.func = default_network(policy_spaces(observation_space, action_space),
+                                        config.hidden_sizes, config.activation, seed, mlp=QNetwork)
         self.head = self._build_head()
         self._loss = get_value_loss(config.loss)
         self.optimizer = scheduled_adam(schedule_value(config.lr, 0.0), config.max_grad_norm)
@@ -149,7 +150,8 @@ class DQNLearner:
         state = sync_target(state, target_update_weight(self.config.tau, num_target_updates))
         state = state._replace(opt_state=with_learning_rate(state.opt_state, lr))
         batch = {**batch, "Q_target_next": self._target_q_next(state, batch["S_next"])}
-        return scan_steps(lambda state, batch: self._step(state, batch, key), state, batch)
+        return scan_steps(lambda state, batch: self._step(state, batch, key), state, batch,
+                          unroll=self.func.convolutional)
 
     # ------------------------------------------------------------------ host side
     def buffer_action_space(self) -> gym.spaces.Discrete:

@@ -33,7 +33,8 @@ from plugrl._backend import (
 from plugrl.agents.config import OnPolicyConfig
 from plugrl.caching.gae import GAE, standardize
 from plugrl.function_approximators.parameter_groups import ParameterGroups, grouped
-from plugrl.function_approximators.predefined.mlp import MLP, SpacesOnly, policy_spaces
+from plugrl.function_approximators.predefined.atari import is_image_space
+from plugrl.function_approximators.predefined.mlp import SpacesOnly, default_network, policy_spaces
 from plugrl.policies import GaussianPolicy, SoftmaxPolicy
 from plugrl.updaters.policy_objectives import PolicyObjective, PPOClip, VanillaPG
 from plugrl.utils.schedules import schedule_value
@@ -85,7 +86,8 @@ class OnPolicyLearner:
         Seeds the weight initialisation.
     function_approximator : FunctionApproximator, optional
         A user-made body shared by actor and critic (``head_pi`` and ``head_v``); by default
-        MLPs of ``config.hidden_sizes``, shared or separate as ``config.shared_network`` says.
+        MLPs of ``config.hidden_sizes``, shared or separate as ``config.shared_network`` says;
+        for image observations one shared Nature-DQN network (``AtariFunctionApproximator``).
     policy : SoftmaxPolicy or GaussianPolicy, optional
         pyrado's ``policy``: the user's policy object, used as the actor.
     critic : GAE, optional
@@ -120,6 +122,9 @@ class OnPolicyLearner:
         if self.critic is not None and self.v_func.function_approximator is self.policy.function_approximator:
             raise ValueError("critic: expected a value function on a function approximator of its "
                              "own, got the policy's (the critic and the policy train apart)")
+        #: Trace the update's minibatch steps one by one (convolutional networks, see scan_steps).
+        self.unroll = any(getattr(getattr(f, "function_approximator", None), "convolutional", False)
+                          for f in (self.policy, self.v_func))
         self.objective = make_policy_objective(config)
         self._groups = ParameterGroups([self.policy, self.v_func])
         # Raveled parameters, as update_step gives them (init_train_state sees the tuple):
@@ -235,7 +240,7 @@ class OnPolicyLearner:
             step = train_step(lambda flat, st, minibatch, k: self.loss(
                 unravel(flat), st, minibatch, k, coefficients), self.optimizer, self.name)
             return minibatch_epochs(lambda st, X, k: step(st, self._unpack(X), k), state, rows,
-                                    indices, key)
+                                    indices, key, unroll=self.unroll)
 
         return on_raveled_params(epochs, state)
 
@@ -338,14 +343,16 @@ def _build_functions(spaces: SpacesOnly, discrete: bool, config: OnPolicyConfig,
                      function_approximator: Any, value_approximator: Any = None, policy: Any = None,
                      gae_critic: GAE | None = None) -> tuple[Any, Any]:
     policy_class = SoftmaxPolicy if discrete else GaussianPolicy
+    def network(seed: int) -> Any:
+        return default_network(spaces, config.hidden_sizes, config.activation, seed)
+
     if function_approximator is not None or value_approximator is not None:
-        actor = function_approximator if function_approximator is not None else MLP(
-            spaces, config.hidden_sizes, config.activation, random_seed=seed)
+        actor = function_approximator if function_approximator is not None else network(seed)
         critic = value_approximator if value_approximator is not None else actor
     else:
-        actor = MLP(spaces, config.hidden_sizes, config.activation, random_seed=seed)
-        critic = actor if config.shared_network else MLP(spaces, config.hidden_sizes, config.activation,
-                                                         random_seed=seed + 1)
+        actor = network(seed)
+        shared = config.shared_network or is_image_space(spaces.observation_space)
+        critic = actor if shared else network(seed + 1)
     if policy is not None and not isinstance(policy, policy_class):
         raise TypeError(f"policy: expected a plugrl {policy_class.__name__} for this action space, "
                         f"got {type(policy).__name__}")

@@ -1,5 +1,6 @@
 """Default networks of the agents: MLP function approximators built from layer sizes (the MLP
-of the on-policy agents and SAC's actor, and SAC's critic)."""
+of the on-policy agents and SAC's actor, and SAC's critic), and the choice between an MLP and
+the Atari network by the observation space (:func:`default_network`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import numpy as np
 
 from plugrl._backend import keras
 from plugrl.function_approximators.base import FunctionApproximator
+from plugrl.function_approximators.predefined.atari import AtariFunctionApproximator, is_image_space
 
-__all__ = ["MLP", "CriticMLP", "SpacesOnly", "policy_spaces"]
+__all__ = ["MLP", "CriticMLP", "SpacesOnly", "default_network", "policy_spaces"]
 
 
 class SpacesOnly:
@@ -73,3 +75,14 @@ class CriticMLP(MLP):
         for units in self.hidden_sizes:
             X = keras.layers.Dense(units, activation=self.activation)(X)
         return X
+
+
+def default_network(spaces: SpacesOnly, hidden_sizes: tuple[int, ...], activation: str, seed: int,
+                    mlp: type[MLP] = MLP) -> FunctionApproximator:
+    """An agent's default body: the Nature-DQN network of
+    :class:`~plugrl.function_approximators.predefined.atari.AtariFunctionApproximator` for image
+    observations (uint8 frames, as Stable-Baselines3's ``CnnPolicy``), else an ``mlp`` of
+    ``hidden_sizes``."""
+    if is_image_space(spaces.observation_space):
+        return AtariFunctionApproximator(spaces, random_seed=seed)
+    return mlp(spaces, hidden_sizes, activation, random_seed=seed)
