@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_readme_python_examples_run(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    assert len(blocks) == 6
+    assert len(blocks) == 7
     shrink = {"range(10_000)": "range(300)", "fit(100_000": "fit(2_000", '"runs/': f'"{tmp_path}/',
               "fit(50_000)": "fit(1_100)", "fit(20_000": "fit(300",
               "eval_interval=10_000": "eval_interval=1_024",
@@ -27,3 +27,4 @@ def test_readme_python_examples_run(tmp_path):
     assert namespace["ppo"].num_steps >= 1_100 and (tmp_path / "dc").is_dir()  # DeepChem's
     assert namespace["policy_step"].state == ()  # TF-Agents'
     assert namespace["algo"].curr_iter == 3 and (tmp_path / "pyrado").is_dir()  # pyrado's
+    assert namespace["s"].shape == (105, 80, 4) and namespace["buffer"].frame_stack_axis == 2  # Atari
