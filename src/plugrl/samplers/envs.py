@@ -25,9 +25,9 @@ __all__ = ["VECTORIZATIONS", "GymnasiumConvertible", "make_env_like", "make_eval
            "make_vector_env"]
 
 VECTORIZATIONS = ("auto", "sync", "async", "native")
-"""The valid values of ``vectorization``: one process, one subprocess per env, the env's own
-vector implementation (ale-py's C++ one for Atari ids), or the last where there is one and else
-the first."""
+"""The valid values of ``vectorization``: ``"native"`` where the env has a vector implementation of
+its own (ale-py's C++ one for Atari ids) and else ``"sync"``; one process; one subprocess per env;
+the env's own vector implementation."""
 
 
 
