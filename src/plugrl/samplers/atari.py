@@ -95,12 +95,14 @@ def atari_game(env_id: Any) -> AtariGame | None:
         raise ModuleNotFoundError(f"env: {env_id!r} is an Atari game, which needs ale-py; install "
                                   f"the atari extra: {ATARI_EXTRA}") from error
     name = match["name"]
-    rom = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-    if rom not in ale_py.roms.get_all_rom_ids():
+    # ale-py names its ids after its ROMs with rom.title() ("tic_tac_toe_3d" is "TicTacToe3D"),
+    # which splitting the name at capitals cannot invert
+    rom = {rom.title().replace("_", ""): rom for rom in ale_py.roms.get_all_rom_ids()}.get(name)
+    if rom is None:
         if not surely_atari:
             return None
         raise ValueError(f"env: expected the id of an Atari game that ale-py has, got {env_id!r} "
-                         f"(no ROM {rom!r}; see ale_py.roms.get_all_rom_ids())")
+                         f"(no ROM for {name!r}; see ale_py.roms.get_all_rom_ids())")
     sticky = 0.0 if legacy is not None and legacy["version"] == "4" else 0.25
     return AtariGame(env_id, f"ALE/{name}-v5", rom, sticky)
 
