@@ -273,6 +273,11 @@ class BaseAgent(RunControl, abc.ABC):
         self._key = arrays["key"]
         self._rng = rng_from_json(state["rng"])
 
+    def episodes_restarted(self) -> None:  # noqa: B027  (an optional hook)
+        """Called when a restored checkpoint has started new episodes in every environment (a
+        native vector env cannot replay the saved ones): what the agent keeps of the old
+        episodes must not run on into the new ones."""
+
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays (named ``"<part>/<name>"``) and JSON data a checkpoint holds beyond the common
         parts."""

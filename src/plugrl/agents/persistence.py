@@ -199,6 +199,7 @@ def _restore(agent: Any, checkpoint: Any) -> None:
     agent.history = list(state["history"])
     if not state.get("episodes_replayed", True):
         agent.sampler.load_state(*_restarted_episodes(agent, state["sampler"]))
+        agent.episodes_restarted()
         return
     logs = [{"seed": env["seed"], "rng": None if env["rng"] is None else rng_from_json(env["rng"]),
              "actions": arrays[f"env/{i}/actions"]} for i, env in enumerate(state["envs"])]

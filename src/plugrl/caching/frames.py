@@ -142,10 +142,10 @@ def infer_frame_stack_axis(env: Any) -> int | None:
     """The axis along which ``env``'s observations stack frames, as its wrappers say, or None.
 
     Read, outermost first, from the wrappers of ``env`` (the first sub-environment of a
-    Gymnasium ``SyncVectorEnv``): an attribute ``frame_stack_axis`` (plugrl's
-    :class:`~plugrl.wrappers.FrameStacker` and the Atari vector environments of
-    :mod:`plugrl.samplers.atari` set it), or Gymnasium's ``FrameStackObservation``, which stacks
-    along the first axis.
+    Gymnasium ``SyncVectorEnv``; an ``AsyncVectorEnv``'s run in subprocesses, out of reach): an
+    attribute ``frame_stack_axis`` (plugrl's :class:`~plugrl.wrappers.FrameStacker` and the
+    vector envs that :func:`~plugrl.samplers.make_vector_env` makes for Atari ids set it), or
+    Gymnasium's ``FrameStackObservation``, which stacks along the first axis.
 
     Parameters
     ----------

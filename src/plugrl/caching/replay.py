@@ -178,6 +178,13 @@ class ExperienceReplayBuffer:
         self._episode_count, self._episode_open = 0, False
         self._last_episode_id: Any = None
 
+    def end_episode(self) -> None:
+        """End the current episode where it stands, as a new ``episode_id`` would: the next
+        :meth:`add` starts an episode, and the last steps of this one, whose n-step windows stay
+        incomplete, never become sampleable. For an episode the environment abandoned, such as
+        one a checkpoint of ale-py's vector env could not replay."""
+        self._episode_open = False
+
     def add(self, s: npt.ArrayLike, a: Any, r: float, done: bool | None = None,
             episode_id: Any = None, *, terminated: bool | None = None, truncated: bool = False,
             s_next: npt.ArrayLike | None = None) -> None:

@@ -85,6 +85,11 @@ class ReplayStreams:
         for buffer in self.buffers:
             buffer.clear()
 
+    def end_episode(self) -> None:
+        """End every stream's current episode (see :meth:`ExperienceReplayBuffer.end_episode`)."""
+        for buffer in self.buffers:
+            buffer.end_episode()
+
     def add(self, stream: int, *args: Any, **kwargs: Any) -> None:
         """``buffers[stream].add(*args, **kwargs)``: one time step of environment ``stream``."""
         self.buffers[stream].add(*args, **kwargs)

@@ -23,19 +23,25 @@ observations, or raw :math:`210 \times 160` RGB frames for keras-gym's own wrapp
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
+from collections.abc import Callable
 from typing import Any, NamedTuple, SupportsFloat
 
 import gymnasium
 import numpy as np
 
-__all__ = ["ATARI_EXTRA", "AtariGame", "atari_game", "make_atari", "make_atari_vector_env"]
+__all__ = ["ALE_SEED_LIMIT", "ATARI_EXTRA", "AtariGame", "ale_seed", "atari_game", "make_atari",
+           "make_atari_vector_env"]
 
 #: How to install what Atari games need.
 ATARI_EXTRA = 'pip install "plugrl[atari]"'
 
 FRAME_SKIP, NOOP_MAX, SCREEN_SIZE, NUM_FRAMES = 4, 30, 84, 4
+
+#: ale-py's vector env takes seeds below this (32-bit signed ints); see :func:`ale_seed`.
+ALE_SEED_LIMIT = 2**31
 
 _ALE_ID = re.compile(r"^ALE/(?P<name>[A-Za-z0-9]+)-v(?P<version>\d+)$")
 _LEGACY_ID = re.compile(
@@ -95,12 +101,14 @@ def atari_game(env_id: Any) -> AtariGame | None:
         raise ModuleNotFoundError(f"env: {env_id!r} is an Atari game, which needs ale-py; install "
                                   f"the atari extra: {ATARI_EXTRA}") from error
     name = match["name"]
-    rom = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-    if rom not in ale_py.roms.get_all_rom_ids():
+    # ale-py names its ids after its ROMs with rom.title() ("tic_tac_toe_3d" is "TicTacToe3D"),
+    # which splitting the name at capitals cannot invert
+    rom = {rom.title().replace("_", ""): rom for rom in ale_py.roms.get_all_rom_ids()}.get(name)
+    if rom is None:
         if not surely_atari:
             return None
         raise ValueError(f"env: expected the id of an Atari game that ale-py has, got {env_id!r} "
-                         f"(no ROM {rom!r}; see ale_py.roms.get_all_rom_ids())")
+                         f"(no ROM for {name!r}; see ale_py.roms.get_all_rom_ids())")
     sticky = 0.0 if legacy is not None and legacy["version"] == "4" else 0.25
     return AtariGame(env_id, f"ALE/{name}-v5", rom, sticky)
 
@@ -162,7 +170,8 @@ def make_atari_vector_env(env_id: str, num_envs: int, *, clip_rewards: bool = Tr
 
     The observations are those of :func:`make_atari` (``[num_envs, 4, 84, 84]`` uint8); the
     vector env's ``frame_stack_axis`` attribute (0) tells replay buffers and networks where the
-    frames are stacked.
+    frames are stacked. Its ``reset`` takes any int seed >= 0, as Gymnasium's envs do (see
+    :func:`ale_seed`).
 
     Parameters
     ----------
@@ -175,10 +184,8 @@ def make_atari_vector_env(env_id: str, num_envs: int, *, clip_rewards: bool = Tr
     num_threads : int, optional
         ale-py's worker threads (0: as many as the machine has cores, at most ``num_envs``).
     """
-    from ale_py.vector_env import AtariVectorEnv
-
     game = _require_game(env_id)
-    vector_env = AtariVectorEnv(
+    vector_env = _any_seed_vector_env_class()(
         game.rom, num_envs, num_threads=num_threads,
         repeat_action_probability=game.repeat_action_probability,
         autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP, frameskip=FRAME_SKIP,
@@ -186,6 +193,47 @@ def make_atari_vector_env(env_id: str, num_envs: int, *, clip_rewards: bool = Tr
         reward_clipping=clip_rewards, use_fire_reset=False, episodic_life=False)
     vector_env.frame_stack_axis = 0  # type: ignore[attr-defined]  # read by infer_frame_stack_axis
     return vector_env
+
+
+def ale_seed(seed: Any, num_envs: int) -> Any:
+    """The seed to give ale-py's vector env for the Gymnasium seed ``seed``.
+
+    ale-py's C++ reset takes the seeds ``seed + i`` of its ``num_envs`` games as 32-bit signed
+    ints and rejects larger ones with a ``TypeError``, where Gymnasium's envs take any int >= 0
+    (an agent's ``seed=2**32``, or the seed from which a checkpoint restarts the native env's
+    episodes). A seed whose games' seeds do not fit wraps around, ``seed mod (2**31 -
+    num_envs + 1)``; the others are unchanged. None and arrays (one seed per game) are passed on as
+    they are.
+
+    Raises
+    ------
+    TypeError
+        For a seed that is neither None, an int nor an array.
+    ValueError
+        For a negative seed.
+    """
+    if seed is None or isinstance(seed, np.ndarray):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed: expected None or an int >= 0, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed: expected None or an int >= 0, got {seed}")
+    return int(seed) % (ALE_SEED_LIMIT - num_envs + 1)  # the largest kept: seed + num_envs - 1 fits
+
+
+@functools.cache
+def _any_seed_vector_env_class() -> Callable[..., gymnasium.vector.VectorEnv]:
+    """ale-py's ``AtariVectorEnv`` with :func:`ale_seed` applied to the seeds of ``reset`` (a
+    class made on first use: ale-py is an optional dependency)."""
+    from ale_py.vector_env import AtariVectorEnv
+
+    class AnySeedAtariVectorEnv(AtariVectorEnv):
+        """ale-py's vector env, seeded by any int >= 0 as Gymnasium's envs are."""
+
+        def reset(self, *, seed: Any = None, options: dict[str, Any] | None = None) -> Any:
+            return super().reset(seed=ale_seed(seed, self.num_envs), options=options)
+
+    return AnySeedAtariVectorEnv
 
 
 def _sign(r: SupportsFloat) -> float:

@@ -84,7 +84,9 @@ def make_vector_env(
     Returns
     -------
     gymnasium.vector.VectorEnv
-        With ``metadata["autoreset_mode"] == AutoresetMode.SAME_STEP``.
+        With ``metadata["autoreset_mode"] == AutoresetMode.SAME_STEP``; for an Atari id, with
+        the attribute ``frame_stack_axis = 0`` whatever the vectorization (replay buffers read
+        it to store each frame once).
 
     Raises
     ------
@@ -113,7 +115,10 @@ def make_vector_env(
     # Recorders let checkpoints rebuild the current episodes exactly (see samplers.replay).
     env_fns = [_recorded(fn) for fn in _env_fns(env, num_envs, vectorization)]
     cls = SyncVectorEnv if vectorization == "sync" else AsyncVectorEnv
-    return _seeded(cls(env_fns, autoreset_mode=AutoresetMode.SAME_STEP), seed)
+    vector_env = _seeded(cls(env_fns, autoreset_mode=AutoresetMode.SAME_STEP), seed)
+    if game is not None:  # infer_frame_stack_axis cannot see into an async env's subprocesses
+        vector_env.frame_stack_axis = 0  # type: ignore[attr-defined]
+    return vector_env
 
 
 def _seeded(vector_env: VectorEnv, seed: int | None) -> VectorEnv:

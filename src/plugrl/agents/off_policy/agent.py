@@ -269,6 +269,11 @@ class OffPolicyAgent(BaseAgent):
                 {"buffer": meta, "num_update_rounds": self.num_update_rounds,
                  "fill": [self._fill_start, self._refill]})
 
+    def episodes_restarted(self) -> None:
+        """The replay buffer ends its open episodes: the next steps start new ones, rather than
+        stacking frames or n-step returns across the restart."""
+        self.buffer.end_episode()
+
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
         prefix = "buffer/"
         self.buffer.load_state({k[len(prefix):]: arrays[k] for k in arrays if k.startswith(prefix)},
