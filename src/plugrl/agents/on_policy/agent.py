@@ -231,8 +231,9 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         return self.learner.policy.noise_block(batch_size, self._rng)
 
     def _normalize(self, S: np.ndarray) -> np.ndarray:
-        S = np.asarray(S, np.float32)
-        return self.normalizer(S) if self.normalizer is not None else S
+        if self.normalizer is None:  # image bytes stay bytes: the network scales them
+            return np.asarray(S, self.sampler.obs_dtype)
+        return self.normalizer(np.asarray(S, np.float32))
 
     def select_action(self, s: Any, deterministic: bool = False, use_saved_states: bool = True,
                       save_states: bool = True) -> Any:
