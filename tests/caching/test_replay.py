@@ -469,6 +469,33 @@ def test_evicted_frames_make_steps_unsampleable() -> None:
     assert set(sampled.tolist()) == set(range(13, 19))
 
 
+@pytest.mark.parametrize("cls", [ExperienceReplayBuffer, PrioritizedReplayBuffer])
+def test_is_full_before_a_step_is_overwritten(cls: type) -> None:
+    """keras-gym's PPO loop (fill, update, clear) with stacked frames: the buffer is full with
+    every step of the round still stored, while ``len(buf) >= capacity`` holds only once the
+    first episode's steps are overwritten."""
+    buf = cls(frame_env(0), 16, batch_size=1, random_seed=0, frame_stack_axis=0)
+    for _ in range(2):  # a second round after clear()
+        added = 0
+        for ep, length in enumerate([4, 100]):  # 3 + 4 + 3 slots, then 6 more steps
+            for t in range(length):
+                if buf.is_full:
+                    break
+                buf.add(continuing_stack(10 * ep + t), 0, 1.0, t == length - 1, ep)
+                added += 1
+        assert buf.is_full and added == len(buf) == 10 < buf.capacity
+        assert buf.num_valid == 9  # all but the newest step, which waits for its next one
+        more = 0
+        while len(buf) < buf.capacity:
+            buf.add(continuing_stack(16 + more), 0, 1.0, False, 1)
+            more += 1
+        assert more == 10 and buf.is_full  # its 6 extra slots and the first episode's 4 steps
+        # episode 1 alone, less its newest step and its first 3, whose older frames are gone
+        assert buf.num_valid == 16 - 1 - 3
+        buf.clear()
+        assert not buf.is_full and len(buf) == 0
+
+
 def test_real_frame_stack_observation() -> None:
     class Images(gym.Env):
         observation_space = gym.spaces.Box(0, 255, (5, 6), np.uint8)

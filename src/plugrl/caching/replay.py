@@ -161,6 +161,19 @@ class ExperienceReplayBuffer:
         return self._size - self._num_extra
 
     @property
+    def is_full(self) -> bool:
+        """Whether every slot is in use, so that the next :meth:`add` overwrites the oldest.
+
+        Test this, not ``len(buffer) >= buffer.capacity``, to empty the buffer once it is full
+        (keras-gym's PPO loop: fill, update, :meth:`clear`). An episode's older first frames
+        (with ``frame_stack_axis``) and a truncated episode's final observation take slots of
+        their own, so the ring is full while ``len(buffer) < capacity``, and ``len`` reaches
+        ``capacity`` only once the oldest slots up to the newest such extra one are
+        overwritten: after an episode boundary, every step stored before the new episode began.
+        """
+        return self._size == self.capacity
+
+    @property
     def num_valid(self) -> int:
         """The number of transitions that :meth:`sample` can return now."""
         return self._num_valid
