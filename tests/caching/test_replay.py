@@ -281,16 +281,21 @@ def test_from_value_function() -> None:
 
     env = gym.make("CartPole-v1")
     q = plugrl.QTypeII(plugrl.predefined.LinearFunctionApproximator(env), gamma=0.8, bootstrap_n=3)
-    buf = ExperienceReplayBuffer.from_value_function(q, capacity=100, batch_size=7)
+    bufs = [ExperienceReplayBuffer.from_value_function(q, capacity=100, batch_size=7,
+                                                       random_seed=seed) for seed in (1, 1, 2)]
+    buf = bufs[0]
     assert (buf.gamma, buf.bootstrap_n, buf.batch_size, buf.capacity) == (0.8, 3, 7, 100)
-    assert buf.env is q.env
+    assert buf.env is q.env and buf.random_seed == 1
     s, _ = env.reset(seed=0)
     for _step in range(10):
         a = env.action_space.sample()
         s_next, r, terminated, truncated, _ = env.step(a)
-        buf.add(s, a, r, terminated, truncated=truncated, s_next=s_next)
+        for b in bufs:
+            b.add(s, a, r, terminated, truncated=truncated, s_next=s_next)
         s = s_next
-    assert buf.sample()[0].shape == (7, 4)
+    S, S_same, S_other = (b.sample()[0] for b in bufs)
+    assert S.shape == (7, 4)
+    assert np.array_equal(S, S_same) and not np.array_equal(S, S_other)  # seeded sampling
 
 
 # --- prioritized replay ---------------------------------------------------------------------
