@@ -129,10 +129,10 @@ def test_atari_pong_dqn_example_runs(tmp_path, capsys, caplog):
     example = load_example("atari_pong_dqn")
     assert [example.epsilon(T, 100) for T in (0, 50, 100, 150, 200, 300)] == \
         pytest.approx([1.0, 0.55, 0.1, 0.055, 0.01, 0.01])
-    result = example.main(num_steps=200, capacity=500, warmup_steps=188, target_sync_steps=100,
+    result = example.main(num_steps=200, capacity=500, warmup_steps=194, target_sync_steps=100,
                           max_episode_steps=100, gif_every=2, gif_dir=str(tmp_path),
                           gif_max_steps=5)
     check_pong_run(result, capsys.readouterr().out, caplog.text, tmp_path, capacity=500)
     q = result["q"]
-    assert isinstance(q, plugrl.QTypeI) and result["num_updates"] == 12
+    assert isinstance(q, plugrl.QTypeI) and result["num_updates"] == 6
     assert np.ptp(q(result["buffer"].sample()[0][0])) > 0  # the zero head learned
