@@ -7,13 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import imageio.v3 as iio
+import numpy as np
+import pytest
 from examples_loader import EXAMPLES, load_example
+from PIL import Image, ImageSequence
+
+import plugrl
 
 
 def test_every_example_is_covered():
     covered = {"cartpole_sarsa", "frozen_lake_q_learning", "cartpole_double_q",
                "frozen_lake_reinforce", "frozen_lake_actor_critic", "frozen_lake_sac", "pendulum_ppo",
-               "pyrado_ppo_cartpole", "deepchem_a2c_cartpole", "tf_agents_ppo_cartpole"}
+               "pyrado_ppo_cartpole", "deepchem_a2c_cartpole", "tf_agents_ppo_cartpole",
+               "atari_pong_ppo", "atari_pong_dqn"}
     assert {p.stem for p in EXAMPLES.glob("[!_]*.py")} == covered
 
 
@@ -85,3 +92,47 @@ def test_tf_agents_example_learns_cartpole(capsys):
     assert result["eval_return"] >= 195
     assert result["agent"].normalizer.count == 40_960
     assert "mean log-probability" in capsys.readouterr().out
+
+
+def check_pong_run(result: dict, printed: str, log: str, tmp_path: Path, capacity: int) -> None:
+    """What both Pong examples must have done: 100-step episodes, one 6-frame GIF of episode 2,
+    a buffer that stores each 105 x 80 frame once, progress lines."""
+    assert result["steps"] == len(result["returns"]) * 100 and result["episodes"] >= 2
+    assert result["gifs"] == [str(tmp_path / "ep000002.gif")]
+    frames = iio.imread(result["gifs"][0], index=None)
+    assert frames.shape[1:] == (420, 320, 3)
+    # a frame after the reset and one per step, 50 ms each; the GIF merges identical neighbours
+    with Image.open(result["gifs"][0]) as gif:
+        assert sum(frame.info["duration"] for frame in ImageSequence.Iterator(gif)) == 6 * 50
+    buffer = result["buffer"]
+    assert buffer.frame_stack_axis == 2  # FrameStacker's last axis, read from the env
+    assert buffer.nbytes == capacity * (105 * 80 + 24)  # a frame, not a stack of 3, per slot
+    assert "ep: 2, T: 200, G: " in log  # TrainMonitor's line
+    assert f"{result['steps']} steps, {result['episodes']} episodes" in printed
+
+
+def test_atari_pong_ppo_example_runs(tmp_path, capsys, caplog):
+    """keras-gym's Pong PPO notebook with a tiny budget (~15 s): two rounds of 4 updates."""
+    result = load_example("atari_pong_ppo").main(
+        num_steps=300, capacity=128, batch_size=32, num_epochs=1, max_episode_steps=100,
+        gif_every=2, gif_dir=str(tmp_path), gif_max_steps=5)
+    check_pong_run(result, capsys.readouterr().out, caplog.text, tmp_path, capacity=128)
+    assert result["num_updates"] == 2 * 4  # full at T = 123 and 246 (episode starts take slots)
+    # the heads start at zero (uniform policy, v = 0): the updates moved them
+    s = result["buffer"].sample()[0][0]
+    actor_critic = result["actor_critic"]
+    assert np.ptp(actor_critic.policy.dist_params(s)) > 0 and actor_critic.v_func(s) != 0
+
+
+def test_atari_pong_dqn_example_runs(tmp_path, capsys, caplog):
+    """keras-gym's Pong DQN notebook with a tiny budget (~15 s) and a type-I Q-function."""
+    example = load_example("atari_pong_dqn")
+    assert [example.epsilon(T, 100) for T in (0, 50, 100, 150, 200, 300)] == \
+        pytest.approx([1.0, 0.55, 0.1, 0.055, 0.01, 0.01])
+    result = example.main(num_steps=200, capacity=500, warmup_steps=194, target_sync_steps=100,
+                          max_episode_steps=100, gif_every=2, gif_dir=str(tmp_path),
+                          gif_max_steps=5)
+    check_pong_run(result, capsys.readouterr().out, caplog.text, tmp_path, capacity=500)
+    q = result["q"]
+    assert isinstance(q, plugrl.QTypeI) and result["num_updates"] == 6
+    assert np.ptp(q(result["buffer"].sample()[0][0])) > 0  # the zero head learned

@@ -281,16 +281,21 @@ def test_from_value_function() -> None:
 
     env = gym.make("CartPole-v1")
     q = plugrl.QTypeII(plugrl.predefined.LinearFunctionApproximator(env), gamma=0.8, bootstrap_n=3)
-    buf = ExperienceReplayBuffer.from_value_function(q, capacity=100, batch_size=7)
+    bufs = [ExperienceReplayBuffer.from_value_function(q, capacity=100, batch_size=7,
+                                                       random_seed=seed) for seed in (1, 1, 2)]
+    buf = bufs[0]
     assert (buf.gamma, buf.bootstrap_n, buf.batch_size, buf.capacity) == (0.8, 3, 7, 100)
-    assert buf.env is q.env
+    assert buf.env is q.env and buf.random_seed == 1
     s, _ = env.reset(seed=0)
     for _step in range(10):
         a = env.action_space.sample()
         s_next, r, terminated, truncated, _ = env.step(a)
-        buf.add(s, a, r, terminated, truncated=truncated, s_next=s_next)
+        for b in bufs:
+            b.add(s, a, r, terminated, truncated=truncated, s_next=s_next)
         s = s_next
-    assert buf.sample()[0].shape == (7, 4)
+    S, S_same, S_other = (b.sample()[0] for b in bufs)
+    assert S.shape == (7, 4)
+    assert np.array_equal(S, S_same) and not np.array_equal(S, S_other)  # seeded sampling
 
 
 # --- prioritized replay ---------------------------------------------------------------------
@@ -467,6 +472,33 @@ def test_evicted_frames_make_steps_unsampleable() -> None:
     assert buf.num_valid == 6  # steps 10..12 lost older frames; 19 waits for its next step
     sampled = np.concatenate([buf.sample()[0][:, -1, 0, 0] for _ in range(30)])
     assert set(sampled.tolist()) == set(range(13, 19))
+
+
+@pytest.mark.parametrize("cls", [ExperienceReplayBuffer, PrioritizedReplayBuffer])
+def test_is_full_before_a_step_is_overwritten(cls: type) -> None:
+    """keras-gym's PPO loop (fill, update, clear) with stacked frames: the buffer is full with
+    every step of the round still stored, while ``len(buf) >= capacity`` holds only once the
+    first episode's steps are overwritten."""
+    buf = cls(frame_env(0), 16, batch_size=1, random_seed=0, frame_stack_axis=0)
+    for _ in range(2):  # a second round after clear()
+        added = 0
+        for ep, length in enumerate([4, 100]):  # 3 + 4 + 3 slots, then 6 more steps
+            for t in range(length):
+                if buf.is_full:
+                    break
+                buf.add(continuing_stack(10 * ep + t), 0, 1.0, t == length - 1, ep)
+                added += 1
+        assert buf.is_full and added == len(buf) == 10 < buf.capacity
+        assert buf.num_valid == 9  # all but the newest step, which waits for its next one
+        more = 0
+        while len(buf) < buf.capacity:
+            buf.add(continuing_stack(16 + more), 0, 1.0, False, 1)
+            more += 1
+        assert more == 10 and buf.is_full  # its 6 extra slots and the first episode's 4 steps
+        # episode 1 alone, less its newest step and its first 3, whose older frames are gone
+        assert buf.num_valid == 16 - 1 - 3
+        buf.clear()
+        assert not buf.is_full and len(buf) == 0
 
 
 def test_real_frame_stack_observation() -> None:

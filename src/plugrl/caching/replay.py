@@ -130,7 +130,8 @@ class ExperienceReplayBuffer:
 
     @classmethod
     def from_value_function(cls, value_function: Any, capacity: int, batch_size: int = 32, *,
-                            frame_stack_axis: int | None | str = "auto") -> ExperienceReplayBuffer:
+                            frame_stack_axis: int | None | str = "auto",
+                            random_seed: int | None = None) -> ExperienceReplayBuffer:
         """Create a buffer with ``env``, ``gamma`` and ``bootstrap_n`` taken from a value function.
 
         Parameters
@@ -143,6 +144,8 @@ class ExperienceReplayBuffer:
             The batch size of :meth:`sample`.
         frame_stack_axis : int or None, optional
             As in the constructor.
+        random_seed : int or None, optional
+            Seed of the buffer's sampling, as in the constructor.
         """
         for attr in ("env", "gamma", "bootstrap_n"):
             if not hasattr(value_function, attr):
@@ -150,7 +153,7 @@ class ExperienceReplayBuffer:
                                 f"got {type(value_function).__name__}")
         return cls(value_function.env, capacity, batch_size=batch_size,
                    bootstrap_n=value_function.bootstrap_n, gamma=value_function.gamma,
-                   frame_stack_axis=frame_stack_axis)
+                   random_seed=random_seed, frame_stack_axis=frame_stack_axis)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(capacity={self.capacity}, batch_size={self.batch_size}, "
@@ -159,6 +162,19 @@ class ExperienceReplayBuffer:
     def __len__(self) -> int:
         """The number of stored transitions (time steps), sampleable or not."""
         return self._size - self._num_extra
+
+    @property
+    def is_full(self) -> bool:
+        """Whether every slot is in use, so that the next :meth:`add` overwrites the oldest.
+
+        Test this, not ``len(buffer) >= buffer.capacity``, to empty the buffer once it is full
+        (keras-gym's PPO loop: fill, update, :meth:`clear`). An episode's older first frames
+        (with ``frame_stack_axis``) and a truncated episode's final observation take slots of
+        their own, so the ring is full while ``len(buffer) < capacity``, and ``len`` reaches
+        ``capacity`` only once the oldest slots up to the newest such extra one are
+        overwritten: after an episode boundary, every step stored before the new episode began.
+        """
+        return self._size == self.capacity
 
     @property
     def num_valid(self) -> int:
