@@ -9,9 +9,9 @@ over the first 1M steps and to 0.01 over the next 1M. After a warm-up of 50k ste
 step samples a batch of 32 and updates the Q-function; every 10k steps the target model is
 synced. A GIF of the policy (epsilon 0.01) every 10 episodes shows progress.
 
-The Q-function is type I, :math:`(s, a) \\mapsto q(s, a)`, as plugrl's issue asks
-(``--q-type II``, :math:`s \\mapsto q(s, .)`, is the notebook's choice: its body runs once
-per state instead of once per action, so an update is about 4 times faster).
+The Q-function is type I, :math:`(s, a) \\mapsto q(s, a)`; ``--q-type II``, :math:`s
+\\mapsto q(s, .)`, is the choice of keras-gym's script: its body runs once per state instead
+of once per action, so an update is about 4 times faster.
 
 The seed ran episodes without end; 3M steps here, days on a CPU. On 2 CPU cores shared with
 other jobs (load average 6 to 7), 1000 steps, the last 500 of them updating, ran at 5.1
