@@ -14,7 +14,8 @@ memory at most 1.1 x 84 x 84 bytes per transition):
   steps of Pong with random actions. Method: the buffer's arrays' ``nbytes`` over the
   transitions the full buffer holds (plugrl's slots also hold the 3 older frames of each
   episode's first observation), and as a check the growth of the process's resident memory
-  while filling, over the same count. Both against 84 x 84 = 7056 bytes, one frame.
+  while filling, over the same count (meaningful for buffers of many megabytes: a small one
+  may reuse memory the process already holds). Both against 84 x 84 = 7056 bytes, one frame.
 
 Hyperparameters are RL-Zoo's Atari presets. PPO: 8 envs, ``n_steps=128``, 4 epochs, batch 256,
 learning rate linear from 2.5e-4, clip range linear from 0.1, ``vf_coef=0.5``,
