@@ -104,13 +104,14 @@ class StepClock:
 
     def result(self, window_start: int, fill_end: int | None = None) -> dict[str, Any]:
         """Throughput after the first boundary at or after ``window_start``; with ``fill_end``
-        (DQN's ``learning_starts``), also that of the random steps before it."""
+        (DQN's ``learning_starts``), also that of the random steps up to the last boundary
+        before it (plugrl's first update, which compiles, ends the round that reaches it)."""
         (s0, t0), (s1, t1) = self.mark(window_start), self.marks[-1]
         out = {"setup_s": self.setup_s, "warmup_steps": s0, "warmup_s": t0,
                "timed_steps": s1 - s0, "timed_s": t1 - t0, "steps_per_s": (s1 - s0) / (t1 - t0)}
         if fill_end is not None:
-            steps, seconds = self.mark(fill_end)
-            out["fill_steps_per_s"] = steps / seconds
+            steps, seconds = max(m for m in self.marks if m[0] < max(fill_end, 1))
+            out["fill_steps_per_s"] = steps / seconds if steps else float("nan")
         return out
 
 
@@ -299,8 +300,9 @@ def spawn(worker: str, args: argparse.Namespace, threads: int = 1) -> dict[str, 
         raise RuntimeError(f"worker {worker} failed:\n{proc.stderr[-4000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     if "steps_per_s" in result:
-        print(f"  {worker} ({threads} thread{'s' * (threads > 1)}): {result['steps_per_s']:.1f} "
-              f"steps/s", file=sys.stderr, flush=True)
+        torch_threads = f" ({threads} torch thread{'s' * (threads > 1)})" * worker.startswith("sb3")
+        print(f"  {worker}{torch_threads}: {result['steps_per_s']:.1f} steps/s", file=sys.stderr,
+              flush=True)
     return result
 
 
