@@ -1,6 +1,6 @@
 """PPO and DQN on Pong: plugrl against Stable-Baselines3 and its AtariWrapper, in one run.
 
-It measures the two figures of issue 14 (goals: training at least 2x SB3's env steps/s, replay
+It measures the two figures of plugrl's Atari goals (training at least 2x SB3's env steps/s, replay
 memory at most 1.1 x 84 x 84 bytes per transition):
 
 - **Training throughput** on ``ALE/Pong-v5``: env steps (agent steps of 4 frames) per second
