@@ -19,6 +19,7 @@ import pytest
 from pixel_catch import PixelCatch
 
 import plugrl
+from plugrl.predefined import AtariFunctionApproximator
 from plugrl.wrappers import FrameStacker, ImagePreprocessor
 
 # 44, not the network's smallest 36: at 36 to 43 pixels the last convolution gives 1 x 1 maps,
@@ -72,6 +73,7 @@ def dqn_return(seed: int) -> float:
     agent = plugrl.agents.DQN(pixel_catch, seed=seed, lr=5e-4, memory_size=2000,
                               num_init_memory_steps=200, train_freq=2, batch_size=32,
                               bootstrap_n=3, target_update_intvl=100, exploration_fraction=0.4)
+    assert isinstance(agent.learner.func, AtariFunctionApproximator)  # the default for images
     assert agent.frame_stack_axis == 2  # the buffer stores each 44 x 44 frame once
     agent.fit(2000)
     assert agent.buffer.state(copy=False)[0]["S"].shape[1:] == (SIZE, SIZE)
@@ -84,6 +86,9 @@ def ppo_return(seed: int) -> float:
     the greedy mean return."""
     agent = plugrl.agents.PPO(pixel_catch, seed=seed, num_envs=16, n_steps=8, batch_size=64,
                               num_epoch=2, lr=1e-3, entropy_coeff=0.01)
+    func = agent.learner.policy.function_approximator
+    assert isinstance(func, AtariFunctionApproximator)
+    assert agent.learner.v_func.function_approximator is func
     agent.fit(10_000)
     return greedy_return(agent.policy.greedy)
 
@@ -93,7 +98,7 @@ def seed_loop_return(seed: int) -> float:
     Nature-DQN network, EpsilonGreedy and an ExperienceReplayBuffer storing frames once.
     Returns the greedy mean return."""
     env = pixel_catch()
-    func = plugrl.predefined.AtariFunctionApproximator(env, lr=5e-4, random_seed=seed)
+    func = AtariFunctionApproximator(env, lr=5e-4, random_seed=seed)
     q = plugrl.QTypeII(func, gamma=0.99, bootstrap_n=3, bootstrap_with_target_model=True,
                        update_strategy="q_learning")
     # The constructor rather than from_value_function(q, 2000, 32), which takes no random_seed
