@@ -28,3 +28,4 @@ def test_readme_python_examples_run(tmp_path):
     assert namespace["policy_step"].state == ()  # TF-Agents'
     assert namespace["algo"].curr_iter == 3 and (tmp_path / "pyrado").is_dir()  # pyrado's
     assert namespace["s"].shape == (105, 80, 4) and namespace["buffer"].frame_stack_axis == 2  # Atari
+    assert namespace["pong"].num_steps >= 300

@@ -138,7 +138,8 @@ def test_eval_of_a_directory_without_agent_is_usage_error(tmp_path, capsys):
 def test_presets_prints_the_table(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
-    for word in ("PPO", "A2C", "REINFORCE", "CartPole-v1", "Acrobot-v1", "Pendulum-v1", "100,000"):
+    for word in ("PPO", "A2C", "REINFORCE", "CartPole-v1", "Acrobot-v1", "Pendulum-v1", "ALE/Pong-v5",
+                 "100k", "10M"):
         assert word in out
 
 

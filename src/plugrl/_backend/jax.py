@@ -21,7 +21,7 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from plugrl._backend.jax_config import COMPILER_OPTIONS, jit
+from plugrl._backend.jax_config import COMPILER_OPTIONS, jit, jit_for
 from plugrl._backend.jax_random import (  # noqa: F401  (part of the core's interface)
     batched_initialization,
     gumbel_noise,
@@ -60,6 +60,7 @@ __all__ = [
     "init_train_state",
     "is_concrete",
     "jit",
+    "jit_for",
     "make_train_step",
     "minibatch_epochs",
     "normal_noise",

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
+from typing import Any
 
 import jax
 
@@ -52,4 +54,13 @@ COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
 
 jit = functools.partial(jax.jit, compiler_options=COMPILER_OPTIONS)
 
-__all__ = ["COMPILER_OPTIONS", "jit"]
+
+def jit_for(convolutional: bool) -> Callable[..., Any]:
+    """:func:`jit`, or ``jax.jit`` at LLVM's default level for programs with convolutions,
+    whose loops level 1 leaves slow: the gradient of a 4x4, stride-2 convolution on 8x8 maps
+    (batch 32) took 39.5 ms at level 1 and 2.2 ms at level 3, and DQN's update on 36x36 images
+    18.3 ms against 4.8 ms, compiled as fast (2 cores)."""
+    return jax.jit if convolutional else jit
+
+
+__all__ = ["COMPILER_OPTIONS", "jit", "jit_for"]

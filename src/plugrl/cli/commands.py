@@ -138,6 +138,14 @@ def _render(agent: Any, deterministic: bool, max_steps: int) -> float:
         env.close()
 
 
+def _compact(steps: int) -> str:
+    """``10000000`` as ``"10M"``, ``120000`` as ``"120k"``, ``1500`` as ``"1,500"``."""
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if steps >= size and steps % size == 0:
+            return f"{steps // size:,}{unit}"
+    return f"{steps:,}"
+
+
 def run_presets(args: argparse.Namespace, console: Any) -> int:
     """Print a table: one row per env id, one column per agent with presets, the preset's budget
     in cells."""
@@ -148,15 +156,15 @@ def run_presets(args: argparse.Namespace, console: Any) -> int:
     presets = {agent: env_ids for agent, env_ids in list_presets().items() if env_ids}  # DQL has none
     envs = sorted({env for env_ids in presets.values() for env in env_ids})
     table = Table(title="plugrl presets (plugrl train AGENT --env ID)",
-                  caption="cells: training budget in env steps; '-': no preset")
-    table.add_column("env id", style="bold")
+                  caption="cells: training budget in env steps (k: thousand, M: million); '-': no preset")
+    table.add_column("env id", style="bold", no_wrap=True)  # ids must stay whole on 80 columns
     for agent in presets:
         table.add_column(agent, justify="right")
     for env in envs:
         cells = []
         for agent, env_ids in presets.items():
             steps = load_preset(agent, env)[1] if env in env_ids else None
-            cells.append("-" if env not in env_ids else f"{steps:,}" if steps else "yes")
+            cells.append("-" if env not in env_ids else _compact(steps) if steps else "yes")
         table.add_row(env, *cells)
     console.print(table)
     return EXIT_OK

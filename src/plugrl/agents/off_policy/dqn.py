@@ -24,7 +24,7 @@ from plugrl._backend import (
     Metrics,
     TrainState,
     init_train_state,
-    jit,
+    jit_for,
     keras,
     scan_steps,
     scheduled_adam,
@@ -89,10 +89,12 @@ class DQNLearner:
         self._step = train_step(self._loss_fn, self.optimizer, "DQN", with_outputs=True)
         self.state = init_train_state(self.func.gather(self.head.trainable),
                                       self.func.gather(self.head.non_trainable), self.optimizer)
-        self._greedy = jit(lambda params, non_trainable, S:
-                           ops.argmax(self.apply_q_s(params, non_trainable, S)[0], axis=-1))
-        self._q_values = jit(lambda params, non_trainable, S: self.apply_q_s(params, non_trainable, S)[0])
-        self._update = jit(self._update_fn)
+        compile_ = jit_for(self.func.convolutional)
+        self._greedy = compile_(lambda params, non_trainable, S:
+                                ops.argmax(self.apply_q_s(params, non_trainable, S)[0], axis=-1))
+        self._q_values = compile_(lambda params, non_trainable, S:
+                                  self.apply_q_s(params, non_trainable, S)[0])
+        self._update = compile_(self._update_fn)
 
     def _build_head(self) -> HeadModel:
         """The head model ``S -> Q_s``, or ``S -> [V, Adv]`` for dueling heads."""

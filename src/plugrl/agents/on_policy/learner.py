@@ -21,7 +21,7 @@ from plugrl._backend import (
     as_optax,
     copy_arrays,
     init_train_state,
-    jit,
+    jit_for,
     keras,
     minibatch_epochs,
     on_raveled_params,
@@ -137,10 +137,11 @@ class OnPolicyLearner:
         self.logvar_offset = 2.0 * float(np.log(config.std_init))
         self.state = init_train_state(*self._groups.gather(), self.optimizer)
         self._gae = GAE(config.gamma, config.gae_lambda)
-        self._act = jit(lambda params, non_trainable, S, noise: _pack_columns(
+        compile_ = jit_for(self.unroll)
+        self._act = compile_(lambda params, non_trainable, S, noise: _pack_columns(
             *self.sample(params, non_trainable, S, noise), self.forward(params, non_trainable, S)[0]))
-        self._forward = jit(self.forward)
-        self._update = jit(self.update_step)
+        self._forward = compile_(self.forward)
+        self._update = compile_(self.update_step)
 
     @property
     def name(self) -> str:
