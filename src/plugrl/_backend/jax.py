@@ -59,6 +59,7 @@ __all__ = [
     "import_weights",
     "init_train_state",
     "is_concrete",
+    "in_chunks",
     "jit",
     "jit_for",
     "make_train_step",
@@ -292,6 +293,21 @@ def scan_steps(step: Callable[[Any, Any], tuple[Any, Any]], state: Any,
         state, ys = jax.lax.scan(step, state, xs)
     metrics, outputs = ys if isinstance(ys, tuple) else (ys, None)
     return state, jax.tree_util.tree_map(lambda m: m.mean(axis=0), metrics), outputs
+
+
+def in_chunks(fn: Callable[[jax.Array], Any], X: jax.Array, size: int) -> Any:
+    """``fn(X)``, computed on consecutive chunks of ``size`` rows of ``X`` (the last may be
+    smaller) traced one after another, the outputs (any pytree of arrays with a leading batch
+    axis) concatenated.
+
+    For convolutional networks on the CPU: XLA's convolutions ran 2.5 times faster per sample on
+    chunks of 32 than on 256 at once (the Nature-DQN gradient on 256 Atari observations, 154 ms
+    in 8 chunks against 386 ms; 2 quiet cores), the gradient being the same.
+    """
+    if X.shape[0] <= size:
+        return fn(X)
+    outputs = [fn(X[i:i + size]) for i in range(0, X.shape[0], size)]
+    return jax.tree_util.tree_map(lambda *chunks: jnp.concatenate(chunks), *outputs)
 
 
 def minibatch_epochs(step: Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]],

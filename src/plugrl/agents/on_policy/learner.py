@@ -20,6 +20,7 @@ from plugrl._backend import (
     TrainState,
     as_optax,
     copy_arrays,
+    in_chunks,
     init_train_state,
     jit_for,
     keras,
@@ -46,6 +47,9 @@ __all__ = ["Coefficients", "OnPolicyLearner", "make_policy_objective", "update_c
 
 #: The columns of a packed rollout after the observations and actions (see ``update_step``).
 _SCALAR_FIELDS = ("logP", "V", "Adv", "R")
+
+#: Rows per chunk of a convolutional network's batches (see :func:`~plugrl._backend.in_chunks`).
+CONVOLUTION_CHUNK = 32
 
 
 class Coefficients(NamedTuple):
@@ -122,9 +126,11 @@ class OnPolicyLearner:
         if self.critic is not None and self.v_func.function_approximator is self.policy.function_approximator:
             raise ValueError("critic: expected a value function on a function approximator of its "
                              "own, got the policy's (the critic and the policy train apart)")
-        #: Trace the update's minibatch steps one by one (convolutional networks, see scan_steps).
-        self.unroll = any(getattr(getattr(f, "function_approximator", None), "convolutional", False)
-                          for f in (self.policy, self.v_func))
+        #: Networks with convolutions, which XLA's CPU backend runs fastest with the update's
+        #: steps traced one by one (see scan_steps), batches in chunks (see forward) and
+        #: LLVM's default optimisation level (see jit_for).
+        self.convolutional = any(getattr(getattr(f, "function_approximator", None), "convolutional", False)
+                                 for f in (self.policy, self.v_func))
         self.objective = make_policy_objective(config)
         self._groups = ParameterGroups([self.policy, self.v_func])
         # Raveled parameters, as update_step gives them (init_train_state sees the tuple):
@@ -137,7 +143,7 @@ class OnPolicyLearner:
         self.logvar_offset = 2.0 * float(np.log(config.std_init))
         self.state = init_train_state(*self._groups.gather(), self.optimizer)
         self._gae = GAE(config.gamma, config.gae_lambda)
-        compile_ = jit_for(self.unroll)
+        compile_ = jit_for(self.convolutional)
         self._act = compile_(lambda params, non_trainable, S, noise: _pack_columns(
             *self.sample(params, non_trainable, S, noise), self.forward(params, non_trainable, S)[0]))
         self._forward = compile_(self.forward)
@@ -151,7 +157,13 @@ class OnPolicyLearner:
     # ------------------------------------------------------------------ pure functions
     def forward(self, params: tuple, non_trainable: tuple, S: Any) -> tuple[Any, Any]:
         """The policy's distribution parameters ``Z`` (logits [batch, num_actions], or ``(mu,
-        logvar)``) and the values ``V`` [batch] of a batch of (normalised) observations."""
+        logvar)``) and the values ``V`` [batch] of a batch of (normalised) observations;
+        convolutional networks see the batch in chunks of :data:`CONVOLUTION_CHUNK`."""
+        if self.convolutional:
+            return in_chunks(lambda S: self._apply_heads(params, non_trainable, S), S, CONVOLUTION_CHUNK)
+        return self._apply_heads(params, non_trainable, S)
+
+    def _apply_heads(self, params: tuple, non_trainable: tuple, S: Any) -> tuple[Any, Any]:
         weights_pi = self._groups.select(params, non_trainable, 0)
         weights_v = self._groups.select(params, non_trainable, 1)
         Z = self.policy.apply(*weights_pi, S)[0]
@@ -241,7 +253,7 @@ class OnPolicyLearner:
             step = train_step(lambda flat, st, minibatch, k: self.loss(
                 unravel(flat), st, minibatch, k, coefficients), self.optimizer, self.name)
             return minibatch_epochs(lambda st, X, k: step(st, self._unpack(X), k), state, rows,
-                                    indices, key, unroll=self.unroll)
+                                    indices, key, unroll=self.convolutional)
 
         return on_raveled_params(epochs, state)
 
