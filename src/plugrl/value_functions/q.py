@@ -154,14 +154,18 @@ class QTypeI(BaseQ):
 
     def apply_q_s(self, params: Params, non_trainable: Params, S: Array,
                   training: bool = False) -> tuple[Array, Params]:
-        """Pure forward pass over every action, :math:`q(S, .)`, one ``apply`` on the batch
-        repeated once per action; traceable (see :meth:`BaseQ.apply_q_s`)."""
-        n = self.num_actions
+        """Pure forward pass over every action, :math:`q(S, .)`, one ``apply`` per action on the
+        same batch; traceable (see :meth:`BaseQ.apply_q_s`). The parts of the network that do not
+        depend on the action (the default :meth:`~plugrl.FunctionApproximator.body_q1` applies
+        the body to ``S`` alone) are then the same computation in every ``apply``, which XLA
+        computes once: a convolutional body runs once, not once per action."""
         batch_size = S.shape[0]
-        S_rep = ops.repeat(S, n, axis=0)
-        A_rep = ops.tile(ops.arange(n, dtype="int32"), (batch_size,))
-        Q_sa, non_trainable = self.apply(params, non_trainable, S_rep, A_rep, training)
-        return ops.reshape(Q_sa, (batch_size, n)), non_trainable
+        columns = []
+        for a in range(self.num_actions):
+            A = ops.full((batch_size,), a, dtype="int32")
+            Q_sa, updated = self.apply(params, non_trainable, S, A, training)
+            columns.append(Q_sa)
+        return ops.stack(columns, axis=1), updated
 
 
 class QTypeII(BaseQ):
