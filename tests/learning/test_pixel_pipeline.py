@@ -20,6 +20,7 @@ from pixel_catch import PixelCatch
 
 import plugrl
 from plugrl.predefined import AtariFunctionApproximator
+from plugrl.utils import episode_return
 from plugrl.wrappers import FrameStacker, ImagePreprocessor
 
 # 44, not the network's smallest 36: at 36 to 43 pixels the last convolution gives 1 x 1 maps,
@@ -42,16 +43,7 @@ def greedy_return(act: Callable[[Any], Any], episodes: int = EVAL_EPISODES) -> f
     """Mean return of ``act`` (observation -> action) over ``episodes`` seeded episodes of a
     fresh pipeline, seeds apart from training's."""
     env = pixel_catch()
-    returns = []
-    for i in range(episodes):
-        s, _ = env.reset(seed=10_000 + i)
-        G, done = 0.0, False
-        while not done:
-            s, r, terminated, truncated, _ = env.step(act(s))
-            G += float(r)
-            done = terminated or truncated
-        returns.append(G)
-    return float(np.mean(returns))
+    return float(np.mean([episode_return(env, act, seed=10_000 + i) for i in range(episodes)]))
 
 
 def test_pipeline_shapes():

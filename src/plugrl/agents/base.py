@@ -33,6 +33,7 @@ from plugrl.agents.run_control import (
 )
 from plugrl.samplers import make_env_like, make_evaluation_env, make_vector_env
 from plugrl.utils.checkpoints import rng_from_json, rng_state_to_json
+from plugrl.utils.media import episode_return
 from plugrl.utils.validation import check_positive_int
 
 __all__ = ["AgentPolicy", "BaseAgent"]
@@ -202,15 +203,8 @@ class BaseAgent(RunControl, abc.ABC):
                  return_episode_rewards: bool = False) -> float | tuple[float, list[float]]:
         """Mean return over ``n_episodes`` on a fresh environment (seeded from the agent's seed)."""
         env = self.evaluation_env()
-        returns = []
-        for i in range(n_episodes):
-            s, _ = env.reset(seed=self.seed + 1_000_003 + i)
-            G, done = 0.0, False
-            while not done:
-                s, r, terminated, truncated, _ = env.step(self.select_action(s, deterministic))
-                G += float(r)
-                done = terminated or truncated
-            returns.append(G)
+        returns = [episode_return(env, lambda s: self.select_action(s, deterministic),
+                                  seed=self.seed + 1_000_003 + i) for i in range(n_episodes)]
         env.close()
         mean = float(np.mean(returns))
         return (mean, returns) if return_episode_rewards else mean

@@ -29,7 +29,7 @@ from plugrl.utils.checks import is_policy, is_qfunction, is_vfunction
 from plugrl.utils.env import get_env_attr, get_transition, has_env_attr
 from plugrl.utils.frame_diff import diff_transform_matrix
 from plugrl.utils.log import enable_logging
-from plugrl.utils.media import generate_gif, render_episode
+from plugrl.utils.media import episode_return, generate_gif, render_episode
 from plugrl.utils.spaces import feature_dim, feature_space, feature_vector
 from plugrl.utils.validation import NumpyArrayCheckError, check_numpy_array
 
@@ -46,6 +46,7 @@ __all__ = [
     "feature_dim",
     "feature_space",
     "feature_vector",
+    "episode_return",
     "generate_gif",
     "get_env_attr",
     "get_transition",

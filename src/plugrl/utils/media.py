@@ -1,4 +1,5 @@
-"""Watching a policy: render an episode on screen or record it as an animated GIF."""
+"""Watching a policy: play an episode for its return, render it on screen or record it as an
+animated GIF."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 from plugrl.utils.env import get_env_attr
 from plugrl.utils.files import give_default_mode
 
-__all__ = ["generate_gif", "render_episode"]
+__all__ = ["episode_return", "generate_gif", "render_episode"]
 
 Policy = Callable[[Any], Any]
 
@@ -25,9 +26,9 @@ def _check_max_steps(max_steps: int | None) -> None:
         raise ValueError(f"max_steps: expected None or an int >= 1, got max_steps={max_steps!r}")
 
 
-def _play(env: gym.Env, policy: Policy, max_steps: int | None) -> Iterator[float]:
+def _play(env: gym.Env, policy: Policy, max_steps: int | None, seed: int | None = None) -> Iterator[float]:
     # yields once after reset (reward 0) and once after every step, so callers can render
-    s, _ = env.reset()
+    s, _ = env.reset(seed=seed)
     yield 0.0
     t = 0
     while max_steps is None or t < max_steps:
@@ -36,6 +37,12 @@ def _play(env: gym.Env, policy: Policy, max_steps: int | None) -> Iterator[float
         yield float(r)
         if terminated or truncated:
             break
+
+
+def episode_return(env: gym.Env, policy: Policy, seed: int | None = None) -> float:
+    """The undiscounted return of one episode of ``policy`` (observation -> action) on ``env``,
+    reset with ``seed``; the episode runs until it terminates or is truncated."""
+    return float(sum(_play(env, policy, None, seed)))
 
 
 def render_episode(
