@@ -146,8 +146,7 @@ class MCTSNode:
             self.expand()
         for _ in range(int(n)):
             leaf = self.select()
-            v = leaf.v if leaf.is_terminal else leaf.expand()
-            leaf.backup(float(v))  # type: ignore[arg-type]  (a terminal node's v is 0.0)
+            leaf.backup(0.0 if leaf.is_terminal else leaf.expand())  # a finished game: 0 after it
 
     def select(self) -> MCTSNode:
         """Walk down the tree by PUCT to a leaf (a node not expanded yet, or a finished game)."""
