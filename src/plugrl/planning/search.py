@@ -128,8 +128,9 @@ def batched_search(game: Any, evaluate: Evaluator, params: Any, key: jax.Array, 
                              node.reward, legal, c_puct, xp=jnp)
         return random_argmax(key, scores).astype(jnp.int32)
 
+    root_depth = jnp.zeros((), jnp.int32)
     tree = mctx.search(params=params, rng_key=search_key, root=root, recurrent_fn=recurrent_fn,
-                       root_action_selection_fn=lambda key, tree, node: select(key, tree, node, jnp.zeros((), jnp.int32)),
+                       root_action_selection_fn=lambda key, tree, node: select(key, tree, node, root_depth),
                        interior_action_selection_fn=select, num_simulations=num_simulations,
                        invalid_actions=~legal)
     root_index = jnp.full(legal.shape[:1], tree.ROOT_INDEX)
