@@ -10,6 +10,7 @@ from plugrl import (
     _backend,  # noqa: F401  (selects the JAX backend before Keras loads)
     agents,
     caching,
+    envs,
     losses,
     policies,
     policy_objectives,
@@ -47,6 +48,7 @@ __all__ = [
     "V",
     "agents",
     "caching",
+    "envs",
     "losses",
     "policies",
     "policy_objectives",
