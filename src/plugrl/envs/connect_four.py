@@ -42,7 +42,7 @@ _CELL = 40  # pixels per cell in rgb_array
 _STATE_ID = re.compile(r"(\d+)x(\d+)c(\d+)-([0-9a-f]+)")
 
 
-class ConnectFourEnv(gym.Env[npt.NDArray[np.uint8], int]):
+class ConnectFourEnv(gym.Env[npt.NDArray[np.uint8], np.int64]):
     """Connect Four for two players who take turns, seen from the player to move.
 
     Parameters
@@ -121,7 +121,8 @@ class ConnectFourEnv(gym.Env[npt.NDArray[np.uint8], int]):
             self.render()
         return self.state, self._info()
 
-    def step(self, action: int) -> tuple[npt.NDArray[np.uint8], float, bool, bool, dict[str, Any]]:
+    def step(self, action: int | np.integer
+             ) -> tuple[npt.NDArray[np.uint8], float, bool, bool, dict[str, Any]]:
         """Drop a token of the player to move into column ``action``.
 
         Returns
@@ -176,7 +177,7 @@ class ConnectFourEnv(gym.Env[npt.NDArray[np.uint8], int]):
     @property
     def state(self) -> npt.NDArray[np.uint8]:
         """The current observation, uint8 [num_rows + 1, num_cols, 2] (a copy)."""
-        obs = np.empty(self.observation_space.shape, np.uint8)
+        obs = np.empty((self.num_rows + 1, self.num_cols, 2), np.uint8)
         obs[0] = self.available_actions_mask[:, None]
         obs[1:, :, 0] = self._board == self.to_play + 1
         obs[1:, :, 1] = self._board == 2 - self.to_play
