@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
+import subprocess
+import sys
 import warnings
 
 import gymnasium as gym
@@ -12,7 +13,6 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import plugrl
 from plugrl.envs import ConnectFourEnv
 from plugrl.envs.jax.connect_four import ConnectFour
 
@@ -165,13 +165,15 @@ def test_check_env_passes(render_mode):
 
 
 def test_gymnasium_make_after_import_plugrl():
-    assert "ConnectFour-v0" in gym.registry and plugrl.envs.ConnectFourEnv is ConnectFourEnv
     env = gym.make("ConnectFour-v0", num_rows=4, num_cols=5, connect=3)
-    obs, _ = env.reset(seed=0)
-    assert obs.shape == (5, 5, 2) and isinstance(env.unwrapped, ConnectFourEnv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a second registration would warn
-        importlib.reload(plugrl.envs)
+    assert env.reset(seed=0)[0].shape == (5, 5, 2) and isinstance(env.unwrapped, ConnectFourEnv)
+    # In a fresh interpreter: `import plugrl` alone registers the id, without importing
+    # plugrl.envs (the samplers must not pull it in), and a second import does not warn.
+    code = ("import importlib, sys, warnings; warnings.simplefilter('error'); import gymnasium, plugrl; "
+            "print('plugrl.envs' in sys.modules); importlib.reload(plugrl); "
+            "print(type(gymnasium.make('ConnectFour-v0').unwrapped).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "ConnectFourEnv"]
 
 
 @pytest.mark.parametrize(("num_rows", "num_cols", "connect"), BOARDS)
