@@ -6,6 +6,8 @@ The seed's concept-level API lives at the top level (``plugrl.FunctionApproximat
 ready-made agents in ``plugrl.agents``.
 """
 
+import gymnasium as _gymnasium
+
 from plugrl import (
     _backend,  # noqa: F401  (selects the JAX backend before Keras loads)
     agents,
@@ -31,6 +33,14 @@ from plugrl.policies import (
     UserInputPolicy,
 )
 from plugrl.value_functions import QTypeI, QTypeII, V
+
+# plugrl's one registration with Gymnasium, an import-time effect on purpose: after
+# `import plugrl`, gymnasium.make("ConnectFour-v0") must work, as ale-py's games do after
+# `import ale_py`. The entry point is a string, so plugrl.envs is imported only when the game is
+# made (the samplers must not pull in plugrl.envs); the guard keeps a second import (a reload)
+# from warning of a re-registration.
+if "ConnectFour-v0" not in _gymnasium.registry:
+    _gymnasium.register(id="ConnectFour-v0", entry_point="plugrl.envs.connect_four:ConnectFourEnv")
 
 __all__ = [
     "__version__",

@@ -18,6 +18,7 @@ ENVS = {
     "Acrobot-v1": "plugrl.envs.jax.acrobot:Acrobot",
     "MountainCar-v0": "plugrl.envs.jax.mountain_car:MountainCar",
     "MountainCarContinuous-v0": "plugrl.envs.jax.mountain_car_continuous:MountainCarContinuous",
+    "ConnectFour-v0": "plugrl.envs.jax.connect_four:ConnectFour",
 }
 
 
