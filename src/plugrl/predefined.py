@@ -1,5 +1,9 @@
 """Ready-made function approximators, ``plugrl.predefined``."""
 
-from plugrl.function_approximators.predefined import AtariFunctionApproximator, LinearFunctionApproximator
+from plugrl.function_approximators.predefined import (
+    AtariFunctionApproximator,
+    ConnectFourFunctionApproximator,
+    LinearFunctionApproximator,
+)
 
-__all__ = ["AtariFunctionApproximator", "LinearFunctionApproximator"]
+__all__ = ["AtariFunctionApproximator", "ConnectFourFunctionApproximator", "LinearFunctionApproximator"]

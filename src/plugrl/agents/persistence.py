@@ -253,8 +253,7 @@ def _config_json(agent: Any) -> dict[str, Any]:
         if callable(value):
             raise CheckpointError(f"{name}: a callable schedule cannot be saved; use a float or "
                                   f"'lin_<float>', got {value!r}")
-    config["hidden_sizes"] = list(config["hidden_sizes"])
-    return config
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in config.items()}
 
 
 def _write_models(agent: Any, directory: pathlib.Path) -> None:

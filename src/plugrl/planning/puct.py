@@ -28,11 +28,12 @@ def puct_scores(Q: Any, N: Any, P: Any, D: Any, R: Any, legal: Any, c_puct: floa
 
     .. math::
 
-        U(s,a)\ =\ c_\text{puct}\,P(s,a)\,\frac{\sqrt{\sum_b N(s,b)}}{1 + N(s,a)}
+        U(s,a)\ =\ c_\text{puct}\,P(s,a)\,\frac{\sqrt{\max(1, \sum_b N(s,b))}}{1 + N(s,a)}
 
-    A child known to end the game (``D``) is worth its reward exactly, :math:`Q = R` and
-    :math:`U = 0` (searching it further cannot teach anything), and an illegal action scores
-    :data:`ILLEGAL_SCORE`, at every node.
+    (the maximum lets the first simulation through a node follow the prior rather than a coin
+    toss among equal scores). A child known to end the game (``D``) is worth its reward
+    exactly, :math:`Q = R` and :math:`U = 0` (searching it further cannot teach anything), and
+    an illegal action scores :data:`ILLEGAL_SCORE`, at every node.
 
     Parameters
     ----------
@@ -58,7 +59,7 @@ def puct_scores(Q: Any, N: Any, P: Any, D: Any, R: Any, legal: Any, c_puct: floa
     scores : float array, shape: [..., num_actions]
     """
     N = N.astype(Q.dtype)
-    U = c_puct * P * xp.sqrt(N.sum(axis=-1, keepdims=True)) / (1.0 + N)
+    U = c_puct * P * xp.sqrt(xp.maximum(N.sum(axis=-1, keepdims=True), 1.0)) / (1.0 + N)
     scores = xp.where(D, R, Q + U)
     return xp.where(legal, scores, ILLEGAL_SCORE)
 

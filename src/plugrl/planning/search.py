@@ -105,7 +105,7 @@ def batched_search(game: Any, evaluate: Evaluator, params: Any, key: jax.Array, 
     if dirichlet_alpha is not None:
         noise = jax.random.dirichlet(noise_key, jnp.full(legal.shape, dirichlet_alpha))
         noise = jnp.where(legal, noise, 0.0)
-        noise = noise / noise.sum(axis=-1, keepdims=True)
+        noise = noise / jnp.maximum(noise.sum(axis=-1, keepdims=True), 1e-30)  # 0 once a game is over
         P = dirichlet_mixture(_masked_softmax(logits, legal), noise, dirichlet_fraction)
         logits = jnp.log(jnp.maximum(P, 1e-30))
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=_expand_moves(game, states))

@@ -13,7 +13,7 @@ smaller games (a 4 × 5 board with three in a row learns within a test's budget)
 from __future__ import annotations
 
 import itertools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import jax
@@ -150,6 +150,14 @@ class ConnectFour(JaxEnv):
         mask = jnp.broadcast_to(self.legal_actions(state)[None, :, None], (1, self.num_cols, 2))
         tokens = jnp.stack([state.board == 1, state.board == -1], axis=-1)
         return jnp.concatenate([mask, tokens], axis=0).astype(jnp.uint8)
+
+    def state_from_observation(self, obs: Any) -> ConnectFourState:
+        """The position an observation shows (its last move unknown: ``last_action`` is -1)."""
+        obs = jnp.asarray(obs)
+        board = obs[1:, :, 0].astype(jnp.int8) - obs[1:, :, 1].astype(jnp.int8)
+        t = jnp.sum(board != 0).astype(jnp.int32)
+        return ConnectFourState(board=board, to_play=t % 2, last_action=jnp.full((), -1, jnp.int32),
+                                terminated=~jnp.any(obs[0, :, 0] == 1), t=t)
 
     # ------------------------------------------------------------------ the JaxEnv contract
     def reset(self, key: jax.Array, params: ConnectFourParams) -> tuple[jax.Array, ConnectFourState]:
