@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from plugrl.envs.jax.connect_four import ConnectFour, winning_lines
+from plugrl.envs.jax.connect_four import ConnectFour, ConnectFourState, winning_lines
 from plugrl.planning.opponents import rng_from_key
 
 __all__ = ["AlphaBeta"]
@@ -74,8 +74,21 @@ class AlphaBeta:
                       for step in (1, height, height - 1, height + 1) for gap in range(game.connect)]
         self._win_scale = 1.0 / (2 * (rows * cols + 1))
 
-    def __call__(self, states: Any, key: Any) -> np.ndarray:
-        """Best moves of a batch of positions: int64 [B] (0 for finished games)."""
+    def __call__(self, states: ConnectFourState, key: Any) -> np.ndarray:
+        """Best moves of a batch of positions, one after the other.
+
+        Parameters
+        ----------
+        states : ConnectFourState
+            B positions along a leading axis.
+        key : jax.Array
+            PRNG key; seeds the NumPy generator that breaks ties.
+
+        Returns
+        -------
+        actions : int64 array, shape: [B]
+            Columns to play (0 for finished games).
+        """
         rng = rng_from_key(key)
         boards, terminated = np.asarray(states.board), np.asarray(states.terminated)
         actions = np.zeros(len(boards), np.int64)
