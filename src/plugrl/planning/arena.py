@@ -33,6 +33,9 @@ class ArenaResult(NamedTuple):
         Games played, ``wins + draws + losses``.
     score : float
         ``(wins + draws / 2) / num_games``, in [0, 1].
+    outcomes : int array, shape: [num_games]
+        Each game's outcome for ``player_a``: +1 a win, 0 a draw, -1 a loss (``player_a`` moved
+        first in the first half).
     """
 
     wins: int
@@ -40,6 +43,7 @@ class ArenaResult(NamedTuple):
     losses: int
     num_games: int
     score: float
+    outcomes: np.ndarray
 
 
 def arena(game: ConnectFour, player_a: Player, player_b: Player, num_games: int, seed: int,
@@ -96,7 +100,7 @@ def arena(game: ConnectFour, player_a: Player, player_b: Player, num_games: int,
     wins, losses = int(np.sum(outcome > 0)), int(np.sum(outcome < 0))
     draws = num_games - wins - losses
     return ArenaResult(wins=wins, draws=draws, losses=losses, num_games=num_games,
-                       score=(wins + 0.5 * draws) / num_games)
+                       score=(wins + 0.5 * draws) / num_games, outcomes=np.sign(outcome).astype(int))
 
 
 @functools.lru_cache(maxsize=8)

@@ -24,8 +24,8 @@ from plugrl._backend import random_argmax
 from plugrl.envs.jax.connect_four import ConnectFour, ConnectFourState
 from plugrl.planning.search import Evaluator, batched_search
 
-__all__ = ["OneStepLookahead", "Player", "PureMCTS", "RandomPlayer", "SearchPlayer",
-           "random_rollout_evaluator", "rng_from_key"]
+__all__ = ["OPPONENTS", "OneStepLookahead", "Player", "PureMCTS", "RandomPlayer", "SearchPlayer",
+           "make_opponent", "random_rollout_evaluator", "rng_from_key"]
 
 
 class Player(Protocol):
@@ -209,3 +209,28 @@ class PureMCTS(SearchPlayer):
 
     def __init__(self, game: ConnectFour, num_rollouts: int = 100, c_puct: float = 2.0) -> None:
         super().__init__(game, random_rollout_evaluator(game), None, num_rollouts, c_puct)
+
+
+#: The opponents :func:`make_opponent` knows by name.
+OPPONENTS = ("random", "one_step_lookahead", "mcts", "alpha_beta")
+
+
+def make_opponent(game: ConnectFour, opponent: Any) -> Player:
+    """A player by name (one of :data:`OPPONENTS`: :class:`RandomPlayer`,
+    :class:`OneStepLookahead`, :class:`PureMCTS` with 100 rollouts, :class:`AlphaBeta` at depth
+    5), or ``opponent`` itself if it is already a player."""
+    from plugrl.planning.alpha_beta import AlphaBeta
+
+    players: dict[str, Any] = {
+        "random": lambda: RandomPlayer(game), "one_step_lookahead": lambda: OneStepLookahead(game),
+        "mcts": lambda: PureMCTS(game, 100), "alpha_beta": lambda: AlphaBeta(game, 5)}
+    if isinstance(opponent, str):
+        if opponent not in players:
+            raise ValueError(f"opponent: expected one of {list(OPPONENTS)} or a player, got {opponent!r}")
+        player: Player = players[opponent]()
+        return player
+    if not callable(opponent):
+        raise TypeError(f"opponent: expected one of {list(OPPONENTS)} or a player (states, key) -> "
+                        f"actions, got {type(opponent).__name__}")
+    return opponent
+

@@ -39,8 +39,8 @@ class PositionBuffer:
         """Append positions (a batch of any size; beyond ``capacity`` only the last ones stay)."""
         count = len(positions.Z)
         slots = (self._next + np.arange(count)) % self.capacity
-        for store, values in zip((self._S, self._P, self._Z), positions):
-            store[slots] = values  # with count > capacity, later positions overwrite earlier ones
+        # with count > capacity, later positions overwrite earlier ones
+        self._S[slots], self._P[slots], self._Z[slots] = positions.S, positions.P, positions.Z
         self._next = int((self._next + count) % self.capacity)
         self._size = min(self._size + count, self.capacity)
 
