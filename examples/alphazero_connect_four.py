@@ -24,7 +24,8 @@ from plugrl.envs import ConnectFourEnv
 
 
 def train(minutes: float, model_dir: str | None = None, seed: int = 0,
-          board: tuple[int, int, int] = (6, 7, 4), checkpoint_minutes: float = 5.0, verbose: bool = True, **overrides: object) -> AlphaZero:
+          board: tuple[int, int, int] = (6, 7, 4), checkpoint_minutes: float = 5.0,
+          verbose: bool = True, **overrides: object) -> AlphaZero:
     """Train for ``minutes`` of wall-clock time (the preset's budget at most); each iteration's
     record in ``agent.history`` gets the minutes elapsed (``"minutes"``)."""
     config, total_steps = load_preset("AlphaZero", "ConnectFour-v0")
