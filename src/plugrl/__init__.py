@@ -13,6 +13,7 @@ from plugrl import (
     agents,
     caching,
     losses,
+    planning,
     policies,
     policy_objectives,
     predefined,
@@ -42,6 +43,18 @@ from plugrl.value_functions import QTypeI, QTypeII, V
 if "ConnectFour-v0" not in _gymnasium.registry:
     _gymnasium.register(id="ConnectFour-v0", entry_point="plugrl.envs.connect_four:ConnectFourEnv")
 
+
+
+def __getattr__(name: str) -> object:
+    """``plugrl.envs``, imported on first use (keras-gym's ``km.envs.ConnectFourEnv()``): the
+    samplers must not import the environments, and ``import plugrl`` imports the samplers."""
+    if name == "envs":
+        import importlib
+
+        return importlib.import_module("plugrl.envs")
+    raise AttributeError(f"module 'plugrl' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "ActorCritic",
@@ -58,6 +71,7 @@ __all__ = [
     "agents",
     "caching",
     "losses",
+    "planning",
     "policies",
     "policy_objectives",
     "predefined",

@@ -72,7 +72,7 @@ def test_fit_twice_equals_fit_of_the_sum_and_resume_is_exact(tmp_path):
     # one call to the same step count runs the same iterations (moves per game vary)
     once = AlphaZero(small_board(), seed=1, **TINY).fit(twice.num_steps)
     _same_run(twice, once)
-    first = AlphaZero(small_board(), seed=1, model_dir=tmp_path, **TINY).fit(150)
+    AlphaZero(small_board(), seed=1, model_dir=tmp_path, **TINY).fit(150)  # writes its checkpoint
     resumed = AlphaZero(small_board(), seed=1, model_dir=tmp_path, **TINY).fit(150, restore=True)
     _same_run(resumed, twice)
 

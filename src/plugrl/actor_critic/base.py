@@ -161,7 +161,9 @@ class BaseActorCritic(Rebuildable, abc.ABC):
         S, S_next : nd array, shape: [batch_size, ...]
             States and the states to bootstrap from.
         A : nd array, shape: [batch_size, ...]
-            Actions taken.
+            Actions taken; with a softmax policy whose update strategy is ``'cross_entropy'``,
+            propensities [batch_size, num_actions] may take their place (AlphaZero's visit
+            distributions).
         Rn, In : 1d array, shape: [batch_size]
             Partial returns and bootstrap factors (as from :class:`plugrl.caching.NStepCache`).
         A_next : ignored
@@ -171,6 +173,6 @@ class BaseActorCritic(Rebuildable, abc.ABC):
         S_next = self.v_func.check_states(S_next, "S_next")
         if len(S_next) != len(S):
             raise ValueError(f"S_next: expected batch size {len(S)} (as S), got {len(S_next)}")
-        A = self.policy.check_actions(A, len(S), "A")
+        A = self.policy.check_behaviour_actions(A, len(S))
         Rn, In = self.v_func.updater.check_returns(Rn, In, len(S))
         return self._apply((S, A, Rn, In, S_next)).to_dict()

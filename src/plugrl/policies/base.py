@@ -304,9 +304,11 @@ class BaseUpdateablePolicy(BaseFunction):
         Adv = check_finite(np.asarray(Adv, dtype=np.float32), "Adv")
         if Adv.shape != (len(S),):
             raise ValueError(f"Adv: expected shape [{len(S)}] (the batch size of S), got {Adv.shape}")
-        return S, self._check_behaviour_actions(A, len(S)), Adv
+        return S, self.check_behaviour_actions(A, len(S)), Adv
 
-    def _check_behaviour_actions(self, A: Any, batch_size: int) -> np.ndarray:
+    def check_behaviour_actions(self, A: Any, batch_size: int) -> np.ndarray:
+        """Check the actions ``A`` of an update batch (a softmax policy with the cross-entropy
+        objective also takes propensities [batch_size, num_actions] in their place)."""
         return self.check_actions(A, batch_size, "A")
 
 

@@ -72,7 +72,7 @@ class SoftmaxPolicy(BaseUpdateablePolicy):
     def greedy(self, s: Any, use_target_model: bool = False) -> int:
         return int(super().greedy(s, use_target_model))
 
-    def _check_behaviour_actions(self, A: Any, batch_size: int) -> np.ndarray:
+    def check_behaviour_actions(self, A: Any, batch_size: int) -> np.ndarray:
         A = np.asarray(A)
         if isinstance(self.objective, CrossEntropy) and A.ndim == 2 and \
                 np.issubdtype(A.dtype, np.floating):
