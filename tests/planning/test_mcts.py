@@ -156,7 +156,9 @@ def network():
     return ac, game, evaluate, weights
 
 
-@pytest.mark.parametrize("moves, n", [([], 200), ([2], 150), ([2, 2, 1, 3], 100)])
+# The last position has one slot left in columns 0 and 1: inside the tree they fill up, and the
+# batched search, which could step into a full column where the node cannot, must not either.
+@pytest.mark.parametrize("moves, n", [([], 200), ([2], 150), ([2, 2, 1, 3], 100), ([0, 1, 0, 1, 1, 0], 120)])
 def test_batched_search_builds_the_concept_level_tree(network, moves, n):
     ac, game, evaluate, weights = network
     env = position(moves)
@@ -167,3 +169,16 @@ def test_batched_search_builds_the_concept_level_tree(network, moves, n):
     np.testing.assert_array_equal(np.asarray(result.visit_counts[0]), node.N)
     np.testing.assert_allclose(np.asarray(result.Q[0]), node.Q, atol=1e-5)
     assert len(set(node.N.tolist())) > 1 or moves  # the counts are not trivially uniform
+
+
+def test_root_noise_changes_the_search_but_never_visits_a_full_column(network):
+    _, game, evaluate, weights = network
+    env = position([0, 0, 0, 0, 1])  # column 0 is full
+    states = jax.tree_util.tree_map(lambda x: x[None], game.state_from_observation(env.state))
+    plain = batched_search(game, evaluate, weights, jax.random.PRNGKey(0), states, 64)
+    noisy = [batched_search(game, evaluate, weights, jax.random.PRNGKey(i), states, 64, dirichlet_alpha=0.3)
+             for i in range(3)]
+    counts = [np.asarray(r.visit_counts[0]) for r in (plain, *noisy)]
+    assert all(c[0] == 0 and c.sum() == 64 for c in counts)
+    assert any(not np.array_equal(counts[0], c) for c in counts[1:])
+
