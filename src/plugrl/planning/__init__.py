@@ -6,8 +6,8 @@
 """
 
 from plugrl.planning.mcts import MCTSNode
-from plugrl.planning.puct import backed_up_value, dirichlet_mixture, puct_scores, visit_policy
+from plugrl.planning.puct import backed_up_value, dirichlet_mixture, prior, puct_scores, visit_policy
 from plugrl.planning.search import Evaluator, SearchResult, batched_search
 
 __all__ = ["Evaluator", "MCTSNode", "SearchResult", "backed_up_value", "batched_search",
-           "dirichlet_mixture", "puct_scores", "visit_policy"]
+           "dirichlet_mixture", "prior", "puct_scores", "visit_policy"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from plugrl.planning.puct import backed_up_value, puct_scores, visit_policy
+from plugrl.planning.puct import backed_up_value, prior, puct_scores, visit_policy
 
 __all__ = ["MCTSNode"]
 
@@ -165,7 +165,7 @@ class MCTSNode:
             raise RuntimeError(f"expand: expected a game in progress, got {self!r}, whose game is over")
         logits, v = self.actor_critic.dist_params(self.state)
         actions = np.asarray(self.env.available_actions)
-        self.P = _masked_softmax(np.asarray(logits, np.float64), actions)
+        self.P = prior(np.asarray(logits, np.float64), np.isin(np.arange(self.num_actions), actions))
         self.v = float(v)
         for a in actions.tolist():
             _, r, terminated, _, info = self.env.step(a)
@@ -237,9 +237,3 @@ class MCTSNode:
     def _scores(self) -> np.ndarray:
         return puct_scores(self._mean_values(), self.N, self.P, self.D, self.R, self.legal, self.c_puct)
 
-
-def _masked_softmax(logits: np.ndarray, actions: np.ndarray) -> np.ndarray:
-    P = np.zeros_like(logits)
-    z = logits[actions] - logits[actions].max()
-    P[actions] = np.exp(z) / np.exp(z).sum()
-    return P

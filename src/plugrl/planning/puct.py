@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["backed_up_value", "dirichlet_mixture", "puct_scores", "visit_policy"]
+__all__ = ["backed_up_value", "dirichlet_mixture", "prior", "puct_scores", "visit_policy"]
 
 #: The score of an illegal action: below any legal one, finite so that arithmetic stays exact.
 ILLEGAL_SCORE = -1e30
@@ -62,6 +62,24 @@ def puct_scores(Q: Any, N: Any, P: Any, D: Any, R: Any, legal: Any, c_puct: floa
     U = c_puct * P * xp.sqrt(xp.maximum(N.sum(axis=-1, keepdims=True), 1.0)) / (1.0 + N)
     scores = xp.where(D, R, Q + U)
     return xp.where(legal, scores, ILLEGAL_SCORE)
+
+
+def prior(logits: Any, legal: Any, xp: Any = np) -> Any:
+    r"""The prior :math:`P(s,.)`: a softmax of the policy's logits over the legal moves only
+    (illegal ones get probability 0, whatever the network says about them).
+
+    Parameters
+    ----------
+    logits : float array, shape: [..., num_actions]
+    legal : bool array, shape: [..., num_actions]
+        The legal moves (none at all only for a finished game, whose prior is all zeros).
+    xp : module, optional
+        ``numpy`` or ``jax.numpy``.
+    """
+    logits = xp.where(legal, logits, -xp.inf)
+    top = logits.max(axis=-1, keepdims=True)
+    weights = xp.where(legal, xp.exp(logits - xp.where(xp.isfinite(top), top, 0.0)), 0.0)
+    return weights / xp.maximum(weights.sum(axis=-1, keepdims=True), 1e-30)
 
 
 def backed_up_value(reward: Any, discount: Any, value: Any) -> Any:

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from plugrl._backend import random_argmax
-from plugrl.planning.puct import dirichlet_mixture, puct_scores
+from plugrl.planning.puct import dirichlet_mixture, prior, puct_scores
 
 __all__ = ["Evaluator", "SearchResult", "batched_search", "require_mctx"]
 
@@ -106,7 +106,7 @@ def batched_search(game: Any, evaluate: Evaluator, params: Any, key: jax.Array, 
         noise = jax.random.dirichlet(noise_key, jnp.full(legal.shape, dirichlet_alpha))
         noise = jnp.where(legal, noise, 0.0)
         noise = noise / jnp.maximum(noise.sum(axis=-1, keepdims=True), 1e-30)  # 0 once a game is over
-        P = dirichlet_mixture(_masked_softmax(logits, legal), noise, dirichlet_fraction)
+        P = dirichlet_mixture(prior(logits, legal, xp=jnp), noise, dirichlet_fraction)
         logits = jnp.log(jnp.maximum(P, 1e-30))
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=_expand_moves(game, states))
 
@@ -123,7 +123,7 @@ def batched_search(game: Any, evaluate: Evaluator, params: Any, key: jax.Array, 
     def select(key: jax.Array, tree: Any, node_index: jax.Array, depth: jax.Array) -> jax.Array:
         node = jax.tree_util.tree_map(lambda x: x[node_index], tree.embeddings)
         legal = game.legal_actions(node.state)
-        P = _masked_softmax(tree.children_prior_logits[node_index], legal)
+        P = prior(tree.children_prior_logits[node_index], legal, xp=jnp)
         scores = puct_scores(tree.qvalues(node_index), tree.children_visits[node_index], P, node.done,
                              node.reward, legal, c_puct, xp=jnp)
         return random_argmax(key, scores).astype(jnp.int32)
@@ -148,11 +148,3 @@ def _expand_moves(game: Any, states: Any) -> _Node:
 
     done, reward = jax.vmap(moves)(states)
     return _Node(state=states, done=done & jax.vmap(game.legal_actions)(states), reward=reward)
-
-
-def _masked_softmax(logits: jax.Array, legal: jax.Array) -> jax.Array:
-    """Softmax over the legal actions; the illegal ones get probability 0."""
-    logits = jnp.where(legal, logits, -jnp.inf)
-    logits = logits - jnp.max(logits, axis=-1, keepdims=True)
-    weights = jnp.where(legal, jnp.exp(logits), 0.0)
-    return weights / jnp.maximum(weights.sum(axis=-1, keepdims=True), 1e-30)

@@ -62,6 +62,12 @@ class AlphaZero(BaseAgent):
         self.promotions = 0
         self.buffer = PositionBuffer(self.config.buffer_size, self.observation_space.shape,
                                      int(self.action_space.n))
+        from plugrl.planning.opponents import SearchPlayer  # imports the game (plugrl.envs)
+
+        # compiled once, on first use, and given each network's weights as they play
+        self._search_players = [SearchPlayer(self.game, self.sampler.evaluate, None,
+                                             self.config.arena_simulations, self.config.c_puct)
+                                for _ in range(2)]
 
     def _make_learner(self, function_approximator: Any) -> AlphaZeroLearner:
         self.game = _game_of(self.envs)
@@ -114,13 +120,7 @@ class AlphaZero(BaseAgent):
                 "promotions": float(self.promotions)}
 
     def _players(self, weights: Any, index: int = 0) -> Any:
-        """A searching player with ``weights``: two are kept (the arena needs both), compiled once."""
-        from plugrl.planning.opponents import SearchPlayer
-
-        if not hasattr(self, "_search_players"):
-            self._search_players = [SearchPlayer(self.game, self.sampler.evaluate, None,
-                                                 self.config.arena_simulations, self.config.c_puct)
-                                    for _ in range(2)]
+        """One of the agent's two searching players (an arena needs both), given ``weights``."""
         player = self._search_players[index]
         player.params = weights
         return player
