@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -84,6 +85,33 @@ def test_user_input_policy_from_stdin(cartpole, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("0\n"))
     assert plugrl.UserInputPolicy(cartpole)(np.zeros(4)) == 0
     assert "Choose an action" in capsys.readouterr().out
+
+
+def test_user_input_policy_asks_again_for_an_unavailable_action():
+    """An env with ``available_actions`` (wrapped, as gymnasium.make wraps it) narrows the valid
+    actions: a full column is refused with the list, then asked again; the ANSI board is shown."""
+    env = gym.make("ConnectFour-v0", render_mode="ansi")
+    env.reset()
+    for _ in range(6):  # column 3 full
+        env.step(3)
+    out = io.StringIO()
+    pi = plugrl.UserInputPolicy(env, render_before_prompt=True, prompt="Your move: a column",
+                                input_stream=io.StringIO("x\n9\n3\n4\n"), output_stream=out)
+    assert pi(None) == 4
+    text = out.getvalue()
+    assert text.startswith(env.render())  # the board, then the questions
+    assert text.count("Your move: a column in [0, 1, 2, 4, 5, 6]: ") == 4
+    assert "invalid action 'x'" in text and "invalid action '9'" in text
+    assert "action 3 is not available now; choose one of [0, 1, 2, 4, 5, 6]" in text
+
+
+def test_user_input_policy_refuses_to_ask_when_no_action_is_available():
+    env = gym.make("ConnectFour-v0")
+    env.reset()
+    for a in (0, 1, 0, 1, 0, 1, 0):  # the first player's vertical four: the game is over
+        env.step(a)
+    with pytest.raises(ValueError, match="available_actions: expected at least one action"):
+        plugrl.UserInputPolicy(env, input_stream=io.StringIO("2\n"), output_stream=io.StringIO())(None)
 
 
 def test_is_policy_and_function_checks(cartpole):

@@ -14,7 +14,12 @@ from typing import Any
 
 from plugrl.cli.rundir import write_atomically
 
-__all__ = ["TensorBoardLogger", "has_display", "record_episode_gif", "save_learning_curve"]
+__all__ = ["TensorBoardLogger", "has_display", "record_episode_gif", "save_learning_curve",
+           "save_self_play_curve"]
+
+#: The losses a board game's agent records, drawn under its scores.
+_SELF_PLAY_LOSSES = {"AlphaZero/policy_loss": "policy loss (cross-entropy to the visit counts)",
+                     "AlphaZero/value_loss": "value loss (squared error to the outcome)"}
 
 
 class TensorBoardLogger:
@@ -66,13 +71,7 @@ def save_learning_curve(path: pathlib.Path, history: Sequence[Mapping[str, Any]]
     title : str, optional
         The figure's title.
     """
-    # Figure + FigureCanvasAgg instead of pyplot: no global figure state, no GUI backend
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 4.2), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    figure, (axes,) = _figure(1)
     points = [(r["steps"], r["mean_return"]) for r in history if _finite(r.get("mean_return"))]
     if points:
         axes.plot([x for x, _ in points], [y for _, y in points], color="tab:blue",
@@ -81,12 +80,76 @@ def save_learning_curve(path: pathlib.Path, history: Sequence[Mapping[str, Any]]
         axes.errorbar([e["steps"] for e in evaluations], [e["mean_return"] for e in evaluations],
                       yerr=[e.get("std_return", 0.0) for e in evaluations], fmt="o",
                       color="tab:orange", capsize=3, label="evaluation (mean ± std)")
-    axes.set_xlabel("environment steps")
     axes.set_ylabel("return")
     axes.set_title(title)
-    axes.grid(alpha=0.3)
     if points or evaluations:
         axes.legend(loc="best")
+    return _save_figure(figure, path)
+
+
+def save_self_play_curve(path: pathlib.Path, history: Sequence[Mapping[str, Any]],
+                         evaluations: Sequence[Mapping[str, Any]] = (), title: str = "",
+                         opponent: str = "random") -> pathlib.Path:
+    r"""Plot a board game's agent (AlphaZero) against moves of self-play: its scores above, its
+    losses below.
+
+    The first player's outcome in self-play, which :func:`save_learning_curve` would draw, says
+    little about learning; the scores do. Both are "wins plus half the draws, over the games",
+    :math:`(1 + \bar z) / 2` for the mean outcome :math:`\bar z`: the arena's, of the trained
+    network against the self-playing one, and the evaluations' against ``opponent``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The PNG to write (atomically).
+    history : sequence of dict
+        The training records, with ``"steps"``, the losses and (after an arena match)
+        ``"arena_score"``.
+    evaluations : sequence of dict, optional
+        Evaluation results with ``"steps"`` and ``"mean_return"``, the mean outcome.
+    title : str, optional
+        The figure's title.
+    opponent : str, optional
+        The evaluations' opponent, for the legend.
+    """
+    figure, (scores, losses) = _figure(2, "moves of self-play")
+    arena = [(r["steps"], r["arena_score"]) for r in history if _finite(r.get("arena_score"))]
+    if arena:
+        scores.plot(*zip(*arena, strict=True), color="tab:blue", marker=".",
+                    label="arena: trained vs self-playing network")
+    if evaluations:
+        scores.plot([e["steps"] for e in evaluations], [(1 + e["mean_return"]) / 2 for e in evaluations],
+                    "o-", color="tab:orange", label=f"evaluation against {opponent}")
+    scores.set_ylim(-0.05, 1.05)
+    scores.set_ylabel("score: (wins + draws / 2) / games")
+    scores.set_title(title)
+    for key, label in _SELF_PLAY_LOSSES.items():
+        points = [(r["steps"], r[key]) for r in history if _finite(r.get(key))]
+        if points:
+            losses.plot(*zip(*points, strict=True), label=label)
+    losses.set_ylabel("loss")
+    for axes in (scores, losses):
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(loc="best", fontsize="small")
+    return _save_figure(figure, path)
+
+
+def _figure(rows: int, steps: str = "environment steps") -> tuple[Any, list[Any]]:
+    """A figure of ``rows`` panels above each other, sharing the axis of ``steps``."""
+    # Figure + FigureCanvasAgg instead of pyplot: no global figure state, no GUI backend
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4.2 if rows == 1 else 6.4), dpi=100)
+    FigureCanvasAgg(figure)
+    panels = list(figure.subplots(rows, 1, sharex=True, squeeze=False)[:, 0])
+    for axes in panels:
+        axes.grid(alpha=0.3)
+    panels[-1].set_xlabel(steps)
+    return figure, panels
+
+
+def _save_figure(figure: Any, path: pathlib.Path) -> pathlib.Path:
     figure.tight_layout()
     return write_atomically(path, lambda tmp: figure.savefig(tmp, format="png"))
 
@@ -129,10 +192,18 @@ def record_episode_gif(agent: Any, path: pathlib.Path, deterministic: bool = Tru
         scale = min(1.0, max_width / width)
         resize_to = None if scale == 1.0 else (int(width * scale), int(height * scale))
         policy = agent.policy.greedy if deterministic else agent.policy
-        generate_gif(env, policy, path, resize_to=resize_to, max_steps=max_steps)
+        generate_gif(env, policy, path, resize_to=resize_to, max_steps=max_steps,
+                     duration=_frame_duration(env))
     finally:
         env.close()
     return path
+
+
+def _frame_duration(env: Any) -> float:
+    """Milliseconds per frame: 50, or slower for an env that renders fewer than 20 frames a
+    second (a board game's 2, one move per frame, would flash past at 50)."""
+    fps = env.metadata.get("render_fps") or 20
+    return max(50.0, 1000.0 / fps)
 
 
 def has_display() -> bool:

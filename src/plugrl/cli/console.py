@@ -9,7 +9,8 @@ __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "UsageError", "make_cons
 EXIT_OK = 0
 #: Bad input: unknown agent, env, preset or hyperparameter, or an existing run without --force.
 EXIT_USAGE = 2
-#: Stopped with Ctrl-C (the shell's convention, 128 + SIGINT).
+#: Stopped by the user: Ctrl-C (the shell's convention, 128 + SIGINT), or leaving a game of
+#: ``plugrl play GAME`` with Ctrl-D (the end of input).
 EXIT_INTERRUPTED = 130
 
 

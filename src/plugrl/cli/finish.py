@@ -6,6 +6,7 @@ import math
 import time
 from typing import Any
 
+from plugrl.cli.board_games import Vocabulary, plays_board_games, vocabulary
 from plugrl.cli.rundir import write_json
 
 __all__ = ["finish_run"]
@@ -42,7 +43,7 @@ def finish_run(agent: Any, plan: Any, monitor: Any, run_info: dict[str, Any], tr
     dict[str, str]
         The rows of the summary table.
     """
-    from plugrl.cli.artifacts import record_episode_gif, save_learning_curve
+    from plugrl.cli.artifacts import record_episode_gif
 
     run_dir = plan.run_dir
     with console.status("saving the agent"):
@@ -52,14 +53,25 @@ def finish_run(agent: Any, plan: Any, monitor: Any, run_info: dict[str, Any], tr
     if not interrupted:
         with console.status(f"evaluating ({agent.config.eval_episodes} episodes)"):
             final = _final_evaluation(agent, monitor)
-    title = f"{agent.AGENT_TYPE} on {plan.env_id} (seed {plan.seed})"
-    save_learning_curve(run_dir / "learning_curve.png", agent.history, monitor.evaluations, title)
-    if gif and not interrupted:
+    _save_curve(agent, plan, monitor.evaluations)
+    if gif and not interrupted:  # a board game's agent: a self-play game, its policy on both sides
         with console.status("recording episode.gif"):
             record_episode_gif(agent, run_dir / "episode.gif")
     run_info.update(_results(agent, final, monitor.evaluations, train_time, interrupted))
     write_json(run_dir / "run.json", run_info)
-    return _summary(run_info, run_dir)
+    return _summary(run_info, run_dir, vocabulary(agent))
+
+
+def _save_curve(agent: Any, plan: Any, evaluations: list[dict[str, float]]) -> None:
+    """The learning curve: returns, or for a board game's agent its scores and losses."""
+    from plugrl.cli.artifacts import save_learning_curve, save_self_play_curve
+
+    title = f"{agent.AGENT_TYPE} on {plan.env_id} (seed {plan.seed})"
+    path = plan.run_dir / "learning_curve.png"
+    if plays_board_games(agent):
+        save_self_play_curve(path, agent.history, evaluations, title, agent.config.eval_opponent)
+    else:
+        save_learning_curve(path, agent.history, evaluations, title)
 
 
 def _final_evaluation(agent: Any, monitor: Any) -> dict[str, float]:
@@ -73,6 +85,7 @@ def _final_evaluation(agent: Any, monitor: Any) -> dict[str, float]:
 def _results(agent: Any, final: dict[str, float] | None, evaluations: list[dict[str, float]],
              train_time: float, interrupted: bool) -> dict[str, Any]:
     last_record = agent.history[-1] if agent.history else {}
+    opponent = {"eval_opponent": agent.config.eval_opponent} if plays_board_games(agent) else {}
     return {
         "status": "interrupted" if interrupted else "finished",
         "steps": int(agent.num_steps),
@@ -81,6 +94,7 @@ def _results(agent: Any, final: dict[str, float] | None, evaluations: list[dict[
         "eval_episodes": int(final["episodes"]) if final else 0,
         "eval_mean_return": final["mean_return"] if final else None,
         "eval_std_return": final["std_return"] if final else None,
+        **opponent,
         "evaluations": evaluations,
         "wall_time_s": train_time,
         "steps_per_second": agent.num_steps / train_time if train_time > 0 else math.nan,
@@ -88,16 +102,17 @@ def _results(agent: Any, final: dict[str, float] | None, evaluations: list[dict[
     }
 
 
-def _summary(info: dict[str, Any], run_dir: Any) -> dict[str, str]:
+def _summary(info: dict[str, Any], run_dir: Any, words: Vocabulary) -> dict[str, str]:
     rows = {"agent": info["agent"], "env": info["env"], "seed": str(info["seed"]),
             "preset": info["preset"], "status": info["status"], "steps": f"{info['steps']:,}",
-            "episodes": f"{info['episodes']:,}",
-            "train mean return (last 10)": _number(info["train_mean_return"]),
+            words.episodes: f"{info['episodes']:,}",
+            words.train_return: _number(info["train_mean_return"]),
             "wall time": f"{info['wall_time_s']:.1f} s",
             "steps/s": f"{info['steps_per_second']:,.0f}"}
     if info["eval_mean_return"] is not None:
-        rows["eval return"] = (f"{info['eval_mean_return']:.2f} ± {info['eval_std_return']:.2f} "
-                               f"({info['eval_episodes']} episodes)")
+        rows[f"eval {words.eval_return}"] = (f"{info['eval_mean_return']:.2f} ± "
+                                             f"{info['eval_std_return']:.2f} "
+                                             f"({info['eval_episodes']} {words.episodes})")
     rows["run directory"] = str(run_dir)
     return rows
 

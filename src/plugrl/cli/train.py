@@ -61,8 +61,12 @@ def add_train_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "train", help="train an agent and save it with its learning curve, GIF and TensorBoard logs",
         description="Train an agent on a Gymnasium environment and write a run directory.")
-    parser.add_argument("agent", metavar="AGENT", help="REINFORCE, A2C, PPO, PPO2, DQN or SAC (any case)")
-    parser.add_argument("--env", required=True, metavar="ID", help="a Gymnasium id, e.g. CartPole-v1")
+    from plugrl.agents import AGENTS
+
+    parser.add_argument("agent", metavar="AGENT", help=f"{', '.join(AGENTS)} (any case)")
+    parser.add_argument("--env", required=True, metavar="ID",
+                        help="a Gymnasium id, e.g. CartPole-v1; without its version (ConnectFour), "
+                        "the highest registered one")
     parser.add_argument("--preset", metavar="NAME", default="default",
                         help="'default' (the preset for --env, if there is one), 'none' (the "
                         "agent's defaults), another env id's preset, or a YAML file")
@@ -134,12 +138,14 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
     from plugrl.agents import AGENTS
     from plugrl.agents.config import build_config
     from plugrl.agents.presets import canonical_agent_name
+    from plugrl.cli.env_ids import resolve_env_id
 
     try:
         agent_name = canonical_agent_name(args.agent)
     except ValueError as error:
         raise UsageError(str(error)) from error
-    preset_config, preset_steps, preset = _resolve_preset(agent_name, args.env, args.preset)
+    env_id = resolve_env_id(args.env)
+    preset_config, preset_steps, preset = _resolve_preset(agent_name, env_id, args.preset)
     config = {**preset_config, **hyperparameter_overrides(args)}
     try:
         build_config(AGENTS[agent_name].CONFIG, AGENTS[agent_name].DEFAULTS, config)
@@ -158,10 +164,10 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
     if jax_env and not hasattr(AGENTS[agent_name], "train_many"):
         raise UsageError(f"--jax: expected an on-policy agent (REINFORCE, A2C, PPO, PPO2), got "
                          f"{agent_name}")
-    safe_env = args.env.replace("/", "_")  # namespaced ids (ALE/Pong-v5) are one path component
+    safe_env = env_id.replace("/", "_")  # namespaced ids (ALE/Pong-v5) are one path component
     run_dir = args.run_dir or pathlib.Path("runs") / f"{agent_name.lower()}-{safe_env}-seed{args.seed}"
     checkpoints = resume or bool(getattr(args, "checkpoint_interval", None))
-    return TrainPlan(AGENTS[agent_name], args.env, args.seed, preset, config, total_steps, run_dir,
+    return TrainPlan(AGENTS[agent_name], env_id, args.seed, preset, config, total_steps, run_dir,
                      jax_env, seeds, checkpoints, resume)
 
 
@@ -195,7 +201,8 @@ def _build_agent(plan: TrainPlan) -> Any:
             env = make(plan.env_id)
         model_dir = plan.run_dir / "checkpoints" if plan.checkpoints else None
         return plan.agent_class(env, seed=plan.seed, model_dir=model_dir, **plan.config)
-    except (ValueError, gymnasium.error.Error) as error:
+    # TypeError: an agent that refuses the kind of env, as AlphaZero does all but Connect Four
+    except (ValueError, TypeError, gymnasium.error.Error) as error:
         raise UsageError(str(error)) from error
 
 
