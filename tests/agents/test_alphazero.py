@@ -37,6 +37,8 @@ def test_registered_and_named():
     ("num_simulations", 0, "num_simulations"),
     ("dirichlet_fraction", 1.5, "dirichlet_fraction"),
     ("arena_games", -2, "arena_games"),
+    ("arena_games", 3, "even"),
+    ("eval_episodes", 5, "even"),
     ("eval_opponent", "minimax", "eval_opponent"),
     ("filters", (), "filters"),
 ])

@@ -83,6 +83,10 @@ class AlphaZeroConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name}: expected an int >= 0, got {value!r}")
+        for name in ("arena_games", "eval_episodes"):  # each opening is played with both colours
+            if getattr(self, name) % 2:
+                raise ValueError(f"{name}: expected an even number of games (half with each colour), "
+                                 f"got {getattr(self, name)}")
         check_schedule("lr", self.lr, positive=True)
         for name in ("c_puct", "dirichlet_alpha"):
             check_optional_positive(name, getattr(self, name))
