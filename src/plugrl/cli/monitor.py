@@ -40,6 +40,8 @@ class TrainingMonitor:
         Evaluate every so many env steps; None: never during training.
     eval_episodes : int, optional
         Episodes per evaluation.
+    return_label : str, optional
+        What the bar calls the history's ``mean_return`` (AlphaZero's is a self-play outcome).
 
     Attributes
     ----------
@@ -48,10 +50,11 @@ class TrainingMonitor:
     """
 
     def __init__(self, progress: Any, total_steps: int, tensorboard: TensorBoardLogger | None = None,
-                 eval_interval: int | None = None, eval_episodes: int = 10) -> None:
+                 eval_interval: int | None = None, eval_episodes: int = 10,
+                 return_label: str = "mean return") -> None:
         self.progress = progress
         self.task = progress.add_task("training", total=total_steps, mean_return=math.nan,
-                                      steps_per_second=0.0)
+                                      steps_per_second=0.0, return_label=return_label)
         self.total_steps = total_steps
         self.tensorboard = tensorboard
         self.eval_interval = eval_interval
@@ -97,5 +100,5 @@ def make_progress(console: Any) -> Any:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[steps_per_second]:,.0f} steps/s"),
-        TextColumn("mean return {task.fields[mean_return]:.1f}"),
+        TextColumn("{task.fields[return_label]} {task.fields[mean_return]:.1f}"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console)

@@ -209,6 +209,7 @@ def _build_agent(plan: TrainPlan) -> Any:
 def _train(agent: Any, plan: TrainPlan, args: argparse.Namespace, console: Any,
            tensorboard: TensorBoardLogger) -> tuple[Any, float, bool]:
     """Fit with a progress bar; Ctrl-C stops training but keeps what was learned."""
+    from plugrl.cli.board_games import plays_board_games
     from plugrl.cli.monitor import TrainingMonitor, make_progress
 
     interrupted = False
@@ -219,8 +220,9 @@ def _train(agent: Any, plan: TrainPlan, args: argparse.Namespace, console: Any,
             raise UsageError(f"--resume: {error}") from error
     start = time.perf_counter()
     with make_progress(console) as progress:
+        label = "first player's outcome" if plays_board_games(agent) else "mean return"
         monitor = TrainingMonitor(progress, plan.total_steps, tensorboard, args.eval_interval,
-                                  agent.config.eval_episodes)
+                                  agent.config.eval_episodes, label)
         try:
             if agent.num_steps < plan.total_steps:  # a resumed run trains what is left
                 agent.fit(plan.total_steps - agent.num_steps, callback=monitor,
