@@ -148,8 +148,10 @@ def test_arena_gives_each_player_both_colours_in_half_the_games():
 def test_arena_is_deterministic_for_a_seed_and_counts_every_game():
     game = SMALL
     results = [arena(game, RandomPlayer(game), RandomPlayer(game), 40, seed) for seed in (0, 0, 1)]
-    assert results[0] == results[1] != results[2]
-    assert all(r.wins + r.draws + r.losses == 40 for r in results)
+    np.testing.assert_array_equal(results[0].outcomes, results[1].outcomes)
+    assert results[0][:5] == results[1][:5] and not np.array_equal(results[0].outcomes, results[2].outcomes)
+    assert all(r.wins + r.draws + r.losses == 40 == len(r.outcomes) for r in results)
+    assert all(r.wins == np.sum(r.outcomes == 1) and r.losses == np.sum(r.outcomes == -1) for r in results)
 
 
 def test_arena_rejects_an_odd_number_of_games():
