@@ -5,9 +5,9 @@
 ``alphazero`` extra); both follow the arithmetic of :mod:`plugrl.planning.puct`.
 """
 
+from plugrl.planning.fast_search import Evaluator, SearchResult, batched_search
 from plugrl.planning.mcts import MCTSNode
 from plugrl.planning.puct import backed_up_value, dirichlet_mixture, prior, puct_scores, visit_policy
-from plugrl.planning.search import Evaluator, SearchResult, batched_search
 
 __all__ = ["Evaluator", "MCTSNode", "SearchResult", "backed_up_value", "batched_search",
            "dirichlet_mixture", "prior", "puct_scores", "visit_policy"]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from plugrl.envs.jax.connect_four import ConnectFour, ConnectFourState, winning_lines
-from plugrl.planning.opponents import rng_from_key
+from plugrl.planning.fast_players import rng_from_key
 
 __all__ = ["AlphaBeta"]
 

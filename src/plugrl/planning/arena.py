@@ -2,22 +2,23 @@
 :mod:`plugrl.planning.opponents` (or against an earlier version of itself).
 
 The games are played in lockstep, as one batch: at every move number each player is asked once,
-for all the games where it is to move, and the positions are stepped with ``jax.vmap(game.play)``.
+for all the games where it is to move, and the positions are stepped by one compiled call.
 The loop over move numbers is plain Python, so a player may be Python code (AlphaBeta) as well as
 a compiled function.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from plugrl.envs.jax.connect_four import ConnectFour, ConnectFourState
+from plugrl._backend import keras, prng_key, split_keys
+from plugrl.planning.fast_players import batched_play, random_openings
 from plugrl.planning.opponents import Player
+
+if TYPE_CHECKING:
+    from plugrl.envs.jax.connect_four import ConnectFour, ConnectFourState
 
 __all__ = ["ArenaResult", "arena"]
 
@@ -77,23 +78,21 @@ def arena(game: ConnectFour, player_a: Player, player_b: Player, num_games: int,
         raise ValueError(f"opening_moves: expected 0 <= opening_moves < {game.max_time_steps}, "
                          f"got {opening_moves}")
     half = num_games // 2
-    key = jax.random.PRNGKey(seed)
-    key, opening_key = jax.random.split(key)
-    openings = _openings(game, half, opening_moves, opening_key)
-    states = jax.tree_util.tree_map(lambda x: jnp.concatenate([x, x]), openings)
-    step = _stepper(game)
+    key, opening_key = split_keys(prng_key(seed), 2)
+    openings = random_openings(game, half, opening_moves, opening_key)
+    states = keras.tree.map_structure(lambda x: np.concatenate([x, x]), openings)
+    step = batched_play(game)
     outcome = np.zeros(num_games)  # +1 player_a won, -1 lost, 0 drawn (or still playing)
     for t in range(opening_moves, game.max_time_steps):
-        if bool(jnp.all(states.terminated)):
+        if np.all(states.terminated):
             break
-        key, key_a, key_b = jax.random.split(key, 3)
+        key, key_a, key_b = split_keys(key, 3)
         # player_a has colour 0 in the first half; colour t % 2 is to move at move number t
         a_first = t % 2 == 0
         first, second = _halves(states, half)
         actions_first = (player_a if a_first else player_b)(first, key_a if a_first else key_b)
         actions_second = (player_b if a_first else player_a)(second, key_b if a_first else key_a)
-        actions = jnp.concatenate([jnp.asarray(actions_first, jnp.int32),
-                                   jnp.asarray(actions_second, jnp.int32)])
+        actions = np.concatenate([np.asarray(actions_first, np.int32), np.asarray(actions_second, np.int32)])
         states, reward = step(states, actions)
         mover_is_a = np.r_[np.full(half, a_first), np.full(half, not a_first)]
         outcome += np.where(mover_is_a, 1.0, -1.0) * np.sign(np.asarray(reward))
@@ -103,32 +102,7 @@ def arena(game: ConnectFour, player_a: Player, player_b: Player, num_games: int,
                        score=(wins + 0.5 * draws) / num_games, outcomes=np.sign(outcome).astype(int))
 
 
-@functools.lru_cache(maxsize=8)
-def _stepper(game: ConnectFour) -> Any:
-    """``jax.vmap(game.play)``, compiled once per game rather than once per match."""
-    return jax.jit(jax.vmap(game.play))
-
-
 def _halves(states: ConnectFourState, half: int) -> tuple[ConnectFourState, ConnectFourState]:
-    first = jax.tree_util.tree_map(lambda x: x[:half], states)
-    second = jax.tree_util.tree_map(lambda x: x[half:], states)
+    first = keras.tree.map_structure(lambda x: x[:half], states)
+    second = keras.tree.map_structure(lambda x: x[half:], states)
     return first, second
-
-
-def _openings(game: ConnectFour, num: int, num_moves: int, key: jax.Array) -> ConnectFourState:
-    """``num`` positions after ``num_moves`` random legal moves that do not end the game."""
-    actions = jnp.arange(game.num_actions)
-
-    def opening_move(state: ConnectFourState, key: jax.Array) -> tuple[ConnectFourState, None]:
-        after = jax.vmap(game.play, in_axes=(None, 0))(state, actions)[0]
-        allowed = game.legal_actions(state) & ~after.terminated
-        # where every move ends the game (a nearly full board) any legal move will do
-        allowed = jnp.where(jnp.any(allowed), allowed, game.legal_actions(state))
-        a = jax.random.categorical(key, jnp.where(allowed, 0.0, -jnp.inf))
-        return game.play(state, a)[0], None
-
-    def opening(key: jax.Array) -> ConnectFourState:
-        keys = jax.random.split(key, num_moves)
-        return jax.lax.scan(opening_move, game.initial_state(), keys)[0]
-
-    return jax.jit(jax.vmap(opening))(jax.random.split(key, num))

@@ -2,7 +2,7 @@ r"""keras-gym's ``planning.MCTSNode``: the search of AlphaZero, one node object 
 
 This is the concept-level search, to read, to step through in a plain loop and to show; it
 plays one game, one move at a time. Training searches many games at once with the compiled
-:func:`~plugrl.planning.search.batched_search`. Both follow the arithmetic of
+:func:`~plugrl.planning.fast_search.batched_search`. Both follow the arithmetic of
 :mod:`plugrl.planning.puct`.
 """
 

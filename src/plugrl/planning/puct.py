@@ -1,7 +1,7 @@
 r"""The arithmetic of AlphaZero's tree search, in one place.
 
 The concept-level :class:`~plugrl.planning.MCTSNode` (NumPy, one position) and the batched
-search of :mod:`plugrl.planning.search` (JAX, many games at once inside ``jax.jit``) both call
+search of :mod:`plugrl.planning.fast_search` (JAX, many games at once inside ``jax.jit``) both call
 these functions, so the two searches cannot drift apart; the tests check that they build the
 same tree. Each function takes its array module ``xp`` (``numpy`` or ``jax.numpy``).
 

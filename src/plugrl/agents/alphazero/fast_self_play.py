@@ -19,8 +19,8 @@ import numpy as np
 from plugrl._backend import random_argmax
 from plugrl.agents.alphazero.config import AlphaZeroConfig
 from plugrl.agents.alphazero.learner import PositionBatch
+from plugrl.planning.fast_search import batched_search
 from plugrl.planning.puct import visit_policy
-from plugrl.planning.search import batched_search
 
 __all__ = ["GameStats", "SelfPlay", "mirror"]
 
