@@ -1,5 +1,5 @@
 """Updaters: the update rules, kept apart from the function approximators they update."""
 
-from plugrl.updaters import losses, policy_objectives, td_learning
+from plugrl.updaters import losses, policy_objectives, stein, td_learning
 
-__all__ = ["losses", "policy_objectives", "td_learning"]
+__all__ = ["losses", "policy_objectives", "stein", "td_learning"]

@@ -1,0 +1,105 @@
+r"""The Stein variational update of SVPG (Liu, Ramachandran, Liu and Peng, 2017), for n policies
+("particles") trained together: the one place its formula lives.
+
+With the particles' parameters :math:`\theta_1, \dots, \theta_n`, their policy gradients
+:math:`\nabla J(\theta_j)` and a temperature :math:`\alpha`, each particle moves along
+
+.. math::
+
+    \phi(\theta_i)\ =\ \frac1n \sum_{j=1}^n \Big[\ \nabla_{\theta_j}\!\Big(\frac{J(\theta_j)}{\alpha}\Big)
+        \,k(\theta_j, \theta_i)\ +\ \nabla_{\theta_j} k(\theta_j, \theta_i)\ \Big]
+
+(an ascent direction). The first term moves a particle along its neighbours' gradients weighted
+by the kernel; the second pushes particles apart. The kernel is the paper's RBF,
+:math:`k(\theta, \theta') = \exp(-\lVert\theta - \theta'\rVert^2 / h)`, with the median heuristic
+:math:`h = \mathrm{med}^2 / \log n`, :math:`\mathrm{med}` the median of the pairwise distances.
+Both functions are written in ``keras.ops`` and trace under ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from plugrl._backend import keras
+
+__all__ = ["median_bandwidth", "rbf_kernel", "svpg_direction"]
+
+ops = keras.ops
+
+
+def median_bandwidth(X: Any) -> Any:
+    r"""The median heuristic :math:`h = \mathrm{med}^2 / \log n` for particles ``X`` [n, d].
+
+    With one particle, or all particles at one point (a median distance of 0), :math:`h = 1`:
+    the kernel then only matters where particles differ, and nothing divides by zero.
+    """
+    n = int(X.shape[0])
+    if n < 2:
+        return ops.convert_to_tensor(1.0)
+    rows, cols = np.triu_indices(n, k=1)
+    squared = _squared_distances(X)
+    distances = ops.sqrt(ops.take(ops.reshape(squared, (-1,)), rows * n + cols))
+    h = ops.square(ops.quantile(distances, 0.5)) / np.log(n)
+    return ops.where(h > 0, h, 1.0)
+
+
+def rbf_kernel(X: Any, bandwidth: Any = None) -> tuple[Any, Any]:
+    r"""pyrado's ``kernel(X)``: the RBF kernel matrix and its derivatives.
+
+    Parameters
+    ----------
+    X : float array, shape: [n, d]
+        The particles' parameters, one flat vector each.
+    bandwidth : float, optional
+        :math:`h`; the median heuristic (:func:`median_bandwidth`) by default.
+
+    Returns
+    -------
+    K : float array, shape: [n, n]
+        :math:`K_{ji} = k(\theta_j, \theta_i)`.
+    dK : float array, shape: [n, n, d]
+        :math:`dK_{ji} = \nabla_{\theta_j} k(\theta_j, \theta_i)
+        = -\frac{2}{h}(\theta_j - \theta_i)\,K_{ji}`.
+    """
+    h = median_bandwidth(X) if bandwidth is None else bandwidth
+    K = ops.exp(-_squared_distances(X) / h)
+    differences = X[:, None, :] - X[None, :, :]  # [j, i, d]: theta_j - theta_i
+    return K, -2.0 / h * differences * K[:, :, None]
+
+
+def svpg_direction(X: Any, G: Any, temperature: float, bandwidth: Any = None) -> tuple[Any, Any]:
+    r"""The SVPG direction :math:`\phi(\theta_i)` of every particle (see the module docstring).
+
+    Parameters
+    ----------
+    X : float array, shape: [n, d]
+        The particles' parameters.
+    G : float array, shape: [n, d]
+        Their policy gradients :math:`\nabla J(\theta_j)` (ascent directions).
+    temperature : float
+        :math:`\alpha > 0`: large values let the repulsive term dominate (exploration), small
+        ones the gradient term.
+    bandwidth : float, optional
+        The kernel's :math:`h`; the median heuristic by default.
+
+    Returns
+    -------
+    phi : float array, shape: [n, d]
+        Ascent directions, one per particle.
+    h : float
+        The bandwidth used.
+    """
+    h = median_bandwidth(X) if bandwidth is None else ops.convert_to_tensor(bandwidth, "float32")
+    K, dK = rbf_kernel(X, h)
+    n = X.shape[0]
+    driving = ops.matmul(ops.transpose(K), G) / temperature  # sum_j K_ji G_j
+    repulsive = ops.sum(dK, axis=0)  # sum_j dK_ji
+    return (driving + repulsive) / n, h
+
+
+def _squared_distances(X: Any) -> Any:
+    """Pairwise squared distances [n, n], exact zeros on the diagonal."""
+    differences = X[:, None, :] - X[None, :, :]
+    return ops.sum(ops.square(differences), axis=-1)
