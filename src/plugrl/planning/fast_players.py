@@ -10,6 +10,7 @@ player through :func:`~plugrl.planning.fast_search.batched_search`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -59,7 +60,22 @@ def _lookahead_actions(game: ConnectFour, states: ConnectFourState, key: jax.Arr
     return _pick(key, jax.vmap(priorities)(states), legal)
 
 
-class RandomPlayer:
+#: ``rule(game, states, key) -> actions``: how a :class:`_RulePlayer` moves.
+Rule = Callable[[ConnectFour, ConnectFourState, jax.Array], jax.Array]
+
+
+class _RulePlayer:
+    """A player whose moves follow a fixed :data:`Rule`, compiled."""
+
+    def __init__(self, game: ConnectFour, rule: Rule) -> None:
+        self.game = game
+        self._act = jax.jit(functools.partial(rule, game))
+
+    def __call__(self, states: ConnectFourState, key: jax.Array) -> jax.Array:
+        return self._act(states, key)
+
+
+class RandomPlayer(_RulePlayer):
     """Uniformly random legal moves (compiled).
 
     Parameters
@@ -69,14 +85,10 @@ class RandomPlayer:
     """
 
     def __init__(self, game: ConnectFour) -> None:
-        self.game = game
-        self._act = jax.jit(functools.partial(_random_actions, game))
-
-    def __call__(self, states: ConnectFourState, key: jax.Array) -> jax.Array:
-        return self._act(states, key)
+        super().__init__(game, _random_actions)
 
 
-class OneStepLookahead:
+class OneStepLookahead(_RulePlayer):
     """Wins when it can, else blocks a column where the opponent would win next, else plays a
     random legal move (compiled; ties at random).
 
@@ -87,11 +99,7 @@ class OneStepLookahead:
     """
 
     def __init__(self, game: ConnectFour) -> None:
-        self.game = game
-        self._act = jax.jit(functools.partial(_lookahead_actions, game))
-
-    def __call__(self, states: ConnectFourState, key: jax.Array) -> jax.Array:
-        return self._act(states, key)
+        super().__init__(game, _lookahead_actions)
 
 
 def random_rollout_evaluator(game: ConnectFour) -> Evaluator:
@@ -196,6 +204,13 @@ def batched_play(game: ConnectFour) -> Any:
 
 def random_openings(game: ConnectFour, num: int, num_moves: int, key: jax.Array) -> ConnectFourState:
     """``num`` positions after ``num_moves`` random legal moves that do not end the game."""
+    return _openings(game, num_moves)(jax.random.split(key, num))
+
+
+@functools.lru_cache(maxsize=8)
+def _openings(game: ConnectFour, num_moves: int) -> Any:
+    """The compiled openings of :func:`random_openings`, one per key; built once per game and
+    length, not once per arena match."""
     actions = jnp.arange(game.num_actions)
 
     def opening_move(state: ConnectFourState, key: jax.Array) -> tuple[ConnectFourState, None]:
@@ -210,4 +225,4 @@ def random_openings(game: ConnectFour, num: int, num_moves: int, key: jax.Array)
         keys = jax.random.split(key, num_moves)
         return jax.lax.scan(opening_move, game.initial_state(), keys)[0]
 
-    return jax.jit(jax.vmap(opening))(jax.random.split(key, num))
+    return jax.jit(jax.vmap(opening))

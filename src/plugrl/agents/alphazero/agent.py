@@ -22,6 +22,7 @@ from plugrl.agents.alphazero.config import AlphaZeroConfig
 from plugrl.agents.alphazero.fast_self_play import SelfPlay, mirror
 from plugrl.agents.alphazero.learner import AlphaZeroLearner
 from plugrl.agents.base import BaseAgent
+from plugrl.utils.validation import check_observation
 
 __all__ = ["AlphaZero"]
 
@@ -68,6 +69,7 @@ class AlphaZero(BaseAgent):
         self._search_players = [SearchPlayer(self.game, self.sampler.evaluate, None,
                                              self.config.arena_simulations, self.config.c_puct)
                                 for _ in range(2)]
+        self._opponents: dict[str, Any] = {}  # evaluate's named opponents
 
     def _make_learner(self, function_approximator: Any) -> AlphaZeroLearner:
         self.game = _game_of(self.envs)
@@ -167,7 +169,10 @@ class AlphaZero(BaseAgent):
         from plugrl.planning.opponents import make_opponent
 
         n = self.config.eval_episodes if n_episodes is None else int(n_episodes)
-        other = make_opponent(self.game, opponent or self.config.eval_opponent)
+        opponent = opponent or self.config.eval_opponent
+        # a named opponent is made (and compiled) once per agent, not at every evaluation
+        other = (self._opponents.setdefault(opponent, make_opponent(self.game, opponent))
+                 if isinstance(opponent, str) else make_opponent(self.game, opponent))
         result = arena(self.game, self._players(self.best_weights), other, n,
                        self.seed + 1_000_003 + self.num_steps,
                        opening_moves=0 if deterministic else ARENA_OPENING_MOVES)
@@ -175,11 +180,7 @@ class AlphaZero(BaseAgent):
         return (mean, result.outcomes.astype(float).tolist()) if return_episode_rewards else mean
 
     def _check_observation(self, s: Any) -> np.ndarray:
-        s = np.asarray(s)
-        if s.shape != self.observation_space.shape:
-            raise ValueError(f"s: expected an observation of shape {self.observation_space.shape}, "
-                             f"got shape {s.shape}")
-        return s.astype(np.uint8)
+        return check_observation(s, self.observation_space.shape, np.uint8)
 
     # ------------------------------------------------------------------ checkpoints
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
