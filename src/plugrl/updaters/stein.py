@@ -13,7 +13,8 @@ With the particles' parameters :math:`\theta_1, \dots, \theta_n`, their policy g
 by the kernel; the second pushes particles apart. The kernel is the paper's RBF,
 :math:`k(\theta, \theta') = \exp(-\lVert\theta - \theta'\rVert^2 / h)`, with the median heuristic
 :math:`h = \mathrm{med}^2 / \log n`, :math:`\mathrm{med}` the median of the pairwise distances.
-Both functions are written in ``keras.ops`` and trace under ``jax.jit``.
+Both functions are written in ``keras.ops`` and trace under ``jax.jit``;
+:func:`stein_gradient_hook` applies the update inside a training step mapped over the particles.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from plugrl._backend import keras
+from plugrl._backend import GradientHook, keras, member_index, members
 
-__all__ = ["median_bandwidth", "rbf_kernel", "svpg_direction"]
+__all__ = ["PARTICLES", "median_bandwidth", "rbf_kernel", "stein_gradient_hook", "svpg_direction"]
+
+#: The name of the particles' axis in :func:`~plugrl._backend.named_vmap`.
+PARTICLES = "particles"
 
 ops = keras.ops
 
@@ -97,6 +101,42 @@ def svpg_direction(X: Any, G: Any, temperature: float, bandwidth: Any = None) ->
     driving = ops.matmul(ops.transpose(K), G) / temperature  # sum_j K_ji G_j
     repulsive = ops.sum(dK, axis=0)  # sum_j dK_ji
     return (driving + repulsive) / n, h
+
+
+def stein_gradient_hook(mask: np.ndarray, temperature: float, axis_name: str = PARTICLES) -> GradientHook:
+    r"""The gradient hook (:func:`~plugrl._backend.train_step`'s ``gradient_hook``) that turns
+    each particle's loss gradient into the SVPG direction, inside a step mapped over the
+    particles with :func:`~plugrl._backend.named_vmap`.
+
+    The weights where ``mask`` holds (the policy's; a body shared with the critic included) are
+    the particles' :math:`\theta`: their gradients become :math:`-\phi(\theta_i)` (the loss is
+    minimised, :math:`J = -\text{loss}`). The other weights (a critic of its own) keep the
+    gradients of their loss: the paper's particles are policies, each with its own baseline.
+
+    Parameters
+    ----------
+    mask : bool array, shape: [d]
+        Which entries of the raveled weights (the on-policy learner's update runs on one vector,
+        :func:`~plugrl._backend.on_raveled_params`) belong to the policy.
+    temperature : float
+        :math:`\alpha` of :func:`svpg_direction`.
+    axis_name : str, optional
+        The mapped axis of the particles.
+    """
+    policy = np.flatnonzero(mask)
+    everything = len(policy) == len(mask)
+
+    def hook(params: Any, grads: Any) -> Any:
+        if tuple(params.shape) != (len(mask),):
+            raise ValueError(f"gradient_hook: expected raveled weights of shape ({len(mask)},), "
+                             f"got {tuple(params.shape)}")
+        X = params if everything else ops.take(params, policy)
+        G = -(grads if everything else ops.take(grads, policy))
+        phi, _ = svpg_direction(members(X, axis_name), members(G, axis_name), temperature)
+        direction = -ops.take(phi, member_index(axis_name), axis=0)
+        return direction if everything else ops.scatter_update(grads, policy[:, None], direction)
+
+    return hook
 
 
 def _squared_distances(X: Any) -> Any:
