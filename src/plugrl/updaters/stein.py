@@ -103,7 +103,8 @@ def svpg_direction(X: Any, G: Any, temperature: float, bandwidth: Any = None) ->
     return (driving + repulsive) / n, h
 
 
-def stein_gradient_hook(mask: np.ndarray, temperature: float, axis_name: str = PARTICLES) -> GradientHook:
+def stein_gradient_hook(mask: np.ndarray, temperature: float, axis_name: str = PARTICLES,
+                        bandwidth: float | None = None) -> GradientHook:
     r"""The gradient hook (:func:`~plugrl._backend.train_step`'s ``gradient_hook``) that turns
     each particle's loss gradient into the SVPG direction, inside a step mapped over the
     particles with :func:`~plugrl._backend.named_vmap`.
@@ -122,6 +123,8 @@ def stein_gradient_hook(mask: np.ndarray, temperature: float, axis_name: str = P
         :math:`\alpha` of :func:`svpg_direction`.
     axis_name : str, optional
         The mapped axis of the particles.
+    bandwidth : float, optional
+        The kernel's :math:`h`; the median heuristic by default.
     """
     policy = np.flatnonzero(mask)
     everything = len(policy) == len(mask)
@@ -132,7 +135,7 @@ def stein_gradient_hook(mask: np.ndarray, temperature: float, axis_name: str = P
                              f"got {tuple(params.shape)}")
         X = params if everything else ops.take(params, policy)
         G = -(grads if everything else ops.take(grads, policy))
-        phi, _ = svpg_direction(members(X, axis_name), members(G, axis_name), temperature)
+        phi, _ = svpg_direction(members(X, axis_name), members(G, axis_name), temperature, bandwidth)
         direction = -ops.take(phi, member_index(axis_name), axis=0)
         return direction if everything else ops.scatter_update(grads, policy[:, None], direction)
 
