@@ -90,7 +90,7 @@ class BaseAgent(RunControl, abc.ABC):
                  model_dir: str | os.PathLike[str] | None = None,
                  save_dir: str | os.PathLike[str] | None = None, max_iter: int | None = None,
                  eval_intvl: int | None = None, logger: Any = None, **config: Any) -> None:
-        self.config = build_config(self.CONFIG, self._config_defaults(), config)
+        self.config = build_config(self.CONFIG, self.config_defaults(config), config)
         #: Where ``fit`` writes checkpoints and ``restore`` reads them (DeepChem's ``model_dir``,
         #: pyrado's ``save_dir``); None: no checkpoints unless ``fit`` is given an interval.
         self.model_dir = model_dir_argument(model_dir, save_dir)
@@ -119,10 +119,11 @@ class BaseAgent(RunControl, abc.ABC):
     def _make_learner(self, function_approximator: Any) -> Any:
         """The agent's learner (networks, optimizer, jitted update), for the env's spaces."""
 
-    def _config_defaults(self) -> dict[str, Any]:
-        """The agent's defaults over the configuration's: :attr:`DEFAULTS` (SVPG's depend on
-        its particle)."""
-        return self.DEFAULTS
+    @classmethod
+    def config_defaults(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The agent's defaults over the configuration's for the keywords ``config``:
+        :attr:`DEFAULTS` (SVPG's depend on its ``particle``)."""
+        return cls.DEFAULTS
 
     def _num_vector_envs(self) -> int:
         """The environments the agent steps together: ``config.num_envs`` (SVPG's particles

@@ -82,8 +82,7 @@ class SVPG(OnPolicyAgent):
         particle, config = _particle_config(particle, config)
         given = {"num_particles": num_particles, "temperature": temperature, "n_steps": horizon}
         config.update({k: v for k, v in given.items() if v is not None})
-        self._particle_type = particle
-        super().__init__(env, **config)
+        super().__init__(env, particle=particle, **config)
         n = self.config.num_particles
         seeds = [self.seed + 2 * i for i in range(n)]  # each particle's actor and critic apart
         self.particles = Particles(self.learner, stack_runs(initial_states(self.learner, self.seed, seeds)),
@@ -97,8 +96,11 @@ class SVPG(OnPolicyAgent):
         #: The particle that acts for the agent (see :meth:`load_particle`).
         self.current_particle = 0
 
-    def _config_defaults(self) -> dict[str, Any]:
-        return {**PARTICLE_CLASSES[self._particle_type].DEFAULTS, "particle": self._particle_type}
+    @classmethod
+    def config_defaults(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The defaults of the ``particle`` agent (A2C's by default; an unknown particle is left
+        to the configuration's check)."""
+        return PARTICLE_CLASSES.get(config.get("particle", "a2c"), A2C).DEFAULTS
 
     def _num_vector_envs(self) -> int:
         return int(self.config.num_particles * self.config.num_envs)
@@ -218,9 +220,9 @@ class SVPG(OnPolicyAgent):
         self.load_particle(self.best_particle)
         record = {**record, "SVPG/bandwidth": statistics["bandwidth"],
                   "best_particle": float(self.current_particle)}
-        if np.isfinite(self.particle_returns).any():
-            record["mean_return"] = float(np.nanmean(self.particle_returns))
-            record["best_return"] = float(np.nanmax(self.particle_returns))
+        finite = self.particle_returns[np.isfinite(self.particle_returns)]
+        record["mean_return"] = float(finite.mean()) if len(finite) else float("nan")
+        record["best_return"] = float(finite.max()) if len(finite) else float("nan")
         record.update({f"SVPG/return_{i}": float(r) for i, r in enumerate(self.particle_returns)})
         record.update({f"SVPG/distance_{i}": float(d) for i, d in enumerate(statistics["distances"])})
         return record
