@@ -7,10 +7,12 @@ Two parts:
    networks, settings and per-agent budget; their seeds are the particles' seeds). Every
    ``--eval-every`` env steps per agent, the mean and best of the agents' deterministic
    evaluation returns (20 episodes each, inside the compiled program) are printed.
-2. **Speed**: the wall time of warm iterations (compiled before timing) of SVPG with n particles
-   against n independent A2C agents stepped one after another (each its own ``fit``), on the
-   fast path and on Gymnasium's CartPole (the ordinary path), for each n in ``--particles``.
-   Prints the ratio (n agents' time / SVPG's time).
+2. **Speed**: the wall time of warm runs (compiled before timing) of SVPG with n particles
+   against n independent A2C agents trained one after another (each its own ``fit``), for each
+   n in ``--particles``: on the fast path in one compiled chunk (and against ``train_many`` of
+   n agents at once), on the fast path with the host called after every iteration (as
+   ``train()`` or a callback does), and on Gymnasium's CartPole (the ordinary path). Prints the
+   ratio (n agents' time / SVPG's time).
 
 ::
 
@@ -21,8 +23,10 @@ Two parts:
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -60,25 +64,37 @@ def _print_curve(label: str, steps: np.ndarray, returns: np.ndarray) -> None:
 
 def speed(particles: list[int]) -> None:
     print("\n== speed: warm iterations, SVPG of n A2C particles against n independent A2C agents")
-    for fast, steps_per_agent in ((True, 40_000), (False, 1_000)):
+    regimes = (("fast path, one chunk", True, 40_000, None),
+               ("fast path, host per iteration", True, 4_000, lambda agent, record: None),
+               ("ordinary path", False, 1_000, None))
+    for label, fast, steps_per_agent, callback in regimes:
         for n in particles:
             env = (lambda: make("CartPole-v1")) if fast else (lambda: "CartPole-v1")
             svpg = SVPG(env(), num_particles=n, seed=0)
-            svpg.fit(n * steps_per_agent)  # compiles
-            start = time.perf_counter()
-            svpg.fit(n * steps_per_agent)
-            svpg_time = time.perf_counter() - start
+            svpg_time = _warm_time(functools.partial(svpg.fit, n * steps_per_agent, callback=callback))
             agents = [A2C(env(), seed=2 * i) for i in range(n)]
-            for agent in agents:
-                agent.fit(steps_per_agent)  # compiles
-            start = time.perf_counter()
-            for agent in agents:
-                agent.fit(steps_per_agent)
-            independent = time.perf_counter() - start
-            path = "fast path" if fast else "ordinary"
-            print(f"{path:9s} n={n:2d}: SVPG {svpg_time:6.2f} s, {n} agents {independent:6.2f} s "
-                  f"for {steps_per_agent} steps each -> ratio {independent / svpg_time:5.2f}x "
-                  f"({n * steps_per_agent / svpg_time:,.0f} env steps/s)")
+            independent = _warm_time(functools.partial(_fit_all, agents, steps_per_agent, callback))
+            line = (f"{label:30s} n={n:2d}: SVPG {svpg_time:6.2f} s, {n} agents one after another "
+                    f"{independent:6.2f} s -> ratio {independent / svpg_time:5.2f}x")
+            if fast and callback is None:
+                many = A2C(env(), seed=0)
+                seeds = [2 * i for i in range(n)]
+                vmapped = _warm_time(functools.partial(many.train_many, seeds, steps_per_agent))
+                line += f"; train_many of {n} {vmapped:6.2f} s ({vmapped / svpg_time:4.2f}x)"
+            print(line + f"  [{steps_per_agent} steps per agent]")
+
+
+def _fit_all(agents: list[Any], steps: int, callback: Any) -> None:
+    for agent in agents:
+        agent.fit(steps, callback=callback)
+
+
+def _warm_time(run: Any) -> float:
+    """Seconds of ``run()`` after a first call that compiles."""
+    run()
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ def test_train_svpg_on_the_fast_path_writes_the_particles_plot_and_a_loadable_ag
             "--run-dir", str(run_dir)]
     assert main(args) == 0
     run = json.loads((run_dir / "run.json").read_text())
-    assert run["agent"] == "SVPG" and run["config"]["temperature"] == 10.0  # the preset's
+    assert run["agent"] == "SVPG" and run["config"]["temperature"] == 1.0  # the preset's
     history = json.loads((run_dir / "history.json").read_text())
     assert {"SVPG/return_2", "SVPG/distance_2", "SVPG/bandwidth"} <= set(history[-1])
     assert Image.open(run_dir / "particles.png").size[1] > Image.open(run_dir / "learning_curve.png").size[1]

@@ -64,7 +64,6 @@ __all__ = [
     "jit",
     "jit_for",
     "make_train_step",
-    "member_index",
     "members",
     "minibatch_epochs",
     "named_vmap",
@@ -560,7 +559,7 @@ def on_raveled_params(
 
 def named_vmap(fn: Callable[..., Any], axis_name: str, in_axes: Any = 0) -> Callable[..., Any]:
     """``fn`` mapped over a leading axis of its arguments (``jax.vmap``), the axis named so that
-    :func:`members` and :func:`member_index` inside ``fn`` see all of its members (e.g. SVPG's
+    :func:`members` inside ``fn`` sees all of its members (e.g. SVPG's
     particles, which each compute their own gradients and then move together)."""
     return jax.vmap(fn, in_axes=in_axes, axis_name=axis_name)
 
@@ -568,11 +567,6 @@ def named_vmap(fn: Callable[..., Any], axis_name: str, in_axes: Any = 0) -> Call
 def members(x: jax.Array, axis_name: str) -> jax.Array:
     """Inside :func:`named_vmap`: ``x`` of every member of the axis, stacked [members, ...]."""
     return jax.lax.all_gather(x, axis_name)
-
-
-def member_index(axis_name: str) -> jax.Array:
-    """Inside :func:`named_vmap`: the position of this member along the axis."""
-    return jax.lax.axis_index(axis_name)
 
 
 def unraveler(params: Params) -> Callable[[jax.Array], Params]:

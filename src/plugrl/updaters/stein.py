@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from plugrl._backend import GradientHook, keras, member_index, members
+from plugrl._backend import GradientHook, keras, members
 
 __all__ = ["PARTICLES", "median_bandwidth", "rbf_kernel", "stein_gradient_hook", "svpg_direction"]
 
@@ -39,11 +39,15 @@ def median_bandwidth(X: Any) -> Any:
     With one particle, or all particles at one point (a median distance of 0), :math:`h = 1`:
     the kernel then only matters where particles differ, and nothing divides by zero.
     """
-    n = int(X.shape[0])
+    return _median_heuristic(_squared_distances(X))
+
+
+def _median_heuristic(squared: Any) -> Any:
+    """:func:`median_bandwidth` from the pairwise squared distances [n, n]."""
+    n = int(squared.shape[0])
     if n < 2:
         return ops.convert_to_tensor(1.0)
     rows, cols = np.triu_indices(n, k=1)
-    squared = _squared_distances(X)
     distances = ops.sqrt(ops.take(ops.reshape(squared, (-1,)), rows * n + cols))
     h = ops.square(ops.quantile(distances, 0.5)) / np.log(n)
     return ops.where(h > 0, h, 1.0)
@@ -126,20 +130,41 @@ def stein_gradient_hook(mask: np.ndarray, temperature: float, axis_name: str = P
     bandwidth : float, optional
         The kernel's :math:`h`; the median heuristic by default.
     """
-    policy = np.flatnonzero(mask)
-    everything = len(policy) == len(mask)
+    weights = np.asarray(mask, np.float32)  # 1 for the policy's weights, else 0
+    everything = bool(np.all(mask))
 
     def hook(params: Any, grads: Any) -> Any:
         if tuple(params.shape) != (len(mask),):
             raise ValueError(f"gradient_hook: expected raveled weights of shape ({len(mask)},), "
                              f"got {tuple(params.shape)}")
-        X = params if everything else ops.take(params, policy)
-        G = -(grads if everything else ops.take(grads, policy))
-        phi, _ = svpg_direction(members(X, axis_name), members(G, axis_name), temperature, bandwidth)
-        direction = -ops.take(phi, member_index(axis_name), axis=0)
-        return direction if everything else ops.scatter_update(grads, policy[:, None], direction)
+        # Masks rather than gathers and scatters of the policy's entries: XLA's CPU scatter
+        # under the particles' vmap made the whole update twice as slow at n = 16.
+        x, g = (params, -grads) if everything else (params * weights, -grads * weights)
+        direction = -_member_direction(x, g, temperature, axis_name, bandwidth)
+        return direction if everything else ops.where(weights > 0, direction, grads)
 
     return hook
+
+
+def _member_direction(x: Any, g: Any, temperature: float, axis_name: str, bandwidth: Any) -> Any:
+    r""":math:`\phi(\theta_i)` of this member ``x`` [d] of the mapped axis, from its policy
+    gradient ``g`` and the other members' (what :func:`svpg_direction` gives row ``i`` of).
+
+    Each member computes its own row only, in O(n d) with no [n, d] array of its own: its
+    squared distances to the others, gathered into the matrix the median heuristic needs, its
+    kernel row :math:`k_j = k(\theta_j, \theta_i)`, and :math:`\frac1n [\sum_j k_j g_j /
+    \alpha - \frac2h (\sum_j k_j \theta_j - \theta_i \sum_j k_j)]`. The whole matrices of
+    :func:`rbf_kernel`, computed by every member, made the particles' update 2.5 times slower
+    at n = 16.
+    """
+    X, G = members(x, axis_name), members(g, axis_name)
+    own = ops.sum(ops.square(X - x), axis=1)  # one fused loop: no [n, d] array per member
+    h = (_median_heuristic(members(own, axis_name)) if bandwidth is None
+         else ops.convert_to_tensor(bandwidth, "float32"))
+    k = ops.exp(-own / h)
+    # sum_j k_j (theta_j - theta_i) without the differences, which each member would hold
+    repulsion = ops.matmul(k, X) - ops.sum(k) * x
+    return (ops.matmul(k, G) / temperature - 2.0 / h * repulsion) / X.shape[0]
 
 
 def _squared_distances(X: Any) -> Any:
