@@ -186,3 +186,11 @@ def test_the_kernels_repulsion_keeps_particles_apart():
         assert agent.history[-1]["mean_return"] > 0.9  # both learn to avoid the bad arm
         spread[temperature] = pairwise_distances(agent.particle_weights()).mean()
     assert spread[10.0] > 1.1 * spread[1e-3]
+
+
+def test_a_pickled_svpg_trains_on_exactly_as_the_original():
+    import pickle
+
+    agent = SVPG("CartPole-v1", seed=5, **TINY).fit(STEPS)
+    copy = pickle.loads(pickle.dumps(agent))
+    _same_particles(copy.fit(STEPS), agent.fit(STEPS))
