@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from plugrl._backend import TrainState, jit, keras, named_vmap, split_keys
+from plugrl._backend import TrainState, jit_for, keras, named_vmap, split_keys
 from plugrl.agents.on_policy.learner import Coefficients, OnPolicyLearner
 from plugrl.updaters.stein import PARTICLES, median_bandwidth, stein_gradient_hook
 
@@ -42,6 +42,7 @@ class Particles:
         #: Which raveled weights the kernel sees: the policy's (and a body shared with the critic).
         self.mask = learner.policy_mask()
         learner.gradient_hook = stein_gradient_hook(self.mask, temperature)
+        jit = jit_for(learner.convolutional)
         self._sample = jit(named_vmap(learner.sample, PARTICLES))
         self._values = jit(named_vmap(lambda p, nt, S: learner.forward(p, nt, S)[1], PARTICLES))
         self._update = jit(named_vmap(learner.update_step, PARTICLES, in_axes=(0, 0, 0, 0, None)))
