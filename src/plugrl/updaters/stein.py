@@ -25,7 +25,8 @@ import numpy as np
 
 from plugrl._backend import GradientHook, keras, members
 
-__all__ = ["PARTICLES", "median_bandwidth", "rbf_kernel", "stein_gradient_hook", "svpg_direction"]
+__all__ = ["PARTICLES", "median_bandwidth", "median_heuristic", "rbf_kernel", "stein_gradient_hook",
+           "svpg_direction"]
 
 #: The name of the particles' axis in :func:`~plugrl._backend.named_vmap`.
 PARTICLES = "particles"
@@ -39,18 +40,19 @@ def median_bandwidth(X: Any) -> Any:
     With one particle, or all particles at one point (a median distance of 0), :math:`h = 1`:
     the kernel then only matters where particles differ, and nothing divides by zero.
     """
-    return _median_heuristic(_squared_distances(X))
+    return median_heuristic(_squared_distances(X))
 
 
-def _median_heuristic(squared: Any) -> Any:
-    """:func:`median_bandwidth` from the pairwise squared distances [n, n]."""
+def median_heuristic(squared: Any, xp: Any = ops) -> Any:
+    """:func:`median_bandwidth` from the pairwise squared distances [n, n], in ``keras.ops``
+    (traceable) or, with ``xp=numpy``, on the host."""
     n = int(squared.shape[0])
     if n < 2:
-        return ops.convert_to_tensor(1.0)
+        return xp.ones(())
     rows, cols = np.triu_indices(n, k=1)
-    distances = ops.sqrt(ops.take(ops.reshape(squared, (-1,)), rows * n + cols))
-    h = ops.square(ops.quantile(distances, 0.5)) / np.log(n)
-    return ops.where(h > 0, h, 1.0)
+    distances = xp.sqrt(xp.take(xp.reshape(squared, (-1,)), rows * n + cols))
+    h = xp.square(xp.quantile(distances, 0.5)) / np.log(n)
+    return xp.where(h > 0, h, 1.0)
 
 
 def rbf_kernel(X: Any, bandwidth: Any = None) -> tuple[Any, Any]:
@@ -159,7 +161,7 @@ def _member_direction(x: Any, g: Any, temperature: float, axis_name: str, bandwi
     """
     X, G = members(x, axis_name), members(g, axis_name)
     own = ops.sum(ops.square(X - x), axis=1)  # one fused loop: no [n, d] array per member
-    h = (_median_heuristic(members(own, axis_name)) if bandwidth is None
+    h = (median_heuristic(members(own, axis_name)) if bandwidth is None
          else ops.convert_to_tensor(bandwidth, "float32"))
     k = ops.exp(-own / h)
     # sum_j k_j (theta_j - theta_i) without the differences, which each member would hold

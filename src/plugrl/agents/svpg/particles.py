@@ -15,9 +15,9 @@ import numpy as np
 
 from plugrl._backend import TrainState, jit_for, keras, named_vmap, split_keys
 from plugrl.agents.on_policy.learner import Coefficients, OnPolicyLearner
-from plugrl.updaters.stein import PARTICLES, median_bandwidth, stein_gradient_hook
+from plugrl.updaters.stein import PARTICLES, median_heuristic, stein_gradient_hook
 
-__all__ = ["Particles", "pairwise_distances", "particle_columns"]
+__all__ = ["Particles", "pairwise_distances", "particle_columns", "squared_distances"]
 
 
 class Particles:
@@ -88,8 +88,8 @@ class Particles:
 
     # ------------------------------------------------------------------ particles
     def state(self, i: int) -> TrainState:
-        """Particle ``i``'s train state."""
-        return keras.tree.map_structure(lambda x: x[i], self.states)
+        """Particle ``i``'s train state (host arrays: one transfer per array, no device slicing)."""
+        return keras.tree.map_structure(lambda x: np.asarray(x)[i], self.states)
 
     def weights(self) -> np.ndarray:
         """The particles' policy weights, one raveled vector each [n, d] (what the kernel sees)."""
@@ -99,12 +99,10 @@ class Particles:
 
     def statistics(self) -> dict[str, Any]:
         """The kernel's bandwidth (median heuristic) and each particle's mean distance to the
-        others, in policy-weight space."""
-        X = self.weights()
-        distances = pairwise_distances(X)
-        mean_distance = distances.sum(axis=1) / max(1, self.num - 1)
-        return {"bandwidth": float(np.asarray(median_bandwidth(keras.ops.convert_to_tensor(X)))),
-                "distances": mean_distance}
+        others, in policy-weight space, computed on the host."""
+        squared = squared_distances(self.weights())
+        mean_distance = np.sqrt(squared).sum(axis=1) / max(1, self.num - 1)
+        return {"bandwidth": float(median_heuristic(squared, xp=np)), "distances": mean_distance}
 
     def _split(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x).reshape(self.num, -1, *np.shape(x)[1:])
@@ -123,7 +121,16 @@ def particle_columns(x: np.ndarray, num_particles: int) -> np.ndarray:
     return per_particle.reshape(num_particles, T * (M // num_particles), *x.shape[2:])
 
 
+def squared_distances(X: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances between the rows of ``X`` [n, d], [n, n], in float64 from
+    the Gram matrix (exact zeros on the diagonal)."""
+    X = np.asarray(X, np.float64)
+    norms = np.square(X).sum(axis=1)
+    squared = np.maximum(norms[:, None] + norms[None, :] - 2.0 * X @ X.T, 0.0)
+    np.fill_diagonal(squared, 0.0)
+    return squared
+
+
 def pairwise_distances(X: np.ndarray) -> np.ndarray:
     """Euclidean distances between the rows of ``X`` [n, d], [n, n]."""
-    squared = np.square(X[:, None, :] - X[None, :, :]).sum(axis=-1)
-    return np.sqrt(np.maximum(squared, 0.0))
+    return np.sqrt(squared_distances(X))
