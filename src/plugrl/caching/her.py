@@ -147,7 +147,7 @@ class HerReplayBuffer:
     @property
     def num_valid(self) -> int:
         """The number of transitions that :meth:`sample` can return now (those of ended episodes)."""
-        return int(np.count_nonzero(self._arrays["ep_length"]))
+        return int(np.count_nonzero(self._arrays["ep_length"][:, :int(self._counters["size"].max())]))
 
     def clear(self) -> None:
         """Empty the buffer (the arrays stay allocated)."""
@@ -236,12 +236,13 @@ class HerReplayBuffer:
             If fewer than ``batch_size`` transitions are sampleable (episodes must end first).
         """
         k = 1 if num_batches is None else check_positive_int(num_batches, "num_batches")
-        valid = np.flatnonzero(self._arrays["ep_length"])
+        filled = int(self._counters["size"].max())  # the slots in use: all of them once full
+        valid = np.flatnonzero(self._arrays["ep_length"][:, :filled])
         if valid.size < self.batch_size:
             raise ValueError(f"batch_size: expected at most the number of sampleable transitions (of "
                              f"ended episodes), {valid.size} (of {len(self)} stored), got {self.batch_size}")
         n = k * self.batch_size
-        env, slot = np.divmod(valid[self._rng.integers(valid.size, size=n)], self.capacity)
+        env, slot = np.divmod(valid[self._rng.integers(valid.size, size=n)], filled)
         u = self._rng.random(n)  # one draw per transition: the goal's place in its episode
         relabel = np.tile(np.arange(self.batch_size) < int(self.her_ratio * self.batch_size), k)
         batch = self.relabelled(env, slot, relabel, u)
