@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import time
 from typing import Any
 

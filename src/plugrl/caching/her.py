@@ -114,7 +114,9 @@ class HerReplayBuffer:
                              f"got {goal_selection_strategy!r}")
         self.layout = goal_layout(_dict_space(env))
         self.compute_reward: Callable[..., Any] = _goal_method(env, "compute_reward")
-        self.compute_terminated: Callable[..., Any] | None = getattr(env.unwrapped, "compute_terminated", None)
+        #: The env's ``compute_terminated`` where it has one (None: relabelling keeps the flags).
+        self.compute_terminated: Callable[..., Any] | None = getattr(env.unwrapped, "compute_terminated",
+                                                                     None)
         self.num_envs = check_positive_int(num_envs, "num_envs")
         self.capacity = check_positive_int(capacity, "capacity") // self.num_envs
         if self.capacity < 1:
@@ -127,7 +129,7 @@ class HerReplayBuffer:
         self._rng = np.random.default_rng(random_seed)
         self._action_space = check_action_space(env)
         act_shape, act_dtype = _action_spec(self._action_space)
-        self._a_unknown = unknown_action(self._action_space, np.zeros(act_shape, act_dtype))
+        self._a_unknown = np.asarray(unknown_action(self._action_space, np.zeros(act_shape, act_dtype)))
         E, C, d = self.num_envs, self.capacity, spaces.flatdim(self.layout.space)
         self._arrays = {"S": np.zeros((E, C, d), np.float32), "S_next": np.zeros((E, C, d), np.float32),
                         "A": np.zeros((E, C, *act_shape), act_dtype), "R": np.zeros((E, C), np.float32),
@@ -185,14 +187,15 @@ class HerReplayBuffer:
         S, S_next = np.asarray(S, np.float32), np.asarray(S_next, np.float32)
         d = self._arrays["S"].shape[-1]
         if S.shape != (self.num_envs, d) or S_next.shape != S.shape:
-            raise ValueError(f"S, S_next: expected shape {(self.num_envs, d)}, got {S.shape} and {S_next.shape}")
+            raise ValueError(f"S, S_next: expected shape {(self.num_envs, d)}, got {S.shape} and "
+                             f"{S_next.shape}")
         term = np.asarray(terminated, bool)
         self._write(np.arange(self.num_envs), S, np.asarray(A), np.asarray(R, np.float32), term,
                     np.asarray(truncated, bool) & ~term, S_next)
 
     def _flat(self, name: str, x: Any) -> np.ndarray:
         if isinstance(x, Mapping):
-            return spaces.flatten(self.layout.space, x).astype(np.float32)
+            return np.asarray(spaces.flatten(self.layout.space, x), np.float32)
         flat = np.asarray(x, np.float32)
         if flat.shape != self._arrays["S"].shape[-1:]:
             raise ValueError(f"{name}: expected a Dict observation or a flat one of shape "
@@ -269,7 +272,7 @@ class HerReplayBuffer:
         S_next[relabel, layout.desired] = G
         if relabel.any():
             achieved, desired = layout.goals(S_next[relabel], layout.achieved), layout.goals(G, slice(None))
-            infos = [{} for _ in range(len(G))]  # SB3's copy_info_dict=False
+            infos: list[dict[str, Any]] = [{} for _ in range(len(G))]  # SB3's copy_info_dict=False
             R[relabel] = np.asarray(self.compute_reward(achieved, desired, infos), np.float32)
             if self.compute_terminated is not None:
                 terminated[relabel] = np.asarray(self.compute_terminated(achieved, desired, infos), bool)

@@ -43,8 +43,9 @@ class BitFlippingEnv(gym.Env[Any, np.int64]):
         (Stable-Baselines3's default).
     flat : bool, optional
         False: a ``Dict`` observation (``observation`` and ``achieved_goal`` are the bits,
-        ``desired_goal`` the goal), each ``MultiBinary(n_bits)``. True: DeepChem's state, a
-        ``MultiBinary(2 * n_bits)`` vector ``bits ++ goal``.
+        ``desired_goal`` the goal), each ``MultiBinary(n_bits)`` (as Stable-Baselines3's). True:
+        DeepChem's state, one float32 vector ``bits ++ goal`` of 0s and 1s (a ``Box``, which
+        plugrl's networks take as it is).
     render_mode : None or "ansi", optional
         ``"ansi"``: :meth:`render` returns the bits and the goal as text.
 
@@ -76,7 +77,7 @@ class BitFlippingEnv(gym.Env[Any, np.int64]):
         bits = spaces.MultiBinary(self.n_bits)
         self.goal_space = bits
         self.observation_space: spaces.Space[Any] = (
-            spaces.MultiBinary(2 * self.n_bits) if self.flat else
+            spaces.Box(0.0, 1.0, (2 * self.n_bits,), np.float32) if self.flat else
             spaces.Dict({"observation": bits, "achieved_goal": bits, "desired_goal": bits}))
         self.action_space = spaces.Discrete(self.n_bits)
         self.state = np.zeros(self.n_bits, np.int8)
@@ -100,14 +101,14 @@ class BitFlippingEnv(gym.Env[Any, np.int64]):
         info = {"is_success": terminated}
         return self._observation(), 0.0 if terminated else -1.0, terminated, truncated, info
 
-    def render(self) -> str | None:  # type: ignore[override]
+    def render(self) -> str | None:
         if self.render_mode != "ansi":
             return None
         return f"bits {''.join(map(str, self.state))}  goal {''.join(map(str, self.goal))}"
 
     def _observation(self) -> Any:
         if self.flat:
-            return np.concatenate([self.state, self.goal])
+            return np.concatenate([self.state, self.goal]).astype(np.float32)
         return {"observation": self.state.copy(), "achieved_goal": self.state.copy(),
                 "desired_goal": self.goal.copy()}
 
