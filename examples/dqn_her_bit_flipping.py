@@ -24,8 +24,8 @@ def main(n_bits: int = 15, total_steps: int = 150_000, her: bool = True, seed: i
          verbose: bool = True) -> dict:
     """Train and return ``{'agent': ..., 'success_rate': over 100 greedy episodes}``."""
     env = BitFlippingEnv(n_bits=n_bits)  # Dict observations: observation, achieved_goal, desired_goal
-    options = dict(replay_buffer_class=HerReplayBuffer,
-                   replay_buffer_kwargs=dict(n_sampled_goal=4, goal_selection_strategy="future")) if her else {}
+    her_kwargs = dict(n_sampled_goal=4, goal_selection_strategy="future")
+    options = dict(replay_buffer_class=HerReplayBuffer, replay_buffer_kwargs=her_kwargs) if her else {}
     agent = DQN(env, seed=seed, learning_rate=1e-3, batch_size=256, buffer_size=1_000_000,
                 learning_starts=1000, gamma=0.95, target_update_interval=1000, train_freq=4,
                 gradient_steps=4, exploration_fraction=0.1, exploration_final_eps=0.02,
