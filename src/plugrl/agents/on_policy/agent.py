@@ -116,7 +116,8 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         #: of :func:`~plugrl.agents.on_policy.policy_step.policy_info` (``config.collect``).
         self.last_rollout: Any = None
         #: DeepChem's Hindsight Experience Replay (``use_hindsight``), else None.
-        self.hindsight = make_hindsight(use_hindsight, self)
+        self.hindsight = make_hindsight(use_hindsight, self._env_argument, self.envs, self.learner,
+                                        fast_path=self.jax_env is not None)
 
     def _make_learner(self, function_approximator: Any) -> OnPolicyLearner:
         self.user_objects.check_config(self.config)

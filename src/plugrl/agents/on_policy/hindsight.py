@@ -61,8 +61,10 @@ def find_apply_hindsight(env_argument: Any, envs: VectorEnv) -> ApplyHindsight:
                      "without one")
 
 
-def make_hindsight(use_hindsight: bool, agent: Any) -> Hindsight | None:
-    """The agent's :class:`Hindsight`, or None without ``use_hindsight``.
+def make_hindsight(use_hindsight: bool, env_argument: Any, envs: VectorEnv, learner: Any,
+                   fast_path: bool) -> Hindsight | None:
+    """An agent's :class:`Hindsight` for the env it was given and its vector env, or None
+    without ``use_hindsight``.
 
     Raises
     ------
@@ -72,11 +74,11 @@ def make_hindsight(use_hindsight: bool, agent: Any) -> Hindsight | None:
     """
     if not use_hindsight:
         return None
-    if agent.jax_env is not None or agent.learner.critic is not None:
+    if fast_path or learner.critic is not None:
         raise ValueError("use_hindsight: expected an agent on a Gymnasium env whose value function "
                          "trains in the combined loss, got one on a JAX env (the fast path) or with a "
                          "critic that trains itself")
-    return Hindsight(find_apply_hindsight(agent._env_argument, agent.envs), agent.learner)
+    return Hindsight(find_apply_hindsight(env_argument, envs), learner)
 
 
 class Hindsight:
