@@ -96,6 +96,17 @@ def test_apply_hindsight_on_the_dict_envs_flattened_states():
     assert rewards.tolist() == [-1.0]  # flipping bit 0 leaves the start, which is the new goal
 
 
+def test_renders_text_and_images():
+    env = BitFlippingEnv(n_bits=3, render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape == (48, 48, 3) and frame.dtype == np.uint8
+    np.testing.assert_array_equal(frame[0, ::16, 0] == 40, env.state == 1)
+    text = BitFlippingEnv(n_bits=3, render_mode="ansi")
+    text.reset(seed=0)
+    assert text.render() == f"bits {''.join(map(str, text.state))}  goal {''.join(map(str, text.goal))}"
+
+
 def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="n_bits: expected"):
         BitFlippingEnv(n_bits=0)

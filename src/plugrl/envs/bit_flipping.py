@@ -46,8 +46,9 @@ class BitFlippingEnv(gym.Env[Any, np.int64]):
         ``desired_goal`` the goal), each ``MultiBinary(n_bits)`` (as Stable-Baselines3's). True:
         DeepChem's state, one float32 vector ``bits ++ goal`` of 0s and 1s (a ``Box``, which
         plugrl's networks take as it is).
-    render_mode : None or "ansi", optional
-        ``"ansi"``: :meth:`render` returns the bits and the goal as text.
+    render_mode : None, "ansi" or "rgb_array", optional
+        :meth:`render` returns the bits and the goal as text, or as an image: the bits above the
+        goal, a 16-pixel square per bit (dark for 1).
 
     Notes
     -----
@@ -64,15 +65,15 @@ class BitFlippingEnv(gym.Env[Any, np.int64]):
     ['achieved_goal', 'desired_goal', 'observation']
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi", "rgb_array"]}
 
     def __init__(self, n_bits: int = 8, max_episode_steps: int | None = None, flat: bool = False,
                  render_mode: str | None = None) -> None:
         self.n_bits = check_positive_int(n_bits, "n_bits")
         self.max_episode_steps = (self.n_bits if max_episode_steps is None
                                   else check_positive_int(max_episode_steps, "max_episode_steps"))
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode: expected None, 'ansi' or 'rgb_array', got {render_mode!r}")
         self.flat, self.render_mode = bool(flat), render_mode
         bits = spaces.MultiBinary(self.n_bits)
         self.goal_space = bits
@@ -101,10 +102,14 @@ class BitFlippingEnv(gym.Env[Any, np.int64]):
         info = {"is_success": terminated}
         return self._observation(), 0.0 if terminated else -1.0, terminated, truncated, info
 
-    def render(self) -> str | None:
-        if self.render_mode != "ansi":
-            return None
-        return f"bits {''.join(map(str, self.state))}  goal {''.join(map(str, self.goal))}"
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode == "ansi":
+            return f"bits {''.join(map(str, self.state))}  goal {''.join(map(str, self.goal))}"
+        if self.render_mode == "rgb_array":
+            rows = np.stack([self.state, np.full(self.n_bits, 2), self.goal])  # 2: a blank row
+            shade = np.array([230, 40, 255], np.uint8)[rows]
+            return np.repeat(np.kron(shade, np.ones((16, 16), np.uint8))[..., None], 3, axis=-1)
+        return None
 
     def _observation(self) -> Any:
         if self.flat:
