@@ -272,7 +272,7 @@ class HerReplayBuffer:
         S_next[relabel, layout.desired] = G
         if relabel.any():
             achieved, desired = layout.goals(S_next[relabel], layout.achieved), layout.goals(G, slice(None))
-            infos: list[dict[str, Any]] = [{} for _ in range(len(G))]  # SB3's copy_info_dict=False
+            infos: list[dict[str, Any]] = [{}] * len(G)  # SB3's copy_info_dict=False: empty infos
             R[relabel] = np.asarray(self.compute_reward(achieved, desired, infos), np.float32)
             if self.compute_terminated is not None:
                 terminated[relabel] = np.asarray(self.compute_terminated(achieved, desired, infos), bool)
