@@ -10,7 +10,7 @@ episode, and the reward that goal would have earned (Andrychowicz et al., 2017).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -19,6 +19,7 @@ from gymnasium import spaces
 
 from plugrl.caching._checks import check_action_space, check_gamma, check_positive_int, unknown_action
 from plugrl.caching._replay_state import check_mapping, check_same, generator_from_state
+from plugrl.caching.goals import GoalLayout, dict_space, goal_layout, goal_method
 from plugrl.caching.replay import ReplayBatch, _action_spec, _split_batches
 
 __all__ = ["GOAL_SELECTION_STRATEGIES", "GoalLayout", "HerReplayBuffer", "goal_layout"]
@@ -26,44 +27,6 @@ __all__ = ["GOAL_SELECTION_STRATEGIES", "GoalLayout", "HerReplayBuffer", "goal_l
 #: Where a relabelled transition's goal comes from: a step at or after it in its episode
 #: (``"future"``), the episode's last step (``"final"``) or any of its steps (``"episode"``).
 GOAL_SELECTION_STRATEGIES = ("future", "final", "episode")
-_GOAL_KEYS = ("achieved_goal", "desired_goal", "observation")
-
-
-class GoalLayout(NamedTuple):
-    """Where the goals sit in the flat observations of a goal-conditioned ``Dict`` space
-    (Gymnasium's ``spaces.flatten``, the keys in the space's order)."""
-
-    space: spaces.Dict
-    achieved: slice
-    desired: slice
-    goal_space: spaces.Space[Any]
-
-    def goals(self, X: np.ndarray, which: slice) -> np.ndarray:
-        """The goals at ``which`` of flat observations ``X`` [n, d], in the goal space's shape
-        and dtype, as ``compute_reward`` takes them."""
-        G = X[:, which].reshape(len(X), *(self.goal_space.shape or ()))
-        return G.astype(self.goal_space.dtype) if self.goal_space.dtype is not None else G
-
-
-def goal_layout(space: spaces.Space[Any]) -> GoalLayout:
-    """The :class:`GoalLayout` of a goal-conditioned observation space.
-
-    Raises
-    ------
-    TypeError
-        If ``space`` is not a ``Dict`` with the keys ``observation``, ``achieved_goal`` and
-        ``desired_goal``, or its goals are not ``Box`` or ``MultiBinary`` spaces of one shape.
-    """
-    if not isinstance(space, spaces.Dict) or set(space.spaces) != set(_GOAL_KEYS):
-        raise TypeError(f"env.observation_space: expected a Dict with the keys {list(_GOAL_KEYS)} "
-                        f"(Gymnasium's goal-conditioned convention), got {space}")
-    achieved, desired = space["achieved_goal"], space["desired_goal"]
-    if not isinstance(achieved, (spaces.Box, spaces.MultiBinary)) or achieved.shape != desired.shape:
-        raise TypeError(f"env.observation_space: expected achieved_goal and desired_goal Box or "
-                        f"MultiBinary spaces of one shape, got {achieved} and {desired}")
-    offsets = np.cumsum([0] + [spaces.flatdim(s) for s in space.spaces.values()])
-    where = {key: slice(int(offsets[i]), int(offsets[i + 1])) for i, key in enumerate(space.spaces)}
-    return GoalLayout(space, where["achieved_goal"], where["desired_goal"], achieved)
 
 
 class HerReplayBuffer:
@@ -112,8 +75,8 @@ class HerReplayBuffer:
         if goal_selection_strategy not in GOAL_SELECTION_STRATEGIES:
             raise ValueError(f"goal_selection_strategy: expected one of {list(GOAL_SELECTION_STRATEGIES)}, "
                              f"got {goal_selection_strategy!r}")
-        self.layout = goal_layout(_dict_space(env))
-        self.compute_reward: Callable[..., Any] = _goal_method(env, "compute_reward")
+        self.layout = goal_layout(dict_space(env))
+        self.compute_reward: Callable[..., Any] = goal_method(env, "compute_reward")
         #: The env's ``compute_terminated`` where it has one (None: relabelling keeps the flags).
         self.compute_terminated: Callable[..., Any] | None = getattr(env.unwrapped, "compute_terminated",
                                                                      None)
@@ -324,19 +287,3 @@ class HerReplayBuffer:
                 "goal_selection_strategy": self.goal_selection_strategy,
                 "observation_size": int(self._arrays["S"].shape[-1]),
                 "action_shape": list(self._arrays["A"].shape[2:])}
-
-
-def _dict_space(env: gym.Env) -> spaces.Space[Any]:
-    """The goal-conditioned ``Dict`` space of ``env`` or of an env it wraps (flattening
-    wrappers hide it)."""
-    while not isinstance(env.observation_space, spaces.Dict) and isinstance(env, gym.Wrapper):
-        env = env.env
-    return env.observation_space
-
-
-def _goal_method(env: gym.Env, name: str) -> Callable[..., Any]:
-    method = getattr(env.unwrapped, name, None)
-    if not callable(method):
-        raise TypeError(f"env: expected a goal-conditioned env with a vectorised {name}(achieved_goal, "
-                        f"desired_goal, info), got {type(env.unwrapped).__name__} without one")
-    return method
