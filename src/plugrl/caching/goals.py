@@ -61,6 +61,7 @@ def dict_space(env: gym.Env) -> spaces.Space[Any]:
 
 
 def goal_method(env: gym.Env, name: str) -> Callable[..., Any]:
+    """The unwrapped env's method ``name`` (``compute_reward``), or a TypeError naming it."""
     method = getattr(env.unwrapped, name, None)
     if not callable(method):
         raise TypeError(f"env: expected a goal-conditioned env with a vectorised {name}(achieved_goal, "
