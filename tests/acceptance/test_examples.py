@@ -21,7 +21,7 @@ def test_every_example_is_covered():
                "frozen_lake_reinforce", "frozen_lake_actor_critic", "frozen_lake_sac", "pendulum_ppo",
                "pyrado_ppo_cartpole", "deepchem_a2c_cartpole", "tf_agents_ppo_cartpole",
                "atari_pong_ppo", "atari_pong_dqn", "connect_four_mcts", "alphazero_connect_four",
-               "pyrado_svpg_cartpole"}
+               "pyrado_svpg_cartpole", "dqn_her_bit_flipping", "deepchem_ppo_hindsight"}
     assert {p.stem for p in EXAMPLES.glob("[!_]*.py")} == covered
 
 
@@ -170,3 +170,15 @@ def test_alphazero_connect_four_example_trains_and_scores(tmp_path, capsys):
     assert wins + draws + losses == 10 and score == (wins + draws / 2) / 10
     assert "min" in capsys.readouterr().out
 
+
+
+def test_dqn_her_bit_flipping_example_solves_6_bits(capsys):
+    result = load_example("dqn_her_bit_flipping").main(n_bits=6, total_steps=2500, seed=0)
+    assert result["success_rate"] >= 0.9
+    assert "DQN + HER on 6-bit flipping after 2500 steps: success rate" in capsys.readouterr().out
+
+
+def test_deepchem_ppo_hindsight_example_runs(capsys):
+    result = load_example("deepchem_ppo_hindsight").main(n_bits=4, total_steps=2048, seed=0)
+    assert result["agent"].hindsight is not None and 0.0 <= result["success_rate"] <= 1.0
+    assert "PPO with hindsight on 4-bit flipping after 2048 steps" in capsys.readouterr().out

@@ -257,5 +257,5 @@ def test_hindsight_and_recurrent_state_flags_as_deepchem_names_them():
     s = np.zeros(4, np.float32)
     assert agent.select_action(s, True, use_saved_states=False, save_states=False) == \
         agent.select_action(s, deterministic=True)
-    with pytest.raises(ValueError, match="use_hindsight: Hindsight Experience Replay is the feature"):
+    with pytest.raises(ValueError, match="use_hindsight: expected an env with DeepChem.s apply_hindsight"):
         PPO("CartPole-v1", use_hindsight=True)

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypedDict
 
+import gymnasium as gym
 import numpy as np
 
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import DQNConfig, OffPolicyConfig, init_memory_steps
-from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer, ReplayStreams
+from plugrl.agents.off_policy.her import her_buffer, sb3_buffer_options, structured_observation_space
+from plugrl.caching import ExperienceReplayBuffer, HerReplayBuffer, PrioritizedReplayBuffer, ReplayStreams
 from plugrl.caching.frames import infer_frame_stack_axis
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.utils.schedules import schedule_value
@@ -92,6 +94,7 @@ class OffPolicyAgent(BaseAgent):
 
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
                  **config: Any) -> None:
+        config = sb3_buffer_options(config)
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
         #: Where observations stack frames, which the buffer stores once each (None: whole
         #: observations): as the environments' wrappers say, else the function approximator's env.
@@ -104,6 +107,7 @@ class OffPolicyAgent(BaseAgent):
         self.num_updates_per_step = self._updates_per_round()
         """Gradient steps per round: ``config.num_updates_per_step``, or pyrado's heuristic."""
         self._fill_start, self._refill = 0, False
+        self._structured_space: gym.spaces.Space[Any] | None = None  # a Dict env's, found when acting
 
     def _updates_per_round(self) -> int:
         """``num_updates_per_step``; where it is None, pyrado's heuristic: one gradient step per
@@ -135,10 +139,13 @@ class OffPolicyAgent(BaseAgent):
     def _steps_per_iteration(self) -> int:
         return self.config.train_freq
 
-    def _make_buffer(self) -> ExperienceReplayBuffer | ReplayStreams:
+    def _make_buffer(self) -> ExperienceReplayBuffer | ReplayStreams | HerReplayBuffer:
         """A uniform replay buffer, or a prioritized one if the configuration asks for it (only
         :class:`~plugrl.agents.config.DQNConfig` has the fields); with several envs, one such
-        buffer of ``memory_size // num_envs`` slots per env, sampled as one."""
+        buffer of ``memory_size // num_envs`` slots per env, sampled as one. With
+        ``replay_buffer_class='her'``, one HER buffer for all envs."""
+        if self.config.replay_buffer_class == "her":
+            return her_buffer(self.envs, self._env_argument, self.config, self.seed)
         num_envs = self.envs.num_envs
         if num_envs == 1:
             return self._make_stream_buffer(self.config.memory_size, self.seed)
@@ -197,6 +204,11 @@ class OffPolicyAgent(BaseAgent):
         """Add the rollout's steps, env ``i``'s to stream ``i`` (time-major within each)."""
         dtype = self.observation_space.dtype
         buffer = self.buffer
+        if isinstance(buffer, HerReplayBuffer):
+            for t in range(len(rollout.R)):
+                buffer.extend(rollout.S[t], rollout.info["A"][t], rollout.R[t], rollout.terminated[t],
+                              rollout.truncated[t], rollout.S_next[t])
+            return
         streams = buffer.buffers if isinstance(buffer, ReplayStreams) else [buffer]
         for t in range(len(rollout.R)):
             for i, stream in enumerate(streams):
@@ -241,6 +253,10 @@ class OffPolicyAgent(BaseAgent):
 
     # ------------------------------------------------------------------ acting
     def _check_observation(self, s: Any) -> np.ndarray:
+        if isinstance(s, Mapping):  # a Dict observation, as the env gives it: flattened as the samplers do
+            if self._structured_space is None:
+                self._structured_space = structured_observation_space(self.envs, self._env_argument)
+            s = gym.spaces.flatten(self._structured_space, s)
         return check_observation(s, self.sampler.obs_shape, np.float32)  # the sampler checked the env's
 
     def select_action(self, s: Any, deterministic: bool = False) -> Any:

@@ -13,11 +13,11 @@ from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import OnPolicyConfig
 from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
 from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
+from plugrl.agents.on_policy.hindsight import make_hindsight, with_relabelled
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
 from plugrl.agents.on_policy.policy_step import PPOPolicyInterface, policy_info
 from plugrl.agents.on_policy.user_objects import UserObjects, critic_discounts, make_normalizer
 from plugrl.caching.gae import GAE
-from plugrl.function_approximators.keras_models import RECURRENT_POLICIES_ISSUE
 from plugrl.function_approximators.predefined.mlp import policy_spaces
 from plugrl.utils.running_moments import RunningNormalizer
 
@@ -68,8 +68,9 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         DeepChem's ``optimizer``: used instead of the scheduled Adam, after clipping gradients to
         ``max_grad_norm``. ``lr`` is then an error: the optimizer carries its learning rate.
     use_hindsight : bool, optional
-        DeepChem's Hindsight Experience Replay: ``True`` is an error until the issue on recurrent
-        policies and HER builds it.
+        DeepChem's Hindsight Experience Replay: each rollout is also learned from relabelled with
+        the goals it reached, through the env's ``apply_hindsight(states, actions, goal)`` (see
+        :mod:`plugrl.agents.on_policy.hindsight`); the update's batch is then twice the rollout.
     **config
         Hyperparameters (see :class:`~plugrl.agents.config.OnPolicyConfig`); aliases from the
         seeds are accepted, unknown names are an error. When ``batch_size`` is not given, the
@@ -90,9 +91,6 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
                  actor_network: Any = None, value_network: Any = None,
                  observation_normalizer: Any = None, optimizer: Any = None, use_hindsight: bool = False,
                  **config: Any) -> None:
-        if use_hindsight:
-            raise ValueError(f"use_hindsight: Hindsight Experience Replay is the feature of the issue "
-                             f"{RECURRENT_POLICIES_ISSUE!r} (not built yet); expected False, got True")
         if optimizer is not None and {"lr", "learning_rate"} & config.keys():
             raise ValueError("lr: expected no learning rate with an optimizer (it carries its own), "
                              f"got lr={config.get('lr', config.get('learning_rate'))!r}")
@@ -117,6 +115,9 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         #: The last rollout of ``fit`` on the ordinary path, its ``info`` with the policy info
         #: of :func:`~plugrl.agents.on_policy.policy_step.policy_info` (``config.collect``).
         self.last_rollout: Any = None
+        #: DeepChem's Hindsight Experience Replay (``use_hindsight``), else None.
+        self.hindsight = make_hindsight(use_hindsight, self._env_argument, self.envs, self.learner,
+                                        fast_path=self.jax_env is not None)
 
     def _make_learner(self, function_approximator: Any) -> OnPolicyLearner:
         self.user_objects.check_config(self.config)
@@ -182,10 +183,14 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         iteration = self.num_steps // (T * N)  # updates so far: every rollout has T * N steps
         self.num_steps += T * N
         batch = self._batch(rollout)
+        if self.hindsight is not None:
+            relabelled, live = self.hindsight.relabel(rollout, self._normalize)
+            batch = with_relabelled(batch, self._batch(relabelled), live, self._rng)
         coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps),
                                            iteration=iteration)
         self._key, key = split_key(self._key)
-        metrics = self.learner.update(batch, coefficients, key, self.learner.shuffles(T * N, self._rng))
+        shuffles = self.learner.shuffles(len(batch["S"]), self._rng)
+        metrics = self.learner.update(batch, coefficients, key, shuffles)
         if self.normalizer is not None:
             self.normalizer.update(rollout.S.reshape(T * N, *self.learner.observation_space.shape))
         if self.config.collect:
