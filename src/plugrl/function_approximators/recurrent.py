@@ -77,7 +77,8 @@ class RecurrentFunctionApproximator(FunctionApproximator, abc.ABC):
         super().__init__(env, optimizer, random_seed=random_seed, **optimizer_kwargs)
 
     @abc.abstractmethod
-    def body_recurrent(self, S: KerasTensor, rnn_state: list[KerasTensor]) -> tuple[KerasTensor, Sequence[Any]]:
+    def body_recurrent(self, S: KerasTensor,
+                       rnn_state: list[KerasTensor]) -> tuple[KerasTensor, Sequence[Any]]:
         """The shared part of the network for one time step: ``(S, rnn_state) -> (X,
         new_rnn_state)``, with ``rnn_state`` a list of symbolic tensors [batch, *state_shape] in
         the order of :attr:`rnn_initial_states` and ``new_rnn_state`` of the same shapes."""

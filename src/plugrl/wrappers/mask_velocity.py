@@ -37,7 +37,7 @@ class MaskVelocityWrapper(gym.ObservationWrapper):
         env_id = getattr(env.spec, "id", None)
         if env_id not in VELOCITY_INDICES:
             raise ValueError(f"env: expected one of {sorted(VELOCITY_INDICES)} (by spec id), got {env_id!r}")
-        self.mask = np.ones(env.observation_space.shape, np.float32)
+        self.mask = np.ones(tuple(env.observation_space.shape or ()), np.float32)
         self.mask[list(VELOCITY_INDICES[env_id])] = 0.0
 
     def observation(self, observation: Any) -> np.ndarray:

@@ -358,8 +358,9 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
 
     def episodes_restarted(self) -> None:
         """New episodes in every environment: the rollout's recurrent state starts again."""
-        if getattr(self, "rnn_states", None) is not None:
-            self.rnn_states.episodes_restarted()
+        rnn_states: RecurrentStates | None = getattr(self, "rnn_states", None)  # None while constructing
+        if rnn_states is not None:
+            rnn_states.episodes_restarted()
 
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {} if self.learner.critic is None else {

@@ -131,7 +131,7 @@ class FastTrainer:
             moments = Moments(*(np.asarray(x, np.float32) for x in moments))
         obs, env_state = jax.tree_util.tree_map(lambda x: np.zeros(x.shape, x.dtype), self._placeholders)
         envs = EnvCarry(env_state, obs, np.zeros(self.config.num_envs, np.float32))
-        if self.learner.recurrent:
+        if isinstance(self.learner, RecurrentLearner):
             envs = envs._replace(rnn_state=self.learner.initial_state(self.config.num_envs),
                                  episode_start=np.ones(self.config.num_envs, bool))
         return Carry(state, envs, moments, np.asarray(key, np.uint32), np.int32(steps), np.bool_(True))
@@ -209,7 +209,9 @@ class FastTrainer:
     def _minibatch_items(self) -> int:
         """Samples per minibatch, or environments' sequences for a recurrent learner."""
         learner = self.learner
-        return learner.envs_per_minibatch() if isinstance(learner, RecurrentLearner) else self.config.batch_size
+        if isinstance(learner, RecurrentLearner):
+            return learner.envs_per_minibatch()
+        return self.config.batch_size
 
     def collect(self, carry: Carry, randomness: RolloutRandomness) -> tuple[Carry, TracedRollout]:
         """One rollout with the carry's policy (a fresh carry's environments start from the
@@ -234,7 +236,8 @@ class FastTrainer:
                                       hp.gamma, hp.gae_lambda)
         S = rollout.S.reshape(self.size, *self.rollouts.obs_shape)
         if self.learner.recurrent:
-            batch = sequence_batch(self.rollouts.normalize(moments, rollout.S), rollout.starts, rollout.state0,
+            batch = sequence_batch(self.rollouts.normalize(moments, rollout.S), rollout.starts,
+                                   rollout.state0,
                                    {"A": rollout.A, "logP": rollout.logP, "V": rollout.V, "Adv": Adv,
                                     "R": Rlambda}, xp=jnp)
         else:

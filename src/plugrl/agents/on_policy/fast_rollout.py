@@ -21,6 +21,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from plugrl.agents.on_policy.learner import OnPolicyLearner
+from plugrl.agents.on_policy.recurrent import RecurrentLearner
 from plugrl.utils.running_moments import Moments, normalize
 
 __all__ = ["EnvCarry", "JaxRollouts", "RolloutRandomness", "TracedRollout"]
@@ -91,7 +92,7 @@ class JaxRollouts:
         size = self.n_steps * self.num_envs
         self.bit_counts = (size * math.prod(self.noise_shape), 2 * (size + self.num_envs), 2 * size)
         self.norm = None if normalizer is None else (normalizer.clip, normalizer.epsilon)
-        self.recurrent = learner.recurrent
+        self.recurrent = isinstance(learner, RecurrentLearner)
         self.reset = jax.vmap(env.reset, in_axes=(0, None))
         self.step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
@@ -122,7 +123,11 @@ class JaxRollouts:
         N = self.num_envs
         if not self.recurrent:
             return EnvCarry(env_state, obs, jnp.zeros(N))
-        return EnvCarry(env_state, obs, jnp.zeros(N), self.learner.initial_state(N), jnp.ones(N, bool))
+        return EnvCarry(env_state, obs, jnp.zeros(N), self._recurrent().initial_state(N), jnp.ones(N, bool))
+
+    def _recurrent(self) -> RecurrentLearner:
+        assert isinstance(self.learner, RecurrentLearner)
+        return self.learner
 
     def collect(self, params: tuple, non_trainable: tuple, moments: Moments | None, envs: EnvCarry,
                 randomness: RolloutRandomness) -> tuple[EnvCarry, TracedRollout]:
@@ -132,15 +137,16 @@ class JaxRollouts:
         step = functools.partial(self._step, params, non_trainable, moments)
         state0 = envs.rnn_state
         envs, rollout = jax.lax.scan(step, envs, randomness[:3])
-        return envs, TracedRollout(*rollout)._replace(state0=state0) if self.recurrent else TracedRollout(*rollout)
+        traced = TracedRollout(*rollout)
+        return envs, traced._replace(state0=state0) if self.recurrent else traced
 
     def _step(self, params: tuple, non_trainable: tuple, moments: Moments | None, envs: EnvCarry,
               xs: tuple) -> tuple[EnvCarry, tuple]:
         noise, step_keys, (reset_obs, reset_state) = xs
         learner, S = self.learner, self.normalize(moments, envs.obs)
         if self.recurrent:
-            A, logP, V, rnn_state = learner.sample_step(params, non_trainable, S, noise, envs.rnn_state,
-                                                        envs.episode_start)
+            A, logP, V, rnn_state = self._recurrent().sample_step(params, non_trainable, S, noise,
+                                                                  envs.rnn_state, envs.episode_start)
         else:
             A, logP, V = learner.sample(params, non_trainable, S, noise)
         obs_next, env_state, r, terminated, truncated, _ = self.step(
@@ -164,7 +170,7 @@ class JaxRollouts:
         T, N = rollout.V.shape
         if self.recurrent:
             S, S_next = (self.normalize(moments, x) for x in (rollout.S, rollout.S_next))
-            return self.learner.sequence_next_values(params, non_trainable, S, rollout.starts,
+            return self._recurrent().sequence_next_values(params, non_trainable, S, rollout.starts,
                                                      rollout.state0, S_next)
 
         def values(S: ArrayLike) -> jax.Array:
@@ -191,7 +197,7 @@ class JaxRollouts:
             t, obs, env_state, G, done, rnn_state = c
             S = self.normalize(moments, obs)
             if self.recurrent:
-                Z, _, rnn_state = learner.forward_step(params, non_trainable, S, rnn_state)
+                Z, _, rnn_state = self._recurrent().forward_step(params, non_trainable, S, rnn_state)
             else:
                 Z = learner.forward(params, non_trainable, S)[0]
             keys_t = (step_keys[t] if presplit
@@ -202,7 +208,7 @@ class JaxRollouts:
             return t + 1, obs, env_state, G, done | terminated | truncated, rnn_state
 
         c = (jnp.zeros((), jnp.int32), obs, env_state, jnp.zeros(E), jnp.zeros(E, bool),
-             learner.initial_state(E) if self.recurrent else ())
+             self._recurrent().initial_state(E) if self.recurrent else ())
         c = jax.lax.while_loop(lambda c: (c[0] < limit) & ~jnp.all(c[4]), body, c)
         return jnp.mean(c[3])
 

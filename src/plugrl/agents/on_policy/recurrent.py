@@ -42,6 +42,8 @@ __all__ = ["RecurrentLearner", "RolloutState", "reset_where", "rollout_sequences
 RolloutState = tuple[tuple[Any, ...], tuple[Any, ...]]
 
 #: The per-step fields of a training batch, besides the observations.
+SCAN_UNROLL = 1
+
 _STEP_FIELDS = ("A", "logP", "V", "Adv", "R")
 
 
@@ -148,7 +150,7 @@ class RecurrentLearner(OnPolicyLearner):
                                                 reset_where(starts_t, initial, rnn_state))
             return rnn_state, (Z, V)
 
-        return ops.scan(step, state0, (S, starts))[1]
+        return ops.scan(step, state0, (S, starts), unroll=SCAN_UNROLL)[1]
 
     def sequence_next_values(self, params: tuple, non_trainable: tuple, S: Any, starts: Any,
                              state0: RolloutState, S_next: Any) -> Any:
@@ -163,7 +165,7 @@ class RecurrentLearner(OnPolicyLearner):
                                           reset_where(starts_t, initial, rnn_state))[2]
             return rnn_state, self.forward_step(params, non_trainable, S_next_t, rnn_state)[1]
 
-        return ops.scan(step, state0, (S, starts, S_next))[1]
+        return ops.scan(step, state0, (S, starts, S_next), unroll=SCAN_UNROLL)[1]
 
     def loss(self, params: tuple, state: TrainState, batch: dict[str, Any], key: Any,
              coefficients: Coefficients) -> tuple[Any, tuple[tuple, dict[str, Any]]]:
@@ -229,7 +231,8 @@ class RecurrentLearner(OnPolicyLearner):
                                             state0, S_next))
 
 
-def sequence_batch(S: Any, starts: Any, state0: RolloutState, steps: dict[str, Any], xp: Any = np) -> dict[str, Any]:
+def sequence_batch(S: Any, starts: Any, state0: RolloutState, steps: dict[str, Any],
+                   xp: Any = np) -> dict[str, Any]:
     """A rollout as the env-major training batch of :class:`RecurrentLearner`: ``S`` [T, N, ...]
     (normalised), ``starts`` [T, N], ``state0`` (the rollout state before step 0) and the
     per-step fields ``A``, ``logP``, ``V``, ``Adv``, ``R`` [T, N, ...]; ``xp`` is NumPy or
