@@ -11,7 +11,6 @@ import plugrl
 from plugrl._backend import keras
 from plugrl.agents import A2C, PPO, PPO2
 from plugrl.agents.on_policy.fast_path import FastTrainer
-from plugrl.agents.on_policy.fast_training import hyperparameters
 from plugrl.agents.on_policy.learner import update_coefficients
 from plugrl.agents.on_policy.recurrent import RecurrentLearner, sequence_batch
 from plugrl.envs.jax import make
