@@ -79,7 +79,8 @@ def sb3_speed(recurrent: bool, steps: int) -> dict[str, float]:
     env = DummyVecEnv([lambda: MaskVelocityWrapper(gym.make("CartPole-v1"))] * N_ENVS)
     policy_kwargs: dict[str, Any] = dict(activation_fn=torch.nn.ReLU, ortho_init=False)
     if recurrent:
-        policy_kwargs.update(lstm_hidden_size=LSTM, enable_critic_lstm=True, net_arch=dict(pi=[WIDTH], vf=[WIDTH]))
+        policy_kwargs.update(lstm_hidden_size=LSTM, enable_critic_lstm=True,
+                             net_arch=dict(pi=[WIDTH], vf=[WIDTH]))
         cls, policy = RecurrentPPO, "MlpLstmPolicy"
     else:
         policy_kwargs.update(net_arch=dict(pi=[WIDTH, WIDTH], vf=[WIDTH, WIDTH]))
