@@ -37,10 +37,10 @@ def test_heads_take_and_return_the_state(cartpole):
     S = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
     head = pi.head
     params = func.gather(head.trainable)
-    logits, new_state = recurrent_apply(head.model, params, func.gather(head.non_trainable), S, state)
+    logits, new_state = recurrent_apply(head, params, func.gather(head.non_trainable), S, state)
     assert logits.shape == (3, 2) and [x.shape for x in new_state] == [(3, 5), (3, 5)]
     # The state matters: a step from the new state ends in another state than one from the initial.
-    again = recurrent_apply(head.model, params, func.gather(head.non_trainable), S, new_state)[1]
+    again = recurrent_apply(head, params, func.gather(head.non_trainable), S, new_state)[1]
     assert not np.allclose(again[0], new_state[0])
     # Policy and value heads share the body's weights, not their models.
     assert pi.head.model is not v.head.model
@@ -52,7 +52,7 @@ def test_recurrent_mlp_cells_and_layers(cartpole):
         func = RecurrentMLP(cartpole, cell, units=6, num_layers=2, hidden_sizes=(7,), random_seed=0)
         assert len(func.rnn_initial_states) == 2 * per_layer
         v = plugrl.V(func)
-        out, state = recurrent_apply(v.head.model, func.gather(v.head.trainable),
+        out, state = recurrent_apply(v.head, func.gather(v.head.trainable),
                                      func.gather(v.head.non_trainable), np.zeros((2, 4), np.float32),
                                      func.initial_state(2))
         assert out.shape == (2, 1) and all(x.shape == (2, 6) for x in state)

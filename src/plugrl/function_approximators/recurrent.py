@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from plugrl._backend import Array, Params, keras
-from plugrl.function_approximators.base import FunctionApproximator, KerasTensor
+from plugrl.function_approximators.base import FunctionApproximator, HeadModel, KerasTensor
 
-__all__ = ["RecurrentFunctionApproximator", "RecurrentMLP", "initial_state_batch", "is_recurrent",
-           "recurrent_apply"]
+__all__ = ["RecurrentFunctionApproximator", "RecurrentMLP", "RecurrentParts", "initial_state_batch",
+           "is_recurrent", "recurrent_apply", "recurrent_parts"]
 
 ops = keras.ops
 
@@ -83,6 +83,12 @@ class RecurrentFunctionApproximator(FunctionApproximator, abc.ABC):
         new_rnn_state)``, with ``rnn_state`` a list of symbolic tensors [batch, *state_shape] in
         the order of :attr:`rnn_initial_states` and ``new_rnn_state`` of the same shapes."""
 
+    def body_post(self, X: KerasTensor) -> KerasTensor:
+        """Layers after the recurrent step, shared by the heads, ``X -> X`` (the default adds
+        none). They see no state, so training runs them on a whole sequence at once, outside
+        the scan over time: put feed-forward layers here rather than in :meth:`body_recurrent`."""
+        return X
+
     def body(self, S: KerasTensor) -> KerasTensor:
         raise TypeError("body: a RecurrentFunctionApproximator's body is body_recurrent(S, rnn_state)")
 
@@ -128,10 +134,15 @@ class RecurrentFunctionApproximator(FunctionApproximator, abc.ABC):
         return keras.Model([S, *states], [self._head_only(key)(X), list(new_states)])
 
     def _head_only(self, key: str) -> keras.Model:
+        """``X -> output``: :meth:`body_post` (one model, shared by the heads) and the head."""
         if key not in self._head_only_models:
+            if "#post" not in self._head_only_models:
+                X = keras.Input(self._shared_body().output[0].shape[1:], name="X")
+                self._head_only_models["#post"] = keras.Model(X, self.body_post(X), name="body_post")
+            post = self._head_only_models["#post"]
             X = keras.Input(self._shared_body().output[0].shape[1:], name="X")
             head = getattr(self, f"head_{key.split('#')[0]}")
-            self._head_only_models[key] = keras.Model(X, head(X))
+            self._head_only_models[key] = keras.Model(X, head(post(X)))
         return self._head_only_models[key]
 
 
@@ -174,9 +185,12 @@ class RecurrentMLP(RecurrentFunctionApproximator):
         for i in range(self.num_layers):
             X, state = layer(self.units)(X, rnn_state[i * per_cell:(i + 1) * per_cell])
             new_state += list(state) if isinstance(state, (list, tuple)) else [state]
+        return X, new_state
+
+    def body_post(self, X: KerasTensor) -> KerasTensor:
         for units in self.hidden_sizes:
             X = keras.layers.Dense(units, activation=self.activation)(X)
-        return X, new_state
+        return X
 
 
 def is_recurrent(function_approximator: Any) -> bool:
@@ -191,10 +205,54 @@ def initial_state_batch(function_approximator: Any, batch_size: int) -> tuple[np
     return function_approximator.initial_state(batch_size)
 
 
-def recurrent_apply(head_model: keras.Model, params: Params, non_trainable: Params, S: Array,
+class RecurrentParts(NamedTuple):
+    """A head model of a recurrent body split in two: the recurrent *core*, ``[S, *rnn_state] ->
+    (X, new_rnn_state)`` (:meth:`~RecurrentFunctionApproximator.body_recurrent`), and the
+    feed-forward *top*, ``X -> output`` (:meth:`~RecurrentFunctionApproximator.body_post` and
+    the head). Each with the positions of its variables in the head model's lists, so that both
+    run on the head's weights; a sequence scans the core over time and runs the top once."""
+
+    core: keras.Model
+    core_trainable: tuple[int, ...]
+    core_non_trainable: tuple[int, ...]
+    top: keras.Model
+    top_trainable: tuple[int, ...]
+    top_non_trainable: tuple[int, ...]
+
+    def apply_core(self, params: Params, non_trainable: Params, S: Array,
+                   rnn_state: tuple[Array, ...]) -> tuple[Array, tuple[Array, ...]]:
+        """The features ``X`` [batch, ...] and the new state of one step (traceable)."""
+        (X, new_state), _ = self.core.stateless_call([params[i] for i in self.core_trainable],
+                                                     [non_trainable[i] for i in self.core_non_trainable],
+                                                     [S, *rnn_state])
+        return X, tuple(new_state)
+
+    def apply_top(self, params: Params, non_trainable: Params, X: Array) -> Any:
+        """The head's output for features ``X`` [batch, ...] (traceable)."""
+        output, _ = self.top.stateless_call([params[i] for i in self.top_trainable],
+                                            [non_trainable[i] for i in self.top_non_trainable], X)
+        return output
+
+
+def recurrent_parts(head: HeadModel) -> RecurrentParts:
+    """The core and the top of a head model of a :class:`RecurrentFunctionApproximator`."""
+    core, top = (layer for layer in head.model.layers if isinstance(layer, keras.Model))
+
+    def positions(variables: list, part: keras.Model, name: str) -> tuple[int, ...]:
+        index = {id(v): i for i, v in enumerate(variables)}
+        return tuple(index[id(v)] for v in getattr(part, name))
+
+    model = head.model
+    return RecurrentParts(core, positions(model.trainable_variables, core, "trainable_variables"),
+                          positions(model.non_trainable_variables, core, "non_trainable_variables"),
+                          top, positions(model.trainable_variables, top, "trainable_variables"),
+                          positions(model.non_trainable_variables, top, "non_trainable_variables"))
+
+
+def recurrent_apply(head: HeadModel, params: Params, non_trainable: Params, S: Array,
                     rnn_state: tuple[Array, ...]) -> tuple[Any, tuple[Array, ...]]:
-    """One step of a head model of a recurrent body, called statelessly (traceable): the head's
-    output and the new state, from the weights, observations [batch, ...] and state."""
-    (output, new_state), _ = head_model.stateless_call(list(params), list(non_trainable),
-                                                       [S, *rnn_state])
-    return output, tuple(new_state)
+    """One step of a head of a recurrent body, called statelessly (traceable): the head's output
+    and the new state, from the head's weights, observations [batch, ...] and the state."""
+    parts = recurrent_parts(head)
+    X, new_state = parts.apply_core(params, non_trainable, S, rnn_state)
+    return parts.apply_top(params, non_trainable, X), new_state

@@ -30,7 +30,7 @@ from plugrl.function_approximators.recurrent import (
     RecurrentMLP,
     initial_state_batch,
     is_recurrent,
-    recurrent_apply,
+    recurrent_parts,
 )
 
 ops = keras.ops
@@ -79,8 +79,9 @@ class RecurrentLearner(OnPolicyLearner):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.actor_recurrent = is_recurrent(self.policy.function_approximator)
         self.shared = self.v_func.function_approximator is self.policy.function_approximator
+        self._parts_pi, self._parts_v = (recurrent_parts(f.head) if is_recurrent(f.function_approximator)
+                                         else None for f in (self.policy, self.v_func))
         compile_ = jit_for(self.convolutional)
         self._act_step = compile_(self._packed_sample_step)
         self._step = compile_(self.forward_step)
@@ -105,22 +106,40 @@ class RecurrentLearner(OnPolicyLearner):
                      rnn_state: RolloutState) -> tuple[Any, Any, RolloutState]:
         """One time step: distribution parameters ``Z``, values ``V`` [batch] and the next
         rollout state, from observations [batch, ...] and the rollout state (no reset here)."""
+        features, rnn_state = self._cores(params, non_trainable, S, rnn_state)
+        return (*self._tops(params, non_trainable, S, features), rnn_state)
+
+    def _cores(self, params: tuple, non_trainable: tuple, S: Any,
+               rnn_state: RolloutState) -> tuple[tuple[Any, Any], RolloutState]:
+        """The recurrent cores' features of the actor and the critic (None for a feed-forward
+        network) and the next rollout state."""
+        actor_state, critic_state = rnn_state
+        X_pi = X_v = None
+        if self._parts_pi is not None:
+            X_pi, actor_state = self._parts_pi.apply_core(*self._groups.select(params, non_trainable, 0), S,
+                                                          actor_state)
+        if self.shared:
+            X_v = X_pi
+        elif self._parts_v is not None:
+            X_v, critic_state = self._parts_v.apply_core(*self._groups.select(params, non_trainable, 1), S,
+                                                         critic_state)
+        return (X_pi, X_v), (actor_state, critic_state)
+
+    def _tops(self, params: tuple, non_trainable: tuple, S: Any,
+              features: tuple[Any, Any]) -> tuple[Any, Any]:
+        """``Z`` and ``V`` from the cores' features (a feed-forward network from ``S``): the
+        feed-forward part, which a sequence runs once on all its steps."""
         weights_pi = self._groups.select(params, non_trainable, 0)
         weights_v = self._groups.select(params, non_trainable, 1)
-        actor_state, critic_state = rnn_state
-        if self.actor_recurrent:
-            Z, actor_state = recurrent_apply(self.policy.head.model, *weights_pi, S, actor_state)
+        X_pi, X_v = features
+        if self._parts_pi is not None:
+            Z = self._parts_pi.apply_top(*weights_pi, X_pi)
             Z = Z if self.discrete else tuple(Z)
         else:
             Z = self.policy.apply(*weights_pi, S)[0]
-        if self.shared:
-            V = recurrent_apply(self.v_func.head.model, *weights_v, S, rnn_state[0])[0][:, 0]
-        elif is_recurrent(self.v_func.function_approximator):
-            V, critic_state = recurrent_apply(self.v_func.head.model, *weights_v, S, critic_state)
-            V = V[:, 0]
-        else:
-            V = self.v_func.apply(*weights_v, S)[0]
-        return self.with_logvar_offset(Z), V, (actor_state, critic_state)
+        V = (self._parts_v.apply_top(*weights_v, X_v)[:, 0] if self._parts_v is not None
+             else self.v_func.apply(*weights_v, S)[0])
+        return self.with_logvar_offset(Z), V
 
     def forward(self, params: tuple, non_trainable: tuple, S: Any) -> tuple[Any, Any]:
         """``Z`` and ``V`` of observations at the first step of their episodes (initial state)."""
@@ -140,17 +159,18 @@ class RecurrentLearner(OnPolicyLearner):
 
     def sequence_forward(self, params: tuple, non_trainable: tuple, S: Any, starts: Any,
                          state0: RolloutState) -> tuple[Any, Any]:
-        """``Z`` and ``V`` [T, batch, ...] along time-major sequences ``S`` [T, batch, ...] from
-        the rollout state ``state0``, reset where ``starts`` [T, batch] (a scan over time)."""
+        """``Z`` and ``V`` along time-major sequences ``S`` [T, batch, ...] from the rollout
+        state ``state0``, reset where ``starts`` [T, batch]: a scan over time of the recurrent
+        cores only, then the feed-forward layers and heads on all steps at once. Returned
+        flattened time-major, [T * batch, ...] (step ``t`` of sequence ``b`` at ``t * batch + b``)."""
         initial = self.initial_state(S.shape[1])
 
         def step(rnn_state: RolloutState, xs: tuple) -> tuple[RolloutState, tuple]:
             S_t, starts_t = xs
-            Z, V, rnn_state = self.forward_step(params, non_trainable, S_t,
-                                                reset_where(starts_t, initial, rnn_state))
-            return rnn_state, (Z, V)
+            return self._cores(params, non_trainable, S_t, reset_where(starts_t, initial, rnn_state))[::-1]
 
-        return ops.scan(step, state0, (S, starts), unroll=SCAN_UNROLL)[1]
+        features = ops.scan(step, state0, (S, starts), unroll=SCAN_UNROLL)[1]
+        return self._tops(params, non_trainable, _flat(S), keras.tree.map_structure(_flat, features))
 
     def sequence_next_values(self, params: tuple, non_trainable: tuple, S: Any, starts: Any,
                              state0: RolloutState, S_next: Any) -> Any:
@@ -161,11 +181,12 @@ class RecurrentLearner(OnPolicyLearner):
 
         def step(rnn_state: RolloutState, xs: tuple) -> tuple[RolloutState, Any]:
             S_t, starts_t, S_next_t = xs
-            rnn_state = self.forward_step(params, non_trainable, S_t,
-                                          reset_where(starts_t, initial, rnn_state))[2]
-            return rnn_state, self.forward_step(params, non_trainable, S_next_t, rnn_state)[1]
+            rnn_state = self._cores(params, non_trainable, S_t, reset_where(starts_t, initial, rnn_state))[1]
+            return rnn_state, self._cores(params, non_trainable, S_next_t, rnn_state)[0]
 
-        return ops.scan(step, state0, (S, starts, S_next), unroll=SCAN_UNROLL)[1]
+        features = ops.scan(step, state0, (S, starts, S_next), unroll=SCAN_UNROLL)[1]
+        V = self._tops(params, non_trainable, _flat(S_next), keras.tree.map_structure(_flat, features))[1]
+        return ops.reshape(V, S.shape[:2])
 
     def loss(self, params: tuple, state: TrainState, batch: dict[str, Any], key: Any,
              coefficients: Coefficients) -> tuple[Any, tuple[tuple, dict[str, Any]]]:
@@ -174,14 +195,10 @@ class RecurrentLearner(OnPolicyLearner):
         def time_major(x: Any) -> Any:
             return ops.swapaxes(x, 0, 1)
 
-        def flat(x: Any) -> Any:
-            return ops.reshape(x, (-1, *x.shape[2:]))
-
         Z, V_pred = self.sequence_forward(params, state.non_trainable, time_major(batch["S"]),
                                           time_major(batch["starts"]), batch["state0"])
-        steps = {k: flat(time_major(batch[k])) for k in _STEP_FIELDS}
-        return self.loss_of_outputs(keras.tree.map_structure(flat, Z), flat(V_pred), state, steps,
-                                    coefficients)
+        steps = {k: _flat(time_major(batch[k])) for k in _STEP_FIELDS}
+        return self.loss_of_outputs(Z, V_pred, state, steps, coefficients)
 
     def _pack(self, batch: dict[str, Any]) -> Any:
         return batch  # minibatches gather whole sequences along the env axis
@@ -229,6 +246,11 @@ class RecurrentLearner(OnPolicyLearner):
         """:meth:`sequence_next_values` with the learner's weights (time-major NumPy arrays)."""
         return np.asarray(self._next_values(self.state.params, self.state.non_trainable, S, starts,
                                             state0, S_next))
+
+
+def _flat(x: Any) -> Any:
+    """[T, batch, ...] -> [T * batch, ...] (None stays None)."""
+    return None if x is None else ops.reshape(x, (-1, *x.shape[2:]))
 
 
 def sequence_batch(S: Any, starts: Any, state0: RolloutState, steps: dict[str, Any],
