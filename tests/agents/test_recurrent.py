@@ -12,7 +12,7 @@ from plugrl._backend import keras
 from plugrl.agents import A2C, PPO, PPO2
 from plugrl.agents.on_policy.fast_path import FastTrainer
 from plugrl.agents.on_policy.learner import update_coefficients
-from plugrl.agents.on_policy.recurrent import RecurrentLearner, sequence_batch
+from plugrl.agents.on_policy.recurrent import RecurrentLearner, rollout_sequences, sequence_batch
 from plugrl.envs.jax import make
 
 #: Small recurrent agents: 3 envs so that episodes end at different steps in each.
@@ -55,7 +55,7 @@ def test_state_resets_exactly_at_episode_starts_with_autoreset():
 
 
 def test_fast_path_state_resets_exactly_at_episode_starts():
-    agent = PPO(make("CartPole-v1"), seed=2, **SMALL)
+    agent = PPO(make("CartPole-v1"), seed=2, **{**SMALL, "sequence_length": 8})
     trainer = FastTrainer(agent.learner, agent.jax_env, agent.jax_env.default_params, 1)
     carry = trainer.start(agent.learner.state, np.asarray(jax.random.PRNGKey(0)))
     # Two rollouts: the second starts with states carried over (and some envs mid-episode).
@@ -68,6 +68,10 @@ def test_fast_path_state_resets_exactly_at_episode_starts():
     assert done.any()
     V = reference_rollout_values(agent.learner, np.asarray(rollout.S), starts, rollout.state0)
     np.testing.assert_allclose(np.asarray(rollout.V), V, rtol=1e-5, atol=1e-6)
+    # The states recorded before every step (chunked sequences start from them).
+    for first, recorded in zip(jax.tree_util.tree_leaves(rollout.state0),
+                               jax.tree_util.tree_leaves(rollout.states)):
+        np.testing.assert_array_equal(np.asarray(recorded)[0], np.asarray(first))
 
 
 def random_sequences(learner: RecurrentLearner, T: int, N: int, seed: int = 0):
@@ -227,3 +231,35 @@ def test_recurrent_critic_with_gae_object_or_min_rollouts_is_an_error():
         PPO("CartPole-v1", recurrent="lstm", min_rollouts=2)
     with pytest.raises(ValueError, match="recurrent: expected one of"):
         PPO("CartPole-v1", recurrent="rnn")
+
+
+def test_chunked_sequences_start_from_the_recorded_states():
+    """Sequences of ``sequence_length`` steps start from the states recorded at collection: under
+    the weights that collected the rollout, their loss is the loss of the whole columns."""
+    agent = PPO("CartPole-v1", seed=5, **{**SMALL, "sequence_length": 6})
+    agent.fit(agent.config.n_steps * 3)
+    agent.rnn_states.start_rollout()
+    rollout = agent.sampler.collect(agent._act)
+    learner = agent.learner
+    S = agent._normalize(rollout.S.reshape(-1, 4)).reshape(rollout.S.shape)
+    S_next = agent._normalize(rollout.S_next.reshape(-1, 4)).reshape(rollout.S.shape)
+    chunks = rollout_sequences(learner, rollout, agent.rnn_states.rollout_start, S, S_next)
+    T, N = rollout.R.shape
+    assert chunks["S"].shape == (T // 6 * N, 6, 4)
+    np.testing.assert_array_equal(chunks["S"][2 * N + 1], S[12:18, 1])  # chunk k * N + n
+    columns = sequence_batch(S, rollout.info["episode_start"], agent.rnn_states.rollout_start,
+                             {k: chunks[k].reshape(T // 6, N, 6).swapaxes(1, 2).reshape(T, N)
+                              for k in ("A", "logP", "V", "Adv", "R")})
+    coefficients = update_coefficients(agent.config, 0.0)
+    state = learner.state
+    whole = learner.loss(state.params, state, columns, None, coefficients)[1][1]
+    cut = learner.loss(state.params, state, chunks, None, coefficients)[1][1]
+    for name in ("PPOClip/entropy", "RecurrentLearner/value_loss"):
+        np.testing.assert_allclose(cut[name], whole[name], rtol=1e-5)
+    # The first chunk of each env starts from the rollout's initial state.
+    np.testing.assert_allclose(chunks["state0"][0][0][:N], np.asarray(agent.rnn_states.rollout_start[0][0]))
+
+
+def test_sequence_length_must_divide_n_steps():
+    with pytest.raises(ValueError, match="sequence_length: expected a divisor of n_steps=24"):
+        PPO("CartPole-v1", **{**SMALL, "sequence_length": 7})

@@ -148,6 +148,11 @@ class OnPolicyConfig:
     """Units of each recurrent cell (sb3-contrib's name; its default is 256)."""
     n_lstm_layers: int = 1
     """Stacked recurrent cells (sb3-contrib's name)."""
+    sequence_length: int | None = None
+    """Steps per training sequence of a recurrent network: None trains on whole rollout columns
+    (backpropagation through all ``n_steps``); a divisor of ``n_steps`` cuts each column into
+    chunks that start from the states recorded at collection (truncated backpropagation through
+    time; RLlib's ``max_seq_len``), so minibatches hold ``batch_size // sequence_length`` of them."""
     enable_critic_lstm: bool = True
     """The critic has recurrent cells of its own (sb3-contrib's name); False: a feed-forward MLP
     critic. ``shared_network=True`` shares one recurrent body, as sb3-contrib's ``shared_lstm``."""
@@ -235,6 +240,11 @@ class OnPolicyConfig:
                                  f"expected None, got {self.min_rollouts}")
         for name in ("lstm_hidden_size", "n_lstm_layers"):
             check_positive_int(getattr(self, name), name)
+        if self.sequence_length is not None:
+            check_positive_int(self.sequence_length, "sequence_length")
+            if self.n_steps % self.sequence_length:
+                raise ValueError(f"sequence_length: expected a divisor of n_steps={self.n_steps}, "
+                                 f"got {self.sequence_length}")
         if not isinstance(self.enable_critic_lstm, bool):
             raise ValueError(f"enable_critic_lstm: expected a bool, got {self.enable_critic_lstm!r}")
         check_training_setup(self)

@@ -196,8 +196,9 @@ class FastTrainer:
         minibatches, batch_size] (a sort of random numbers compiles much faster than
         ``jax.random.permutation``) and its keys [num_epoch, minibatches, 2], one per step."""
         next_key, k_iteration = jax.random.split(key)
-        # A recurrent learner's minibatches are whole sequences: they shuffle environments.
-        items = self.config.num_envs if self.learner.recurrent else self.size
+        # A recurrent learner's minibatches are whole sequences: they shuffle those.
+        learner = self.learner
+        items = self.size // learner.sequence_length if isinstance(learner, RecurrentLearner) else self.size
         E, B = self.config.num_epoch, self._minibatch_items()
         M, rollout = max(1, items // B), sum(self.rollouts.bit_counts)
         B = min(B, items)
@@ -236,10 +237,12 @@ class FastTrainer:
                                       hp.gamma, hp.gae_lambda)
         S = rollout.S.reshape(self.size, *self.rollouts.obs_shape)
         if self.learner.recurrent:
+            assert isinstance(self.learner, RecurrentLearner)
             batch = sequence_batch(self.rollouts.normalize(moments, rollout.S), rollout.starts,
                                    rollout.state0,
                                    {"A": rollout.A, "logP": rollout.logP, "V": rollout.V, "Adv": Adv,
-                                    "R": Rlambda}, xp=jnp)
+                                    "R": Rlambda}, xp=jnp, states=rollout.states,
+                                   length=self.learner.sequence_length)
         else:
             batch = {"S": self.rollouts.normalize(moments, S),
                      "A": rollout.A.reshape(self.size, *rollout.A.shape[2:]),

@@ -63,6 +63,7 @@ class TracedRollout(NamedTuple):
     returns: jax.Array
     starts: Any = None  # [n_steps, num_envs] bool, where episodes start (recurrent learners)
     state0: Any = None  # the rollout state before the first step (recurrent learners)
+    states: Any = None  # the rollout states before every step, [n_steps, num_envs, ...] (chunked sequences)
 
 
 class JaxRollouts:
@@ -160,7 +161,9 @@ class JaxRollouts:
         outputs = (envs.obs, A, r, terminated, truncated, logP, V, obs_next, done, returns)
         if not self.recurrent:
             return following, outputs
-        return following._replace(rnn_state=rnn_state, episode_start=done), (*outputs, envs.episode_start)
+        recorded = (envs.rnn_state,) if self._recurrent().chunked else ()
+        return (following._replace(rnn_state=rnn_state, episode_start=done),
+                (*outputs, envs.episode_start, None, *recorded))
 
     def next_values(self, params: tuple, non_trainable: tuple, moments: Moments | None,
                     rollout: TracedRollout, obs_last: ArrayLike) -> jax.Array:

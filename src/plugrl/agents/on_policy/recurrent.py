@@ -213,16 +213,27 @@ class RecurrentLearner(OnPolicyLearner):
         return pack_columns(A, logP, V, Z), rnn_state
 
     # ------------------------------------------------------------------ host side
+    @property
+    def sequence_length(self) -> int:
+        """Steps per training sequence: ``config.sequence_length``, else the whole rollout."""
+        return self.config.sequence_length or self.config.n_steps
+
+    @property
+    def chunked(self) -> bool:
+        """Whether training sequences are chunks of the rollout, which start from the states
+        recorded at collection (so rollouts record the state at every step)."""
+        return self.sequence_length < self.config.n_steps
+
     def envs_per_minibatch(self) -> int:
-        """Whole sequences per minibatch: ``batch_size // n_steps`` environments, at least one."""
-        return max(1, self.config.batch_size // self.config.n_steps)
+        """Whole sequences per minibatch: ``batch_size // sequence_length``, at least one."""
+        return max(1, self.config.batch_size // self.sequence_length)
 
     def shuffles(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        """Each epoch's order of the rollout's ``size // n_steps`` environments, [num_epoch,
-        num_minibatches, envs_per_minibatch] int32 (environments beyond whole minibatches sit
-        that epoch out)."""
+        """Each epoch's order of the rollout's ``size // sequence_length`` sequences, [num_epoch,
+        num_minibatches, envs_per_minibatch] int32 (sequences beyond whole minibatches sit that
+        epoch out)."""
         cfg, B = self.config, self.envs_per_minibatch()
-        N = size // cfg.n_steps
+        N = size // self.sequence_length
         M = max(1, N // B)
         B = min(B, N)
         orders = [rng.permutation(N)[:M * B] for _ in range(cfg.num_epoch)]
@@ -253,16 +264,32 @@ def _flat(x: Any) -> Any:
     return None if x is None else ops.reshape(x, (-1, *x.shape[2:]))
 
 
-def sequence_batch(S: Any, starts: Any, state0: RolloutState, steps: dict[str, Any],
-                   xp: Any = np) -> dict[str, Any]:
+def sequence_batch(S: Any, starts: Any, state0: RolloutState, steps: dict[str, Any], xp: Any = np,
+                   states: Any = None, length: int | None = None) -> dict[str, Any]:
     """A rollout as the env-major training batch of :class:`RecurrentLearner`: ``S`` [T, N, ...]
     (normalised), ``starts`` [T, N], ``state0`` (the rollout state before step 0) and the
     per-step fields ``A``, ``logP``, ``V``, ``Adv``, ``R`` [T, N, ...]; ``xp`` is NumPy or
-    ``jax.numpy``."""
-    def env_major(x: Any) -> Any:
-        return xp.swapaxes(x, 0, 1)
+    ``jax.numpy``.
 
-    return {"S": env_major(S), "starts": env_major(starts), "state0": state0,
+    With ``length`` < T (``config.sequence_length``), each env's column is cut into T / length
+    sequences, which start from ``states``, the rollout states recorded before every step
+    (a pytree of [T, N, ...]): sequence ``k * N + n`` is steps ``k * length`` to ``(k + 1) *
+    length - 1`` of env ``n``.
+    """
+    T, N = starts.shape
+    if length is None or length >= T:
+        def env_major(x: Any) -> Any:
+            return xp.swapaxes(x, 0, 1)
+
+        state0_of_sequences = state0
+    else:
+        def env_major(x: Any) -> Any:
+            chunks = xp.reshape(x, (T // length, length, N, *x.shape[2:]))
+            return xp.reshape(xp.swapaxes(chunks, 1, 2), (T // length * N, length, *x.shape[2:]))
+
+        state0_of_sequences = keras.tree.map_structure(
+            lambda x: xp.reshape(x[::length], (T // length * N, *x.shape[2:])), states)
+    return {"S": env_major(S), "starts": env_major(starts), "state0": state0_of_sequences,
             **{k: env_major(steps[k]) for k in _STEP_FIELDS}}
 
 
@@ -274,5 +301,11 @@ def rollout_sequences(learner: RecurrentLearner, rollout: Any, state0: RolloutSt
     starts, V_old = rollout.info["episode_start"], rollout.info["V"]
     V_next = learner.next_values(S, starts, state0, S_next)
     Adv, Rlambda = learner.advantages(rollout.R, V_old, V_next, rollout.terminated, rollout.truncated)
+    states = None
+    if learner.chunked:
+        leaves = keras.tree.flatten(state0)
+        states = keras.tree.pack_sequence_as(state0, [rollout.info[f"rnn_state/{i}"]
+                                                      for i in range(len(leaves))])
     return sequence_batch(S, starts, state0, {"A": rollout.info["A"], "logP": rollout.info["logP"],
-                                              "V": V_old, "Adv": Adv, "R": Rlambda})
+                                              "V": V_old, "Adv": Adv, "R": Rlambda},
+                          states=states, length=learner.sequence_length)

@@ -52,9 +52,14 @@ class RecurrentStates:
 
     def act(self, S: np.ndarray, noise: np.ndarray, starts: np.ndarray) -> dict[str, np.ndarray]:
         """One vector step of training: reset where an episode ``starts``, act, keep the state;
-        returns the policy info with ``"episode_start"`` (the flags, recorded in the rollout)."""
-        info, self.rollout = self.learner.act_step(S, noise, self.rollout, starts)
-        return {**info, "episode_start": np.asarray(starts, bool)}
+        returns the policy info with ``"episode_start"`` (the flags, recorded in the rollout) and,
+        when training sequences are chunks, ``"rnn_state/<i>"`` (the state's leaves before the step)."""
+        before = self.rollout
+        info, self.rollout = self.learner.act_step(S, noise, before, starts)
+        info["episode_start"] = np.asarray(starts, bool)
+        if self.learner.chunked:  # training sequences start from these states
+            info.update({f"rnn_state/{i}": np.asarray(x) for i, x in enumerate(keras.tree.flatten(before))})
+        return info
 
     def begin(self, use_saved_states: bool, batch_size: int = 1) -> RolloutState:
         """The state a ``predict``/``select_action`` call starts from (DeepChem's semantics)."""
