@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from plugrl._backend import TrainState, jit_for, keras
+from plugrl._backend import TrainState, jit_for, keras, scan_recomputing
 from plugrl.agents.on_policy.learner import Coefficients, OnPolicyLearner, pack_columns
 from plugrl.function_approximators.predefined.mlp import SpacesOnly, default_network
 from plugrl.function_approximators.recurrent import (
@@ -42,8 +42,6 @@ __all__ = ["RecurrentLearner", "RolloutState", "reset_where", "rollout_sequences
 RolloutState = tuple[tuple[Any, ...], tuple[Any, ...]]
 
 #: The per-step fields of a training batch, besides the observations.
-SCAN_UNROLL = 1
-
 _STEP_FIELDS = ("A", "logP", "V", "Adv", "R")
 
 
@@ -169,7 +167,7 @@ class RecurrentLearner(OnPolicyLearner):
             S_t, starts_t = xs
             return self._cores(params, non_trainable, S_t, reset_where(starts_t, initial, rnn_state))[::-1]
 
-        features = ops.scan(step, state0, (S, starts), unroll=SCAN_UNROLL)[1]
+        features = scan_recomputing(step, state0, (S, starts))[1]
         return self._tops(params, non_trainable, _flat(S), keras.tree.map_structure(_flat, features))
 
     def sequence_next_values(self, params: tuple, non_trainable: tuple, S: Any, starts: Any,
@@ -184,7 +182,7 @@ class RecurrentLearner(OnPolicyLearner):
             rnn_state = self._cores(params, non_trainable, S_t, reset_where(starts_t, initial, rnn_state))[1]
             return rnn_state, self._cores(params, non_trainable, S_next_t, rnn_state)[0]
 
-        features = ops.scan(step, state0, (S, starts, S_next), unroll=SCAN_UNROLL)[1]
+        features = ops.scan(step, state0, (S, starts, S_next))[1]
         V = self._tops(params, non_trainable, _flat(S_next), keras.tree.map_structure(_flat, features))[1]
         return ops.reshape(V, S.shape[:2])
 
