@@ -9,7 +9,9 @@ one at a time:
    ``n_steps=32``, ``batch_size=256``, 20 epochs, ``gae_lambda=0.98``, ``gamma=0.99``, no
    entropy bonus, learning rate linear from 1e-3, clip range linear from 0.2, an LSTM of 64
    units for the actor and one for the critic (``enable_critic_lstm``), then one ReLU layer of
-   64 each (``net_arch=dict(pi=[64], vf=[64])``), ``max_grad_norm=0.5``. The feed-forward
+   64 each (``net_arch=dict(pi=[64], vf=[64])``), ``max_grad_norm=0.5``; ``lstm-shared``: one
+   LSTM for both (sb3-contrib's ``shared_lstm``; plugrl's ``shared_network`` also shares the
+   ReLU layer after it, where sb3-contrib keeps one per head). The feed-forward
    baseline of the same width replaces each LSTM by a dense layer of 64 (``[64, 64]`` ReLU).
    Reported: steady-state training throughput (env steps/s after the first rollout and update,
    which leaves plugrl's compilation out) and the cost of a recurrent iteration relative to a
@@ -43,7 +45,7 @@ clock = time.perf_counter
 
 
 # ---------------------------------------------------------------------- workers
-def plugrl_speed(recurrent: bool, steps: int) -> dict[str, float]:
+def plugrl_speed(recurrent: bool, steps: int, shared: bool = False) -> dict[str, float]:
     import gymnasium as gym
 
     import plugrl.agents
@@ -55,7 +57,7 @@ def plugrl_speed(recurrent: bool, steps: int) -> dict[str, float]:
                   gamma=ZOO["gamma"], gae_lambda=ZOO["gae_lambda"], entropy_coeff=0.0, lr="lin_1e-3",
                   clip="lin_0.2", activation="relu", max_grad_norm=ZOO["max_grad_norm"])
     if recurrent:
-        config.update(recurrent="lstm", lstm_hidden_size=LSTM, hidden_sizes=(WIDTH,))
+        config.update(recurrent="lstm", lstm_hidden_size=LSTM, hidden_sizes=(WIDTH,), shared_network=shared)
     else:
         config.update(hidden_sizes=(WIDTH, WIDTH))
     agent = plugrl.agents.PPO(env, seed=0, **config)
@@ -65,7 +67,7 @@ def plugrl_speed(recurrent: bool, steps: int) -> dict[str, float]:
     return {"steps_per_s": steps / (clock() - start)}
 
 
-def sb3_speed(recurrent: bool, steps: int) -> dict[str, float]:
+def sb3_speed(recurrent: bool, steps: int, shared: bool = False) -> dict[str, float]:
     import gymnasium as gym
     import torch
     from sb3_contrib import RecurrentPPO
@@ -79,7 +81,7 @@ def sb3_speed(recurrent: bool, steps: int) -> dict[str, float]:
     env = DummyVecEnv([lambda: MaskVelocityWrapper(gym.make("CartPole-v1"))] * N_ENVS)
     policy_kwargs: dict[str, Any] = dict(activation_fn=torch.nn.ReLU, ortho_init=False)
     if recurrent:
-        policy_kwargs.update(lstm_hidden_size=LSTM, enable_critic_lstm=True,
+        policy_kwargs.update(lstm_hidden_size=LSTM, enable_critic_lstm=not shared, shared_lstm=shared,
                              net_arch=dict(pi=[WIDTH], vf=[WIDTH]))
         cls, policy = RecurrentPPO, "MlpLstmPolicy"
     else:
@@ -148,9 +150,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         kind, library, network, *rest = args.worker
-        recurrent = network == "lstm"
+        recurrent = network.startswith("lstm")
         if kind == "speed":
-            result = (plugrl_speed if library == "plugrl" else sb3_speed)(recurrent, int(rest[0]))
+            result = (plugrl_speed if library == "plugrl" else sb3_speed)(recurrent, int(rest[0]),
+                                                                         network == "lstm-shared")
         else:
             result = plugrl_learning(recurrent, int(rest[0]), int(rest[1]))
         print(json.dumps(result))
@@ -158,7 +161,7 @@ def main() -> None:
     libraries = ["plugrl"] + ([] if args.plugrl_only else ["sb3"])
     report: dict[str, Any] = {"speed": {}, "learning": {}}
     for library in libraries:
-        for network in ("lstm", "mlp"):
+        for network in ("lstm", "lstm-shared", "mlp"):
             rates = [run_worker("speed", library, network, str(args.steps))["steps_per_s"]
                      for _ in range(args.repeats)]
             report["speed"][f"{library}/{network}"] = statistics.median(rates)
@@ -166,11 +169,13 @@ def main() -> None:
                   f"(runs: {', '.join(f'{r:.0f}' for r in rates)})", flush=True)
     speed = report["speed"]
     for library in libraries:
-        ratio = speed[f"{library}/mlp"] / speed[f"{library}/lstm"]
-        print(f"{library}: a recurrent iteration costs {ratio:.2f}x a feed-forward one")
+        for network in ("lstm", "lstm-shared"):
+            ratio = speed[f"{library}/mlp"] / speed[f"{library}/{network}"]
+            print(f"{library}: a recurrent iteration ({network}) costs {ratio:.2f}x a feed-forward one")
     if not args.plugrl_only:
-        print(f"recurrent PPO, plugrl / sb3-contrib: {speed['plugrl/lstm'] / speed['sb3/lstm']:.1f}x "
-              f"the env steps/s")
+        for network in ("lstm", "lstm-shared", "mlp"):
+            print(f"{network}: plugrl / sb3: {speed[f'plugrl/{network}'] / speed[f'sb3/{network}']:.1f}x "
+                  f"the env steps/s")
     if args.learning:
         for network in ("lstm", "mlp"):
             runs = [run_worker("learning", "plugrl", network, seed, str(args.learning_steps))
