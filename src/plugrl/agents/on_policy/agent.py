@@ -76,6 +76,17 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         Hyperparameters (see :class:`~plugrl.agents.config.OnPolicyConfig`); aliases from the
         seeds are accepted, unknown names are an error. When ``batch_size`` is not given, the
         agent's default is fitted to the rollout (:meth:`OnPolicyConfig.resolve_defaults`).
+
+    Notes
+    -----
+    Recurrent policies: ``recurrent='lstm'`` (or ``'gru'``; with ``lstm_hidden_size``,
+    ``n_lstm_layers``, ``enable_critic_lstm``, ``sequence_length``), a
+    :class:`~plugrl.function_approximators.RecurrentFunctionApproximator` or a DeepChem ``Policy``
+    with ``rnn_initial_states`` make the agent recurrent (:mod:`plugrl.agents.on_policy.recurrent`):
+    rollouts carry the state per environment, reset it where an episode starts, and updates train
+    on whole sequences; ``predict`` and ``select_action`` keep DeepChem's saved states, ``action``
+    takes and returns TF-Agents' policy state, and checkpoints hold the states, so resuming stays
+    exact.
     """
 
     AGENT_TYPE: ClassVar[str] = "OnPolicyAgent"
@@ -258,33 +269,17 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         """One action for one observation: sampled, or the most likely if ``deterministic``.
         ``use_saved_states`` and ``save_states``: DeepChem's, as in :meth:`predict`."""
         S = self._normalize(self.learner.policy.check_state(s)[None])
+        noise = None if deterministic else self._noise(1)
         if self.rnn_states is not None:
-            return self._recurrent_action(S, deterministic, use_saved_states, save_states)
-        if deterministic:
+            state = self.rnn_states.begin(use_saved_states)
+            A, state = self.rnn_states.step(S, noise, state)
+            self.rnn_states.end(state, save_states)
+        elif noise is None:
             A = self.learner.greedy_actions(self.learner.policy_params(S))
         else:
-            A = self.learner.act(S, self._noise(1))["A"]
+            A = self.learner.act(S, noise)["A"]
         a = self.learner.env_actions(A)[0]
         return int(a) if self.learner.discrete else a
-
-    def _recurrent_action(self, S: np.ndarray, deterministic: bool, use_saved_states: bool,
-                          save_states: bool) -> Any:
-        assert self.rnn_states is not None
-        a, state = self._recurrent_step(S, deterministic, self.rnn_states.begin(use_saved_states))
-        self.rnn_states.end(state, save_states)
-        return a
-
-    def _recurrent_step(self, S: np.ndarray, deterministic: bool, state: Any) -> tuple[Any, Any]:
-        """One action of a recurrent policy from ``state``, and the next state."""
-        assert isinstance(self.learner, RecurrentLearner)
-        if deterministic:
-            Z, _, state = self.learner.step_outputs(S, state)
-            A = self.learner.greedy_actions(Z)
-        else:
-            info, state = self.learner.act_step(S, self._noise(1), state, np.zeros(1, bool))
-            A = info["A"]
-        a = self.learner.env_actions(A)[0]
-        return (int(a) if self.learner.discrete else a), state
 
     def predict(self, s: Any, use_saved_states: bool = True, save_states: bool = True) -> list[Any]:
         """DeepChem's outputs for one observation ``s``: ``[action_probs, value]`` for discrete
@@ -298,30 +293,27 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         """
         S = self._normalize(self.learner.policy.check_state(s)[None])
         if self.rnn_states is not None:
-            assert isinstance(self.learner, RecurrentLearner)
-            Z, V, state = self.learner.step_outputs(S, self.rnn_states.begin(use_saved_states))
-            self.rnn_states.end(state, save_states)
-            value = float(V[0])
+            Z, V = self.rnn_states.outputs(S, use_saved_states, save_states)
         else:
-            Z = self.learner.policy_params(S)
-            value = float(self.learner.values(S)[0])
+            Z, V = self.learner.policy_params(S), self.learner.values(S)
         if self.learner.discrete:
             probs = np.exp(Z[0] - Z[0].max())
-            return [probs / probs.sum(), value]
-        return [Z[0][0], np.exp(0.5 * Z[1][0]), value]
+            return [probs / probs.sum(), float(V[0])]
+        return [Z[0][0], np.exp(0.5 * Z[1][0]), float(V[0])]
 
     def episode_policy(self, deterministic: bool) -> Callable[[Any], Any]:
         """The policy of one evaluation episode; a recurrent one carries its own state from the
         initial states (the saved states of :meth:`predict` stay as they were)."""
-        if self.rnn_states is None:
+        rnn_states = self.rnn_states
+        if rnn_states is None:
             return super().episode_policy(deterministic)
-        assert isinstance(self.learner, RecurrentLearner)
-        state = [self.learner.initial_state(1)]
+        state = [rnn_states.begin(use_saved_states=False)]
 
         def act(s: Any) -> Any:
-            a, state[0] = self._recurrent_step(self._normalize(self.learner.policy.check_state(s)[None]),
-                                               deterministic, state[0])
-            return a
+            S = self._normalize(self.learner.policy.check_state(s)[None])
+            A, state[0] = rnn_states.step(S, None if deterministic else self._noise(1), state[0])
+            a = self.learner.env_actions(A)[0]
+            return int(a) if self.learner.discrete else a
 
         return act
 

@@ -72,6 +72,22 @@ class RecurrentStates:
         if save_states:
             self.saved = _to_host(new_state)
 
+    def step(self, S: np.ndarray, noise: np.ndarray | None,
+             state: RolloutState) -> tuple[np.ndarray, RolloutState]:
+        """Actions ``A`` [batch, ...] for observations from ``state`` (no reset): drawn with
+        ``noise``, or the most likely with None; and the next state."""
+        if noise is None:
+            Z, _, state = self.learner.step_outputs(S, state)
+            return self.learner.greedy_actions(Z), state
+        info, state = self.learner.act_step(S, noise, state, np.zeros(len(S), bool))
+        return info["A"], state
+
+    def outputs(self, S: np.ndarray, use_saved_states: bool, save_states: bool) -> tuple[Any, np.ndarray]:
+        """The distribution parameters and values of ``predict`` (DeepChem's semantics)."""
+        Z, V, state = self.learner.step_outputs(S, self.begin(use_saved_states))
+        self.end(state, save_states)
+        return Z, V
+
     def episodes_restarted(self) -> None:
         """New episodes in every environment: the rollout state starts again."""
         self.rollout = self.learner.initial_state(self.num_envs)
