@@ -20,4 +20,4 @@ def test_lstm_learns_masked_cartpole_clearly_better_than_feed_forward():
         agent.fit(24_576, eval_interval=24_576)
         returns[recurrent] = agent.history[-1]["eval_return"]
     assert returns[None] < 80, returns  # a feed-forward policy cannot see where the pole goes
-    assert returns["lstm"] > 150, returns
+    assert returns["lstm"] > 120, returns  # 173.5 with this seed (CPU), against 41.2
