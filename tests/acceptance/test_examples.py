@@ -21,7 +21,7 @@ def test_every_example_is_covered():
                "frozen_lake_reinforce", "frozen_lake_actor_critic", "frozen_lake_sac", "pendulum_ppo",
                "pyrado_ppo_cartpole", "deepchem_a2c_cartpole", "tf_agents_ppo_cartpole",
                "atari_pong_ppo", "atari_pong_dqn", "connect_four_mcts", "alphazero_connect_four",
-               "ppo_lstm_masked_cartpole"}
+               "pyrado_svpg_cartpole", "ppo_lstm_masked_cartpole"}
     assert {p.stem for p in EXAMPLES.glob("[!_]*.py")} == covered
 
 
@@ -73,6 +73,16 @@ def test_pyrado_ppo_cartpole_example_solves_cartpole(capsys, tmp_path):
     assert result["mean_return"] >= 195
     assert [p.name for p in tmp_path.glob("ckpt-*")] == [f"ckpt-{result['agent'].num_steps:012d}"]
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("Solved")
+
+
+def test_pyrado_svpg_example_gets_a_particle_to_the_maximum(capsys):
+    """pyrado's SVPG set-up (an A2C blueprint particle, horizon, max_iter, train,
+    iter_particles) on the fast path: the best particle balances the pole to the end."""
+    result = load_example("pyrado_svpg_cartpole").main(steps_per_particle=48_000, seed=0)
+    agent = result["agent"]
+    assert result["returns"].max() >= 475 and len(result["returns"]) == 8
+    assert agent.num_steps == 8 * 48_000 and len(agent.history) == 48_000 // (16 * 8)
+    assert "best particle" in capsys.readouterr().out.strip().splitlines()[-1]
 
 
 def test_deepchem_example_learns_cartpole(capsys):

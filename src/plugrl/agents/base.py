@@ -90,7 +90,7 @@ class BaseAgent(RunControl, abc.ABC):
                  model_dir: str | os.PathLike[str] | None = None,
                  save_dir: str | os.PathLike[str] | None = None, max_iter: int | None = None,
                  eval_intvl: int | None = None, logger: Any = None, **config: Any) -> None:
-        self.config = build_config(self.CONFIG, self.DEFAULTS, config)
+        self.config = build_config(self.CONFIG, self.config_defaults(config), config)
         #: Where ``fit`` writes checkpoints and ``restore`` reads them (DeepChem's ``model_dir``,
         #: pyrado's ``save_dir``); None: no checkpoints unless ``fit`` is given an interval.
         self.model_dir = model_dir_argument(model_dir, save_dir)
@@ -104,7 +104,7 @@ class BaseAgent(RunControl, abc.ABC):
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         self.env_id = _env_id(check_not_a_directory(env))
         self._env_argument = env  # evaluation copies it when it has no id
-        self.envs = make_vector_env(env, self.config.num_envs, self.config.vectorization, self.seed)
+        self.envs = make_vector_env(env, self._num_vector_envs(), self.config.vectorization, self.seed)
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
         self.learner = self._make_learner(function_approximator)
@@ -118,6 +118,17 @@ class BaseAgent(RunControl, abc.ABC):
     @abc.abstractmethod
     def _make_learner(self, function_approximator: Any) -> Any:
         """The agent's learner (networks, optimizer, jitted update), for the env's spaces."""
+
+    @classmethod
+    def config_defaults(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The agent's defaults over the configuration's for the keywords ``config``:
+        :attr:`DEFAULTS` (SVPG's depend on its ``particle``)."""
+        return cls.DEFAULTS
+
+    def _num_vector_envs(self) -> int:
+        """The environments the agent steps together: ``config.num_envs`` (SVPG's particles
+        each have that many)."""
+        return int(self.config.num_envs)
 
     @abc.abstractmethod
     def _steps_per_iteration(self) -> int:

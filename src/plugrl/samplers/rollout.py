@@ -83,6 +83,8 @@ class RolloutSampler:
         at the same step in order of env index).
     episode_lengths : list of int
         The lengths of the same episodes.
+    episode_envs : list of int
+        The index of the sub-environment of each of the same episodes.
     total_steps : int
         The number of env steps so far, over all sub-environments.
 
@@ -103,6 +105,7 @@ class RolloutSampler:
         self.obs_shape = obs_shape
         self.episode_returns: list[float] = []
         self.episode_lengths: list[int] = []
+        self.episode_envs: list[int] = []
         self.total_steps = 0
         self._S: np.ndarray | None = None  # the current observations, [N, *obs_shape]
         self._returns = np.zeros(self.num_envs, np.float64)  # of the ongoing episodes
@@ -182,7 +185,8 @@ class RolloutSampler:
         """Counters and the statistics of the ongoing episodes (for checkpoints)."""
         return {"total_steps": self.total_steps, "returns": self._returns.tolist(),
                 "lengths": self._lengths.tolist(), "episode_returns": list(self.episode_returns),
-                "episode_lengths": list(self.episode_lengths), "episode_starts": self._starts.tolist()}
+                "episode_lengths": list(self.episode_lengths), "episode_envs": list(self.episode_envs),
+                "episode_starts": self._starts.tolist()}
 
     def load_state(self, state: dict[str, Any], S: np.ndarray) -> None:
         """Restore :meth:`state` and the current observations ``S`` [N, *obs_shape]."""
@@ -191,6 +195,8 @@ class RolloutSampler:
         self._lengths = np.asarray(state["lengths"], np.int64)
         self.episode_returns[:] = state["episode_returns"]
         self.episode_lengths[:] = state["episode_lengths"]
+        # Checkpoints from before the field: the envs are unknown (-1).
+        self.episode_envs[:] = state.get("episode_envs", [-1] * len(self.episode_lengths))
         self._starts = np.asarray(state.get("episode_starts", [True] * self.num_envs), bool)
         self._S = np.asarray(S, self.obs_dtype)
 
@@ -220,6 +226,7 @@ class RolloutSampler:
         for env in np.flatnonzero(ended):
             self.episode_returns.append(float(self._returns[env]))
             self.episode_lengths.append(int(self._lengths[env]))
+            self.episode_envs.append(int(env))
         self._returns[ended] = 0.0
         self._lengths[ended] = 0
         return r

@@ -174,7 +174,9 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
                 raise ValueError("eval_interval: only the fast path (an agent made on a JAX env) "
                                  "evaluates inside fit; evaluate in a callback instead")
         else:
-            host_each_rollout = callback is not None or checkpoint_seconds is not None or self.eval_intvl
+            # pyrado's max_iter (no total_steps) counts iterations: one rollout each
+            host_each_rollout = (callback is not None or checkpoint_seconds is not None or self.eval_intvl
+                                 or total_steps is None)
             self.fast_path.chunk_steps = (eval_interval or (1 if host_each_rollout else None)
                                           or checkpoint_interval)
             self.fast_path.evaluate = bool(eval_interval)

@@ -136,19 +136,22 @@ class FastTrainer:
                                  episode_start=np.ones(self.config.num_envs, bool))
         return Carry(state, envs, moments, np.asarray(key, np.uint32), np.int32(steps), np.bool_(True))
 
-    def compiled(self, *chunk_args: Any, vmapped: bool = False) -> tuple[Any, Any]:
+    def compiled(self, *chunk_args: Any, vmapped: bool = False,
+                 axis_name: str | None = None) -> tuple[Any, Any]:
         """The chunk and evaluation programs for these chunk arguments, compiled side by side
         (:func:`~plugrl._backend.jax.compile_concurrently`): on 2 cores the evaluation's
         compilation then took 0.5 s less wall time than after the chunk's.
 
         ``vmapped``: both programs over a leading run axis of the carry, hyperparameters and
         evaluation key (as :func:`~plugrl.agents.on_policy.fast_many.train_many` calls them).
+        ``axis_name`` names that axis inside the chunk, for a learner whose gradient hook
+        couples the runs (SVPG's particles).
         """
         runs = np.shape(chunk_args[0].steps)  # () for one run, (R,) for R runs under vmap
-        if (vmapped, runs) not in self._compiled:
+        if (vmapped, runs, axis_name) not in self._compiled:
             chunk, evaluation = self._chunk, self.evaluate
             if vmapped:
-                chunk = jax.vmap(chunk, in_axes=(0, 0, None, None))
+                chunk = jax.vmap(chunk, in_axes=(0, 0, None, None), axis_name=axis_name)
                 evaluation = jax.vmap(evaluation)
             carry = chunk_args[0]
             eval_key = jax.ShapeDtypeStruct((*runs, 2), jnp.uint32)
@@ -156,9 +159,9 @@ class FastTrainer:
             if self.eval_episodes:
                 programs.insert(0, (jit(evaluation), (carry.learner, carry.moments, eval_key)))
             *compiled_evaluation, compiled_chunk = compile_concurrently(programs)
-            self._compiled[vmapped, runs] = (compiled_chunk,
-                                             compiled_evaluation[0] if compiled_evaluation else None)
-        return self._compiled[vmapped, runs]
+            self._compiled[vmapped, runs, axis_name] = (
+                compiled_chunk, compiled_evaluation[0] if compiled_evaluation else None)
+        return self._compiled[vmapped, runs, axis_name]
 
     def evaluate(self, state: TrainState, moments: Moments | None, key: jax.Array) -> jax.Array:
         """Mean return of ``eval_episodes`` deterministic episodes on the JAX environment."""

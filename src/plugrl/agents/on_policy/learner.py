@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from plugrl._backend import (
+    GradientHook,
     Metrics,
     Optimizer,
     TrainState,
@@ -144,6 +145,9 @@ class OnPolicyLearner:
         #: Added to the Gaussian policy's log-variance: ``2 log config.std_init`` (0 by default).
         self.logvar_offset = 2.0 * float(np.log(config.std_init))
         self.state = init_train_state(*self._groups.gather(), self.optimizer)
+        #: Replaces the loss's gradients before each optimizer step of :meth:`update_step`
+        #: (:func:`~plugrl._backend.train_step`'s ``gradient_hook``; SVPG's Stein direction).
+        self.gradient_hook: GradientHook | None = None
         self._gae = GAE(config.gamma, config.gae_lambda)
         compile_ = jit_for(self.convolutional)
         self._act = compile_(lambda params, non_trainable, S, noise: pack_columns(
@@ -275,7 +279,8 @@ class OnPolicyLearner:
 
         def epochs(state: TrainState, unravel: Any) -> tuple[TrainState, Metrics]:
             step = train_step(lambda flat, st, minibatch, k: self.loss(
-                unravel(flat), st, minibatch, k, coefficients), self.optimizer, self.name)
+                unravel(flat), st, minibatch, k, coefficients), self.optimizer, self.name,
+                gradient_hook=self.gradient_hook)
             return minibatch_epochs(lambda st, X, k: step(st, self._unpack(X), k), state, rows,
                                     indices, key, unroll=self.convolutional)
 
@@ -355,6 +360,16 @@ class OnPolicyLearner:
         """Replace the learner's state (e.g. from a checkpoint) and the networks' weights."""
         self.state = state
         self._groups.scatter(grouped(state.params), grouped(state.non_trainable))
+
+    def policy_mask(self) -> np.ndarray:
+        """Which entries of the raveled trainable weights (the vector that :meth:`update_step`
+        trains, :func:`~plugrl._backend.on_raveled_params`) the policy uses: its own, and a body
+        it shares with the critic. Boolean [number of weights]."""
+        group, trainable, _ = self._groups.member(0)
+        used = {(group, i) for i in trainable}
+        return np.concatenate([np.full(np.size(w), (g, i) in used)
+                               for g, weights in enumerate(self.state.params)
+                               for i, w in enumerate(weights)])
 
     def get_weights(self) -> list[np.ndarray]:
         """Every trainable array of the learner's state, in a fixed order."""
