@@ -263,3 +263,17 @@ def test_chunked_sequences_start_from_the_recorded_states():
 def test_sequence_length_must_divide_n_steps():
     with pytest.raises(ValueError, match="sequence_length: expected a divisor of n_steps=24"):
         PPO("CartPole-v1", **{**SMALL, "sequence_length": 7})
+
+
+def test_train_many_vmaps_recurrent_runs_over_seeds():
+    agent = PPO(make("CartPoleNoVel-v1"), seed=0, **{**SMALL, "num_envs": 2, "n_steps": 16, "batch_size": 16,
+                                                   "eval_episodes": 2})
+    runs = agent.train_many([0, 1], 64, eval_interval=32)
+    returns = np.asarray(runs.eval_returns)
+    assert returns.shape == (2, 2) and np.isfinite(returns).all()
+
+
+def test_none_from_the_command_line_is_a_feed_forward_network():
+    from plugrl.agents.presets import coerce_field
+
+    assert coerce_field("recurrent", "none") is None and coerce_field("recurrent", "gru") == "gru"

@@ -138,7 +138,7 @@ class OnPolicyConfig:
     default convolutional network, as Stable-Baselines3's ``CnnPolicy``)."""
     normalize_observations: bool = False
     """Standardise observations with running statistics (saved with the agent)."""
-    recurrent: str | None = None
+    recurrent: None | str = None  # None first: the CLI then reads "none" as None, not as a name
     """The default networks' recurrent cell: ``'lstm'``, ``'gru'`` or None (feed-forward MLPs).
     A recurrent network is ``n_lstm_layers`` cells of ``lstm_hidden_size`` units, then dense
     layers of ``hidden_sizes`` (sb3-contrib's ``MlpLstmPolicy`` with ``net_arch``); rollouts carry
