@@ -22,6 +22,21 @@ one at a time:
    episodes every 10k steps: the steps at which the mean first reached 475, and the best and
    final evaluations of each.
 
+Figures of 2026-12-06 (2 shared cores under load from other jobs; sb3-contrib 2.9.2, torch
+2.13 CPU, one thread; medians of 3 runs of 4096 steps):
+
+- env steps/s, plugrl against sb3-contrib: two LSTMs 4.9k vs 448 (10.9x); a shared LSTM 8.2k vs
+  716 (11.4x); the feed-forward PPO 20.2k vs 4.8k (4.2x).
+- a recurrent iteration against a feed-forward one of the same width: plugrl 4.1x (two LSTMs),
+  2.5x (shared); sb3-contrib 10.8x and 6.7x. An LSTM cell of 64 units on 68 inputs has 4.3x the
+  weights of the dense layer of 64 it replaces, and the update (20 epochs of 256 samples) ran at
+  about the same GFLOP/s for both networks (plugrl's update: 44 ms of CPU time against 6 ms;
+  chunks of ``sequence_length=8``: 36 ms; the rollout 9 ms against 7 ms): with two LSTMs the
+  arithmetic alone is over 3x.
+- learning (``--learning``, 3 seeds, 200k steps): the LSTM first reached 475 at 110k, 120k and
+  140k steps (final 500, 498, 500; Gymnasium evaluation 500 for each); the feed-forward PPO's best
+  evaluations were 47.6, 45.8 and 49.2.
+
 Run from the repository root in the benchmark environment (plugrl, sb3-contrib and a CPU torch):
 
     PYTHONPATH=src python benchmarks/recurrent_ppo.py [--steps 8192] [--repeats 3]

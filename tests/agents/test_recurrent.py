@@ -277,3 +277,17 @@ def test_none_from_the_command_line_is_a_feed_forward_network():
     from plugrl.agents.presets import coerce_field
 
     assert coerce_field("recurrent", "none") is None and coerce_field("recurrent", "gru") == "gru"
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_gaussian_recurrent_policy_on_both_paths(fast):
+    env = make("Pendulum-v1") if fast else "Pendulum-v1"
+    agent = PPO(env, seed=0, **{**SMALL, "recurrent": "gru", "num_envs": 2, "n_steps": 16,
+                                "batch_size": 16, "sequence_length": 8, "std_init": 0.5})
+    before = [np.copy(w) for w in agent.learner.get_weights()]
+    agent.fit(64)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, agent.learner.get_weights()))
+    mean, std, value = agent.predict(np.ones(3, np.float32))
+    assert mean.shape == std.shape == (1,) and abs(float(std[0]) - 0.5) < 0.05 and np.isfinite(value)
+    step = agent.action(np.ones((2, 3), np.float32), agent.get_initial_state(2))
+    assert step.action.shape == (2, 1) and step.info["dist_params"]["scale"].shape == (2, 1)
