@@ -21,7 +21,8 @@ def test_every_example_is_covered():
                "frozen_lake_reinforce", "frozen_lake_actor_critic", "frozen_lake_sac", "pendulum_ppo",
                "pyrado_ppo_cartpole", "deepchem_a2c_cartpole", "tf_agents_ppo_cartpole",
                "atari_pong_ppo", "atari_pong_dqn", "connect_four_mcts", "alphazero_connect_four",
-               "pyrado_svpg_cartpole", "dqn_her_bit_flipping", "deepchem_ppo_hindsight"}
+               "pyrado_svpg_cartpole", "dqn_her_bit_flipping", "deepchem_ppo_hindsight",
+               "ppo_lstm_masked_cartpole"}
     assert {p.stem for p in EXAMPLES.glob("[!_]*.py")} == covered
 
 
@@ -103,6 +104,15 @@ def test_tf_agents_example_learns_cartpole(capsys):
     assert result["eval_return"] >= 195
     assert result["agent"].normalizer.count == 40_960
     assert "mean log-probability" in capsys.readouterr().out
+
+
+def test_lstm_example_runs_on_masked_cartpole(capsys):
+    """PPO with an LSTM on velocity-masked CartPole, the fast path, then played with DeepChem's
+    saved states on Gymnasium's masked CartPole (a small budget: it runs, it does not learn)."""
+    result = load_example("ppo_lstm_masked_cartpole").main(total_steps=4096, eval_interval=2048)
+    assert [steps for steps, _ in result["curve"]] == [2048, 4096]
+    assert len(result["returns"]) == 5 and all(r >= 8 for r in result["returns"])
+    assert "LSTM of 64: on Gymnasium's masked CartPole" in capsys.readouterr().out
 
 
 def check_pong_run(result: dict, printed: str, log: str, tmp_path: Path, capacity: int) -> None:

@@ -214,11 +214,16 @@ class BaseAgent(RunControl, abc.ABC):
                  return_episode_rewards: bool = False) -> float | tuple[float, list[float]]:
         """Mean return over ``n_episodes`` on a fresh environment (seeded from the agent's seed)."""
         env = self.evaluation_env()
-        returns = [episode_return(env, lambda s: self.select_action(s, deterministic),
-                                  seed=self.seed + 1_000_003 + i) for i in range(n_episodes)]
+        returns = [episode_return(env, self.episode_policy(deterministic), seed=self.seed + 1_000_003 + i)
+                   for i in range(n_episodes)]
         env.close()
         mean = float(np.mean(returns))
         return (mean, returns) if return_episode_rewards else mean
+
+    def episode_policy(self, deterministic: bool) -> Callable[[Any], Any]:
+        """The policy of one evaluation episode, ``s -> a`` (agents whose policy keeps a state
+        between steps start each episode afresh)."""
+        return lambda s: self.select_action(s, deterministic)
 
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate` (the caller closes it)."""

@@ -16,6 +16,8 @@ from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_ja
 from plugrl.agents.on_policy.hindsight import make_hindsight, with_relabelled
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
 from plugrl.agents.on_policy.policy_step import PPOPolicyInterface, policy_info
+from plugrl.agents.on_policy.recurrent import RecurrentLearner, rollout_sequences, uses_recurrence
+from plugrl.agents.on_policy.recurrent_states import RecurrentStates
 from plugrl.agents.on_policy.user_objects import UserObjects, critic_discounts, make_normalizer
 from plugrl.caching.gae import GAE
 from plugrl.function_approximators.predefined.mlp import policy_spaces
@@ -75,6 +77,17 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         Hyperparameters (see :class:`~plugrl.agents.config.OnPolicyConfig`); aliases from the
         seeds are accepted, unknown names are an error. When ``batch_size`` is not given, the
         agent's default is fitted to the rollout (:meth:`OnPolicyConfig.resolve_defaults`).
+
+    Notes
+    -----
+    Recurrent policies: ``recurrent='lstm'`` (or ``'gru'``; with ``lstm_hidden_size``,
+    ``n_lstm_layers``, ``enable_critic_lstm``, ``sequence_length``), a
+    :class:`~plugrl.function_approximators.RecurrentFunctionApproximator` or a DeepChem ``Policy``
+    with ``rnn_initial_states`` make the agent recurrent (:mod:`plugrl.agents.on_policy.recurrent`):
+    rollouts carry the state per environment, reset it where an episode starts, and updates train
+    on whole sequences; ``predict`` and ``select_action`` keep DeepChem's saved states, ``action``
+    takes and returns TF-Agents' policy state, and checkpoints hold the states, so resuming stays
+    exact.
     """
 
     AGENT_TYPE: ClassVar[str] = "OnPolicyAgent"
@@ -112,6 +125,9 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         #: Training on the JAX environment, when the agent was made on one (else None).
         self.fast_path = (FastPath(self.learner, self.jax_env, self.normalizer, self.seed)
                           if self.jax_env is not None else None)
+        #: The recurrent states kept between calls (None for feed-forward networks).
+        self.rnn_states = (RecurrentStates(self.learner, self.sampler.num_envs)
+                           if isinstance(self.learner, RecurrentLearner) else None)
         #: The last rollout of ``fit`` on the ordinary path, its ``info`` with the policy info
         #: of :func:`~plugrl.agents.on_policy.policy_step.policy_info` (``config.collect``).
         self.last_rollout: Any = None
@@ -123,7 +139,11 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         self.user_objects.check_config(self.config)
         actor, critic = self.user_objects.approximators(
             policy_spaces(self.observation_space, self.action_space), self.seed)
-        return OnPolicyLearner(self.observation_space, self.action_space, self.config, self.seed,
+        learner_class = RecurrentLearner if uses_recurrence(self.config, actor, critic) else OnPolicyLearner
+        if learner_class is RecurrentLearner and self._critic is not None:
+            raise ValueError("critic: a GAE critic trains on shuffled samples, not on the sequences of "
+                             "a recurrent policy; expected None with a recurrent network")
+        return learner_class(self.observation_space, self.action_space, self.config, self.seed,
                                actor, self.user_objects.policy_object, self._critic,
                                self.CRITIC_UPDATES_ITSELF, value_approximator=critic,
                                optimizer=self.user_objects.optimizer)
@@ -178,6 +198,8 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
         if self.fast_path is not None:
             return self._fast_iteration(self.fast_path, total_steps)
+        if self.rnn_states is not None:
+            self.rnn_states.start_rollout()
         rollout = self.sampler.collect(self._act)
         T, N = rollout.R.shape
         iteration = self.num_steps // (T * N)  # updates so far: every rollout has T * N steps
@@ -217,6 +239,10 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         S = self._normalize(rollout.S.reshape(T * N, *obs_shape))
         S_next = self._normalize(rollout.S_next.reshape(T * N, *obs_shape))
         V_old = rollout.info["V"]
+        if self.rnn_states is not None:
+            assert isinstance(self.learner, RecurrentLearner)
+            return rollout_sequences(self.learner, rollout, self.rnn_states.rollout_start,
+                                     S.reshape(rollout.S.shape), S_next.reshape(rollout.S.shape))
         if self.learner.critic is not None:
             Adv, Rlambda = self.learner.update_critic(
                 rollout._replace(S=S.reshape(rollout.S.shape), S_next=S_next.reshape(rollout.S.shape)),
@@ -231,7 +257,10 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
 
     # ------------------------------------------------------------------ acting
     def _act(self, S: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        info = self.learner.act(self._normalize(S), self._noise(len(S)))
+        if self.rnn_states is not None:
+            info = self.rnn_states.act(self._normalize(S), self._noise(len(S)), self.sampler.episode_starts)
+        else:
+            info = self.learner.act(self._normalize(S), self._noise(len(S)))
         return self.learner.env_actions(info["A"]), info
 
     def _noise(self, batch_size: int) -> np.ndarray:
@@ -245,28 +274,55 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
     def select_action(self, s: Any, deterministic: bool = False, use_saved_states: bool = True,
                       save_states: bool = True) -> Any:
         """One action for one observation: sampled, or the most likely if ``deterministic``.
-        DeepChem's ``use_saved_states`` and ``save_states`` change nothing without recurrent
-        states (see :meth:`predict`)."""
+        ``use_saved_states`` and ``save_states``: DeepChem's, as in :meth:`predict`."""
         S = self._normalize(self.learner.policy.check_state(s)[None])
-        if deterministic:
+        noise = None if deterministic else self._noise(1)
+        if self.rnn_states is not None:
+            state = self.rnn_states.begin(use_saved_states)
+            A, state = self.rnn_states.step(S, noise, state)
+            self.rnn_states.end(state, save_states)
+        elif noise is None:
             A = self.learner.greedy_actions(self.learner.policy_params(S))
         else:
-            A = self.learner.act(S, self._noise(1))["A"]
+            A = self.learner.act(S, noise)["A"]
         a = self.learner.env_actions(A)[0]
         return int(a) if self.learner.discrete else a
 
     def predict(self, s: Any, use_saved_states: bool = True, save_states: bool = True) -> list[Any]:
         """DeepChem's outputs for one observation ``s``: ``[action_probs, value]`` for discrete
         actions, ``[mean, std, value]`` for ``Box`` actions (arrays of the action's shape, and a
-        float). DeepChem's ``use_saved_states`` and ``save_states`` concern recurrent states: with
-        none (no recurrent policies yet) they change nothing, as in DeepChem."""
+        float).
+
+        With a recurrent policy (DeepChem's semantics): ``use_saved_states=True`` starts from
+        the states saved by the last ``predict`` or ``select_action`` (the initial states before
+        any), ``False`` from the initial states; ``save_states=True`` keeps the states the call
+        ends with, ``False`` keeps the saved ones. Without recurrent states they change nothing.
+        """
         S = self._normalize(self.learner.policy.check_state(s)[None])
-        Z = self.learner.policy_params(S)
-        value = float(self.learner.values(S)[0])
+        if self.rnn_states is not None:
+            Z, V = self.rnn_states.outputs(S, use_saved_states, save_states)
+        else:
+            Z, V = self.learner.policy_params(S), self.learner.values(S)
         if self.learner.discrete:
             probs = np.exp(Z[0] - Z[0].max())
-            return [probs / probs.sum(), value]
-        return [Z[0][0], np.exp(0.5 * Z[1][0]), value]
+            return [probs / probs.sum(), float(V[0])]
+        return [Z[0][0], np.exp(0.5 * Z[1][0]), float(V[0])]
+
+    def episode_policy(self, deterministic: bool) -> Callable[[Any], Any]:
+        """The policy of one evaluation episode; a recurrent one carries its own state from the
+        initial states (the saved states of :meth:`predict` stay as they were)."""
+        rnn_states = self.rnn_states
+        if rnn_states is None:
+            return super().episode_policy(deterministic)
+        state = [rnn_states.begin(use_saved_states=False)]
+
+        def act(s: Any) -> Any:
+            S = self._normalize(self.learner.policy.check_state(s)[None])
+            A, state[0] = rnn_states.step(S, None if deterministic else self._noise(1), state[0])
+            a = self.learner.env_actions(A)[0]
+            return int(a) if self.learner.discrete else a
+
+        return act
 
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate`: on a JAX environment whose id
@@ -297,12 +353,21 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
             self.learner.critic.reset()
         if self.fast_path is not None:  # its environments restart with the step count
             self.fast_path.episodes = 0
+        self.episodes_restarted()
+
+    def episodes_restarted(self) -> None:
+        """New episodes in every environment: the rollout's recurrent state starts again."""
+        rnn_states: RecurrentStates | None = getattr(self, "rnn_states", None)  # None while constructing
+        if rnn_states is not None:
+            rnn_states.episodes_restarted()
 
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {} if self.learner.critic is None else {
             f"critic/{k}": v for k, v in self.learner.critic.state().items()}
         if callable(getattr(self.normalizer, "state", None)):
             arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in self.normalizer.state().items()})
+        if self.rnn_states is not None:
+            arrays.update(self.rnn_states.arrays())
         return arrays, {}
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
@@ -312,6 +377,8 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         names = [name.partition("/")[2] for name in arrays if name.startswith("normalizer/")]
         if names and self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in names})
+        if self.rnn_states is not None:
+            self.rnn_states.load_arrays(arrays)
 
 
 def _gymnasium_twin(env: Any) -> Any:
