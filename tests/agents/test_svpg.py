@@ -104,11 +104,20 @@ def test_a_particle_agent_is_a_blueprint_and_pyrado_names_map():
     ({"num_particles": 0}, "num_particles"),
     ({"temperature": 0.0}, "temperature: expected a float > 0"),
     ({"normalize_observations": True}, "normalize_observations"),
+    ({"recurrent": "lstm"}, "recurrent: expected None for SVPG"),
     ({"critic": object()}, "critic: not available for SVPG"),
 ])
 def test_bad_arguments_name_themselves(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         SVPG("CartPole-v1", **{**TINY, **kwargs})
+
+
+def test_a_recurrent_network_is_refused():
+    from plugrl.function_approximators import RecurrentMLP
+
+    network = RecurrentMLP(gym.make("CartPole-v1"), units=8, hidden_sizes=(8,), random_seed=0)
+    with pytest.raises(ValueError, match="function_approximator: expected a feed-forward network"):
+        SVPG("CartPole-v1", function_approximator=network, **TINY)
 
 
 def test_load_particle_checks_the_index():

@@ -83,6 +83,9 @@ class SVPG(OnPolicyAgent):
         given = {"num_particles": num_particles, "temperature": temperature, "n_steps": horizon}
         config.update({k: v for k, v in given.items() if v is not None})
         super().__init__(env, particle=particle, **config)
+        if self.rnn_states is not None:
+            raise ValueError("function_approximator: expected a feed-forward network for SVPG's "
+                             "particles, got a recurrent one")
         n = self.config.num_particles
         seeds = [self.seed + 2 * i for i in range(n)]  # each particle's actor and critic apart
         self.particles = Particles(self.learner, stack_runs(initial_states(self.learner, self.seed, seeds)),

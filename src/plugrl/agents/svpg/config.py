@@ -41,6 +41,9 @@ class SVPGConfig(OnPolicyConfig):
         if self.normalize_observations:
             raise ValueError("normalize_observations: expected False for SVPG (the particles would "
                              "share one normaliser's statistics), got True")
+        if self.recurrent is not None:
+            raise ValueError(f"recurrent: expected None for SVPG (its particles are feed-forward "
+                             f"policies), got {self.recurrent!r}")
         if self.min_rollouts is not None:
             raise ValueError(f"min_rollouts: expected None for SVPG (every particle's rollout has "
                              f"n_steps steps per env), got {self.min_rollouts!r}")
