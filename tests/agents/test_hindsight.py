@@ -153,3 +153,10 @@ def test_errors_name_use_hindsight():
     agent = PPO(Longer(n_bits=3, flat=True), seed=0, use_hindsight=True, **TINY)
     with pytest.raises(ValueError, match="use_hindsight: expected env.apply_hindsight to return 1 to"):
         agent.fit(24)
+
+
+def test_use_hindsight_with_a_recurrent_network_is_refused():
+    """Relabelled segments would cut a recurrent network's sequences (found when the recurrent
+    and hindsight work met: the update's shuffles then read the wrong batch size)."""
+    with pytest.raises(ValueError, match="use_hindsight: expected a feed-forward network"):
+        PPO(BitFlippingEnv(n_bits=4, flat=True), use_hindsight=True, recurrent="lstm", n_steps=8)

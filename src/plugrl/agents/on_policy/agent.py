@@ -211,7 +211,8 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps),
                                            iteration=iteration)
         self._key, key = split_key(self._key)
-        shuffles = self.learner.shuffles(len(batch["S"]), self._rng)
+        # hindsight's batches hold the relabelled steps too (feed-forward only)
+        shuffles = self.learner.shuffles(T * N if self.hindsight is None else len(batch["S"]), self._rng)
         metrics = self.learner.update(batch, coefficients, key, shuffles)
         if self.normalizer is not None:
             self.normalizer.update(rollout.S.reshape(T * N, *self.learner.observation_space.shape))

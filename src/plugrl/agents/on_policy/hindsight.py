@@ -30,6 +30,7 @@ import numpy as np
 from gymnasium.vector import SyncVectorEnv, VectorEnv
 
 from plugrl._backend import jit_for
+from plugrl.agents.on_policy.recurrent import RecurrentLearner
 from plugrl.samplers import Rollout, make_env_like
 
 __all__ = ["Hindsight", "find_apply_hindsight", "make_hindsight", "with_relabelled"]
@@ -70,10 +71,14 @@ def make_hindsight(use_hindsight: bool, env_argument: Any, envs: VectorEnv, lear
     ------
     ValueError
         Where DeepChem's relabelling does not apply: a JAX env (the fast path), a ``critic``
-        that trains itself (pyrado's PPO), an env without ``apply_hindsight``.
+        that trains itself (pyrado's PPO), a recurrent network (whose sequences the relabelled
+        segments would cut), an env without ``apply_hindsight``.
     """
     if not use_hindsight:
         return None
+    if isinstance(learner, RecurrentLearner):
+        raise ValueError("use_hindsight: expected a feed-forward network, got a recurrent one "
+                         "(relabelled segments would cut its sequences)")
     if fast_path or learner.critic is not None:
         raise ValueError("use_hindsight: expected an agent on a Gymnasium env whose value function "
                          "trains in the combined loss, got one on a JAX env (the fast path) or with a "
