@@ -15,6 +15,7 @@ from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
 from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
 from plugrl.agents.on_policy.policy_step import PPOPolicyInterface, policy_info
+from plugrl.agents.on_policy.remote import OnPolicyRemote
 from plugrl.agents.on_policy.user_objects import UserObjects, critic_discounts, make_normalizer
 from plugrl.caching.gae import GAE
 from plugrl.function_approximators.keras_models import RECURRENT_POLICIES_ISSUE
@@ -129,6 +130,10 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
 
     def _steps_per_iteration(self) -> int:
         return self.config.n_steps
+
+    def remote_policy(self) -> OnPolicyRemote:
+        """The policy of Ray's rollout workers: :meth:`_act`'s, noise drawn here."""
+        return OnPolicyRemote(self.learner, lambda: self.normalizer, self._noise)
 
     # ------------------------------------------------------------------ training
     def fit(self, total_steps: int | None = None, max_checkpoints_to_keep: int = 5,

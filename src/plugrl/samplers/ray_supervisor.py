@@ -1,0 +1,169 @@
+"""Fault tolerance for Ray actors, as RLlib promises it: a worker whose process dies, whose env
+raises, or that does not answer within ``worker_timeout`` is replaced by a fresh one, which
+rebuilds its environments as they were when the lost segment began and collects that segment
+again; after ``max_worker_restarts`` replacements the next failure is an error.
+
+Rebuilding an environment replays its current episode from the episode log that each worker
+returns with every segment (its reset seed or generator state and the actions since; see
+:mod:`plugrl.samplers.replay`). A re-collected segment starts from the same state with the same
+weights and noise, so it holds the same transitions as the lost one would have (for envs that are
+deterministic given their seed): none is lost and none is counted twice, since the driver counts a
+segment's steps only once it has arrived.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium
+
+from plugrl.samplers.ray_workers import EnvWorker, RayOptions, init_ray
+from plugrl.samplers.rollout import Rollout
+
+__all__ = ["RaySupervisor", "RayWorkerError"]
+
+
+class RayWorkerError(RuntimeError):
+    """A Ray worker failed once more than ``max_worker_restarts`` allows (or failed outside a
+    segment, where there is nothing to re-collect)."""
+
+
+class RaySupervisor:
+    """Start, call, watch and replace the Ray actors of a :class:`RayVectorEnv`.
+
+    Parameters
+    ----------
+    env_fns : list of list of callable
+        The constructors of each actor's sub-environments.
+    options : RayOptions
+        ``max_worker_restarts``, ``worker_timeout`` and the cluster ``address``.
+
+    Attributes
+    ----------
+    restarts : int
+        Actors replaced so far.
+    failures : list of str
+        What each replaced actor did (``"worker 1: died (ActorDiedError ...)"``), in order.
+    """
+
+    def __init__(self, env_fns: list[list[Callable[[], gymnasium.Env]]], options: RayOptions) -> None:
+        self.ray = init_ray(options.address)
+        self.options = options
+        self.env_fns = env_fns
+        self.restarts = 0
+        self.failures: list[str] = []
+        # One CPU each, as RLlib's rollout workers: Ray places them where cores are free.
+        self._actor_class = self.ray.remote(num_cpus=1, max_restarts=0)(EnvWorker)
+        self._policy_ref: Any = None
+        self._logs: list[list[dict[str, Any]]] | None = None  # each actor's, at the segment start
+        self.workers = [self._start(w) for w in range(len(env_fns))]
+
+    def _start(self, w: int) -> Any:
+        worker = self._actor_class.remote(self.env_fns[w])
+        if self._policy_ref is not None:
+            worker.set_policy.remote(self._policy_ref)
+        return worker
+
+    # ------------------------------------------------------------------ plain calls
+    def call(self, w: int, method: str, *args: Any, **kwargs: Any) -> Any:
+        """``method`` on actor ``w``, waited for (within ``worker_timeout``)."""
+        return self._get([getattr(self.workers[w], method).remote(*args, **kwargs)], method)[0]
+
+    def call_all(self, method: str, args: list[tuple], kwargs: dict[str, Any] | None = None) -> list[Any]:
+        """``method`` on every actor at once, actor ``w`` with ``args[w]``; the results in order."""
+        refs = [getattr(worker, method).remote(*a, **(kwargs or {})) for worker, a in zip(self.workers, args,
+                                                                                         strict=True)]
+        return self._get(refs, method)
+
+    def _get(self, refs: list[Any], method: str) -> list[Any]:
+        try:
+            return list(self.ray.get(refs, timeout=self.options.worker_timeout))
+        except (self.ray.exceptions.RayError, TimeoutError) as error:
+            raise RayWorkerError(f"ray worker: {method} failed ({_describe(error)}); only rollout "
+                                 "segments are collected again after a failure") from error
+
+    def set_policy(self, policy: Any) -> None:
+        """Pickle ``policy`` once into the object store and give it to every actor."""
+        self._policy_ref = self.ray.put(policy)
+        self.call_all("set_policy", [(self._policy_ref,)] * len(self.workers))
+
+    def forget_logs(self) -> None:
+        """The envs moved outside a segment: fetch the episode logs again before the next one."""
+        self._logs = None
+
+    # ------------------------------------------------------------------ supervised segments
+    def segments(self, args: list[tuple]) -> list[Rollout]:
+        """``rollout(*args[w])`` on every actor ``w``; a failed actor is replaced and its segment
+        collected again from the episode logs of the segment's start."""
+        if self._logs is None:
+            self._logs = self.call_all("episode_logs", [()] * len(self.workers))
+        results: dict[int, tuple[Rollout, list[dict]]] = {}
+        pending = {self._submit(w, args[w]): w for w in range(len(self.workers))}
+        started = {ref: time.monotonic() for ref in pending}
+        while pending:
+            timeout = self._time_left(started)
+            ready, _ = self.ray.wait(list(pending), num_returns=1, timeout=timeout)
+            if not ready:  # past the timeout: every late actor counts as hung
+                late = [ref for ref in pending if self._time_left({ref: started[ref]}) == 0]
+                for ref in late:
+                    w = pending.pop(ref)
+                    self._replace(w, f"no answer within worker_timeout={self.options.worker_timeout} s")
+                    new = self._submit(w, args[w])
+                    pending[new], started[new] = w, time.monotonic()
+                continue
+            ref = ready[0]
+            w = pending.pop(ref)
+            try:
+                results[w] = self.ray.get(ref)
+            except self.ray.exceptions.RayError as error:
+                self._replace(w, _describe(error), error)
+                new = self._submit(w, args[w])
+                pending[new], started[new] = w, time.monotonic()
+        self._logs = [results[w][1] for w in range(len(self.workers))]
+        return [results[w][0] for w in range(len(self.workers))]
+
+    def _submit(self, w: int, args: tuple) -> Any:
+        return self.workers[w].rollout.remote(*args)
+
+    def _time_left(self, started: dict[Any, float]) -> float | None:
+        if self.options.worker_timeout is None:
+            return None
+        first = min(started.values())
+        return max(0.0, self.options.worker_timeout - (time.monotonic() - first))
+
+    def _replace(self, w: int, reason: str, error: BaseException | None = None) -> None:
+        """Replace actor ``w`` with a fresh one whose envs replay the segment start's episodes;
+        a failure while doing so counts as one more."""
+        assert self._logs is not None
+        while True:
+            self.failures.append(f"worker {w}: {reason}")
+            if self.restarts >= self.options.max_worker_restarts:
+                raise RayWorkerError(
+                    f"ray worker {w}: {reason}; giving up after {self.restarts} restarts "
+                    f"(max_worker_restarts={self.options.max_worker_restarts}). Failures so far: "
+                    f"{self.failures}") from error
+            self.restarts += 1
+            self.ray.kill(self.workers[w], no_restart=True)
+            self.workers[w] = self._start(w)
+            try:
+                self.ray.get(self.workers[w].replay.remote(self._logs[w]),
+                             timeout=self.options.worker_timeout)
+                return
+            except (self.ray.exceptions.RayError, TimeoutError) as replay_error:
+                reason = f"replacement failed to rebuild its envs ({_describe(replay_error)})"
+                error = replay_error
+
+    def close(self) -> None:
+        """Stop every actor."""
+        for worker in self.workers:
+            self.ray.kill(worker, no_restart=True)
+        self.workers = []
+
+
+def _describe(error: BaseException) -> str:
+    """The error's type and first line (a Ray task error's: those of the env's own exception)."""
+    error = getattr(error, "cause", None) or error
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
