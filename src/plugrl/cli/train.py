@@ -22,7 +22,8 @@ from plugrl.cli.rundir import check_run_dir, clear_run_dir, write_json
 if TYPE_CHECKING:  # the agents (and JAX) load only when a command needs them
     from plugrl.agents import BaseAgent
 
-__all__ = ["DEFAULT_TOTAL_STEPS", "TrainPlan", "add_train_parser", "plan_training", "run_train"]
+__all__ = ["DEFAULT_TOTAL_STEPS", "TrainPlan", "add_train_parser", "add_workers_option", "plan_training",
+           "run_train", "workers_overrides"]
 
 #: The budget when neither ``--steps`` nor a preset gives one.
 DEFAULT_TOTAL_STEPS = 100_000
@@ -90,8 +91,31 @@ def add_train_parser(subparsers: Any) -> None:
     parser.add_argument("--seeds", type=_seed_list, metavar="LIST",
                         help="with --jax: train these seeds at once, e.g. 0-15 or 0,2,5; writes "
                         "their learning curves to <run-dir>/train_many.json")
+    add_workers_option(parser)
     add_hyperparameter_options(parser)
     parser.set_defaults(handler=run_train)
+
+
+def add_workers_option(parser: argparse.ArgumentParser) -> None:
+    """``--workers N``: the environments on N Ray actors (the cluster: ``--address``)."""
+    parser.add_argument("--workers", type=_positive_int, metavar="N",
+                        help="step the environments on N Ray actors (vectorization='ray', num_envs "
+                        "= N * envs_per_worker; plugrl[ray]); the cluster is --address or "
+                        "RAY_ADDRESS, else a local Ray instance")
+
+
+def workers_overrides(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with ``--workers``' vectorization and number of environments."""
+    workers = getattr(args, "workers", None)
+    if workers is None:
+        return config
+    per_worker = int(config.get("envs_per_worker", 1))
+    num_envs = config.get("num_envs", config.get("num_workers"))
+    if "num_envs" in hyperparameter_overrides(args) and int(num_envs) != workers * per_worker:
+        raise UsageError(f"--workers: expected num_envs = workers * envs_per_worker = "
+                         f"{workers * per_worker}, got num_envs={num_envs}; give one of the two")
+    config = {k: v for k, v in config.items() if k != "num_workers"}  # pyrado's alias of num_envs
+    return {**config, "vectorization": "ray", "num_envs": workers * per_worker}
 
 
 def run_train(args: argparse.Namespace, console: Any) -> int:
@@ -146,7 +170,7 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
         raise UsageError(str(error)) from error
     env_id = resolve_env_id(args.env)
     preset_config, preset_steps, preset = _resolve_preset(agent_name, env_id, args.preset)
-    config = {**preset_config, **hyperparameter_overrides(args)}
+    config = workers_overrides(args, {**preset_config, **hyperparameter_overrides(args)})
     try:
         build_config(AGENTS[agent_name].CONFIG, AGENTS[agent_name].DEFAULTS, config)
     except (TypeError, ValueError) as error:

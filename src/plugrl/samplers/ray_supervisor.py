@@ -58,13 +58,15 @@ class RaySupervisor:
         self._actor_class = self.ray.remote(num_cpus=1, max_restarts=0)(EnvWorker)
         self._policy_ref: Any = None
         self._logs: list[list[dict[str, Any]]] | None = None  # each actor's, at the segment start
+        cpus = self.ray.cluster_resources().get("CPU", 0.0)
+        if cpus < len(env_fns):  # the actors would wait for cores for ever
+            raise ValueError(f"num_envs: expected at most one Ray actor per CPU of the cluster "
+                             f"({cpus:g} CPUs), got {len(env_fns)} actors; raise envs_per_worker "
+                             "or add nodes (actors of other agents also hold CPUs until agent.close())")
         self.workers = [self._start(w) for w in range(len(env_fns))]
 
     def _start(self, w: int) -> Any:
-        worker = self._actor_class.remote(self.env_fns[w])
-        if self._policy_ref is not None:
-            worker.set_policy.remote(self._policy_ref)
-        return worker
+        return self._actor_class.remote(self.env_fns[w])
 
     # ------------------------------------------------------------------ plain calls
     def call(self, w: int, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -85,9 +87,13 @@ class RaySupervisor:
                                  "segments are collected again after a failure") from error
 
     def set_policy(self, policy: Any) -> None:
-        """Pickle ``policy`` once into the object store and give it to every actor."""
+        """Pickle ``policy`` once into the object store and give it to every actor (without
+        ``worker_timeout``: unpickling a policy builds its networks)."""
         self._policy_ref = self.ray.put(policy)
-        self.call_all("set_policy", [(self._policy_ref,)] * len(self.workers))
+        try:
+            self.ray.get([worker.set_policy.remote(self._policy_ref) for worker in self.workers])
+        except self.ray.exceptions.RayError as error:
+            raise RayWorkerError(f"ray worker: set_policy failed ({_describe(error)})") from error
 
     def forget_logs(self) -> None:
         """The envs moved outside a segment: fetch the episode logs again before the next one."""
@@ -148,6 +154,8 @@ class RaySupervisor:
             self.ray.kill(self.workers[w], no_restart=True)
             self.workers[w] = self._start(w)
             try:
+                if self._policy_ref is not None:  # unpickling a policy builds networks: no timeout
+                    self.ray.get(self.workers[w].set_policy.remote(self._policy_ref))
                 self.ray.get(self.workers[w].replay.remote(self._logs[w]),
                              timeout=self.options.worker_timeout)
                 return

@@ -119,7 +119,10 @@ class EnvWorker:
         return self._continue_from(obs), r, terminated, truncated, final
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
-        return self.envs.call(name, *args, **kwargs)
+        results = self.envs.call(name, *args, **kwargs)
+        if name == "replay":  # the episodes of a checkpoint: rollouts continue from them
+            self._continue_from(np.stack([np.asarray(obs) for obs in results]))
+        return results
 
     def set_attr(self, name: str, values: list[Any]) -> None:
         self.envs.set_attr(name, values)
