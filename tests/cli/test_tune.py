@@ -29,20 +29,22 @@ def test_tune_runs_a_tiny_grid_and_reports_the_best_trial(ray_cluster, tmp_path,
     assert "best: lr=" in capsys.readouterr().out
 
 
-def test_tune_search_space_from_grid_and_yaml(tmp_path):
+def test_tune_search_space_from_grid_and_yaml(tmp_path, capsys):
     space_file = tmp_path / "space.yaml"
     space_file.write_text("gamma: [0.9, 0.99]\nlr: {loguniform: [1.0e-4, 1.0e-2]}\n")
     space = search_space(["n_steps=32,64"], space_file)
     assert space == {"gamma": [0.9, 0.99], "lr": {"loguniform": [1e-4, 1e-2]}, "n_steps": [32, 64]}
     with pytest.raises(Exception, match="--grid: expected NAME=V1,V2"):
         search_space(["lr"], None)
-    with pytest.raises(Exception, match="n_stepz"):
-        search_space(["n_stepz=3"], None)
+    # Every trial's configuration is checked before Ray starts.
+    assert main(["tune", "ppo", "--env", "CartPole-v1", "--grid", "n_stepz=3,4"]) == 2
+    assert "n_stepz: unknown hyperparameter" in capsys.readouterr().err
+    assert main(["tune", "ppo", "--env", "CartPole-v1", "--grid", "n_steps=-3,4"]) == 2
 
 
 def test_train_workers_selects_ray_actors():
-    args = build_parser().parse_args(["train", "ppo", "--env", "CartPole-v1", "--workers", "2",
-                                      "--envs-per-worker", "2", "--address", "auto"])
+    args = build_parser().parse_args(["train", "ppo", "--env", "CartPole-v1", "--preset", "none",
+                                      "--workers", "2", "--envs-per-worker", "2", "--address", "auto"])
     plan = plan_training(args)
     assert plan.config["vectorization"] == "ray" and plan.config["num_envs"] == 4
     assert plan.config["address"] == "auto"

@@ -110,8 +110,9 @@ def workers_overrides(args: argparse.Namespace, config: dict[str, Any]) -> dict[
     if workers is None:
         return config
     per_worker = int(config.get("envs_per_worker", 1))
-    num_envs = config.get("num_envs", config.get("num_workers"))
-    if "num_envs" in hyperparameter_overrides(args) and int(num_envs) != workers * per_worker:
+    given = hyperparameter_overrides(args)
+    num_envs = given.get("num_envs", given.get("num_workers"))
+    if num_envs is not None and int(num_envs) != workers * per_worker:
         raise UsageError(f"--workers: expected num_envs = workers * envs_per_worker = "
                          f"{workers * per_worker}, got num_envs={num_envs}; give one of the two")
     config = {k: v for k, v in config.items() if k != "num_workers"}  # pyrado's alias of num_envs

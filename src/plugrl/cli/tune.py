@@ -150,8 +150,8 @@ def _tune_axis(tune: Any, axis: Any) -> Any:
 def run_trial(config: dict[str, Any], train_argv: list[str], tune_dir: str) -> None:
     """One trial, in a Ray Tune worker: ``plugrl train`` with the trial's hyperparameters into
     ``<tune_dir>/<trial name>``; reports ``eval_return`` (the final evaluation) to Tune."""
-    from rich.console import Console
     from ray import tune
+    from rich.console import Console
 
     from plugrl.cli.app import build_parser
 

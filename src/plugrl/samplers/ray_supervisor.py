@@ -58,6 +58,8 @@ class RaySupervisor:
         self._actor_class = self.ray.remote(num_cpus=1, max_restarts=0)(EnvWorker)
         self._policy_ref: Any = None
         self._logs: list[list[dict[str, Any]]] | None = None  # each actor's, at the segment start
+        self._pending: dict[Any, tuple[int, float]] = {}  # segment reference: actor, start time
+        self._args: dict[int, tuple] = {}  # each actor's current segment's arguments
         cpus = self.ray.cluster_resources().get("CPU", 0.0)
         if cpus < len(env_fns):  # the actors would wait for cores for ever
             raise ValueError(f"num_envs: expected at most one Ray actor per CPU of the cluster "
@@ -101,43 +103,58 @@ class RaySupervisor:
 
     # ------------------------------------------------------------------ supervised segments
     def segments(self, args: list[tuple]) -> list[Rollout]:
-        """``rollout(*args[w])`` on every actor ``w``; a failed actor is replaced and its segment
-        collected again from the episode logs of the segment's start."""
+        """``rollout(*args[w])`` on every actor ``w``, waited for; see :meth:`next_segment`."""
+        for w in range(len(self.workers)):
+            self.submit(w, args[w])
+        results: dict[int, Rollout] = {}
+        while self.in_flight():
+            w, rollout = self.next_segment()
+            results[w] = rollout
+        return [results[w] for w in range(len(self.workers))]
+
+    def submit(self, w: int, args: tuple) -> None:
+        """Send actor ``w`` (idle) off to collect ``rollout(*args)``."""
         if self._logs is None:
             self._logs = self.call_all("episode_logs", [()] * len(self.workers))
-        results: dict[int, tuple[Rollout, list[dict]]] = {}
-        pending = {self._submit(w, args[w]): w for w in range(len(self.workers))}
-        started = {ref: time.monotonic() for ref in pending}
-        while pending:
-            timeout = self._time_left(started)
-            ready, _ = self.ray.wait(list(pending), num_returns=1, timeout=timeout)
+        self._args[w] = args
+        self._pending[self.workers[w].rollout.remote(*args)] = (w, time.monotonic())
+
+    def in_flight(self) -> list[int]:
+        """The actors collecting a segment now."""
+        return [w for w, _ in self._pending.values()]
+
+    def next_segment(self) -> tuple[int, Rollout]:
+        """The next segment to arrive, and its actor's index. An actor that died, whose env
+        raised, or that is past ``worker_timeout`` is replaced and sent off again with the same
+        arguments, from the episode logs of its segment's start (:meth:`_replace`)."""
+        while True:
+            ready, _ = self.ray.wait(list(self._pending), num_returns=1, timeout=self._time_left())
             if not ready:  # past the timeout: every late actor counts as hung
-                late = [ref for ref in pending if self._time_left({ref: started[ref]}) == 0]
-                for ref in late:
-                    w = pending.pop(ref)
+                for ref in [ref for ref, (_, t0) in self._pending.items() if self._late(t0)]:
+                    w, _ = self._pending.pop(ref)
                     self._replace(w, f"no answer within worker_timeout={self.options.worker_timeout} s")
-                    new = self._submit(w, args[w])
-                    pending[new], started[new] = w, time.monotonic()
+                    self.submit(w, self._args[w])
                 continue
-            ref = ready[0]
-            w = pending.pop(ref)
+            w, _ = self._pending.pop(ready[0])
             try:
-                results[w] = self.ray.get(ref)
+                rollout, logs = self.ray.get(ready[0])
             except self.ray.exceptions.RayError as error:
                 self._replace(w, _describe(error), error)
-                new = self._submit(w, args[w])
-                pending[new], started[new] = w, time.monotonic()
-        self._logs = [results[w][1] for w in range(len(self.workers))]
-        return [results[w][0] for w in range(len(self.workers))]
+                self.submit(w, self._args[w])
+                continue
+            assert self._logs is not None
+            self._logs[w] = logs
+            return w, rollout
 
-    def _submit(self, w: int, args: tuple) -> Any:
-        return self.workers[w].rollout.remote(*args)
-
-    def _time_left(self, started: dict[Any, float]) -> float | None:
+    def _time_left(self) -> float | None:
         if self.options.worker_timeout is None:
             return None
-        first = min(started.values())
+        first = min(t0 for _, t0 in self._pending.values())
         return max(0.0, self.options.worker_timeout - (time.monotonic() - first))
+
+    def _late(self, t0: float) -> bool:
+        timeout = self.options.worker_timeout
+        return timeout is not None and time.monotonic() - t0 >= timeout
 
     def _replace(self, w: int, reason: str, error: BaseException | None = None) -> None:
         """Replace actor ``w`` with a fresh one whose envs replay the segment start's episodes;
