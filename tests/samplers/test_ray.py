@@ -7,8 +7,9 @@ import pytest
 
 pytest.importorskip("ray")
 
-from plugrl.agents import PPO  # noqa: E402
+from plugrl.agents import DQN, PPO  # noqa: E402
 from plugrl.samplers import make_vector_env  # noqa: E402
+from plugrl.samplers.ray_sampler import RayStreamSampler  # noqa: E402
 from plugrl.samplers.ray_supervisor import RayWorkerError  # noqa: E402
 from plugrl.samplers.ray_workers import RayOptions  # noqa: E402
 from samplers.ray_envs import cartpole, sabotaged  # noqa: E402
@@ -110,3 +111,19 @@ def test_ray_options_are_checked():
 def test_num_envs_must_be_a_multiple_of_envs_per_worker(ray_cluster):
     with pytest.raises(ValueError, match="multiple of envs_per_worker=2, got 3"):
         make_vector_env("CartPole-v1", 3, "ray", ray_options=RayOptions(envs_per_worker=2))
+
+
+def test_off_policy_transitions_stream_into_the_replay_buffer(ray_cluster):
+    agent = DQN("CartPole-v1", seed=0, num_envs=2, vectorization="ray", train_freq=8,
+                num_init_memory_steps=100, memory_size=5000, hidden_sizes=(16,))
+    assert isinstance(agent.sampler, RayStreamSampler)
+    agent.fit(400)
+    agent.fit(200)  # fit(N) is N more steps, also on the stream
+    streams = agent.buffer.buffers  # one per env, each fed by its actor's segments as they arrive
+    stored = sum(len(stream) for stream in streams)
+    assert agent.num_steps == agent.sampler.total_steps == stored >= 600
+    assert agent.num_steps % 8 == 0 and agent.sampler.in_flight_steps() == 0  # whole segments, none pending
+    ongoing = sum(agent.sampler.state()["lengths"])
+    assert sum(agent.sampler.episode_lengths) + ongoing == agent.num_steps  # nothing lost or doubled
+    assert any(record.get("DQN/loss") is not None for record in agent.history)  # it learned from them
+    agent.close()

@@ -139,10 +139,12 @@ class RunControl(Rebuildable):
         again by :meth:`reset`, with the family's :meth:`_sampler_options`; for Ray actors a
         :class:`~plugrl.samplers.ray_sampler.RaySampler` acting with :meth:`remote_policy`."""
         if isinstance(self.envs, RayVectorEnv):
-            from plugrl.samplers.ray_sampler import RaySampler
+            from plugrl.samplers.ray_sampler import RaySampler, RayStreamSampler
 
-            return RaySampler(self.envs, self._steps_per_iteration(), seed=self.seed,
-                              policy=self.remote_policy(), **self._sampler_options())
+            policy = self.remote_policy()
+            cls = RayStreamSampler if getattr(policy, "streaming", False) else RaySampler
+            return cls(self.envs, self._steps_per_iteration(), seed=self.seed, policy=policy,
+                       **self._sampler_options())
         return RolloutSampler(self.envs, self._steps_per_iteration(), seed=self.seed,
                               **self._sampler_options())
 
@@ -150,7 +152,7 @@ class RunControl(Rebuildable):
         """The agent's policy for Ray's rollout workers (a
         :class:`~plugrl.samplers.ray_sampler.RemotePolicy`)."""
         raise ValueError(f"vectorization: expected 'sync', 'async' or 'auto' for {type(self).__name__} "
-                         "('ray' collects for the on-policy agents), got 'ray'")
+                         "('ray' collects for the on-policy and off-policy agents), got 'ray'")
 
     def _sampler_options(self) -> dict[str, Any]:
         """Keywords of :class:`~plugrl.samplers.RolloutSampler` beyond the common ones."""

@@ -18,7 +18,7 @@ import numpy as np
 from plugrl.samplers.ray_workers import RayVectorEnv
 from plugrl.samplers.rollout import Act, Rollout, RolloutSampler
 
-__all__ = ["RaySampler", "RemotePolicy", "WorkerPolicy"]
+__all__ = ["RaySampler", "RayStreamSampler", "RemotePolicy", "WorkerPolicy"]
 
 
 class WorkerPolicy(Protocol):
@@ -116,3 +116,66 @@ class RaySampler(RolloutSampler):
             self._record_rewards(rollout.R[t], rollout.terminated[t] | rollout.truncated[t], t)
         self._S = rollout.S_last
         return rollout
+
+
+class RayStreamSampler(RaySampler):
+    """Segments of ``num_steps`` vector steps from one actor at a time, as they arrive: for the
+    off-policy agents, whose transitions stream into the replay buffer while the other actors go
+    on collecting.
+
+    Each actor is sent off again as soon as its segment has arrived, with the weights of that
+    moment (:meth:`RemotePolicy.weights` is read, and put into the object store, once per
+    segment sent); the policy draws its own randomness (:meth:`RemotePolicy.noise` is not used).
+    A segment is therefore collected with weights that are up to ``num_workers - 1`` of the
+    learner's update rounds old (RLlib's asynchronous sampling has the same staleness).
+
+    Statistics and ``total_steps`` count the segments that have arrived, so they are exact; so is
+    the agent's step counter, which counts what :meth:`next_segment` returns. Segments in flight
+    are neither stored nor counted: a checkpoint (:meth:`state`) needs none in flight.
+    """
+
+    def next_segment(self) -> tuple[slice, Rollout]:
+        """The next segment to arrive: the rows of the envs it covers and their rollout [T, E]
+        (when none is in flight, every actor is sent off first). Its actor then waits for
+        :meth:`send_again`, so that the stream can run dry at the end of training."""
+        supervisor = self.vector_env.supervisor
+        if not supervisor.in_flight():
+            self._current_obs()
+            for w in range(self.vector_env.num_workers):
+                self._send(w)
+        w, rollout = supervisor.next_segment()
+        rows = self.vector_env.rows(w)
+        for t in range(len(rollout.R)):
+            self._record_rewards(rollout.R[t], rollout.terminated[t] | rollout.truncated[t], t, rows)
+        assert self._S is not None  # set by _current_obs
+        self._S[rows] = rollout.S_last
+        return rows, rollout
+
+    def send_again(self, rows: slice) -> None:
+        """Send the actor of the envs at ``rows`` off for its next segment."""
+        self._send(rows.start // self.vector_env.options.envs_per_worker)
+
+    def in_flight_steps(self) -> int:
+        """Env steps of the segments being collected now."""
+        actors = len(self.vector_env.supervisor.in_flight())
+        return actors * self.num_steps * self.vector_env.options.envs_per_worker
+
+    def state(self) -> dict[str, Any]:
+        """See :meth:`RolloutSampler.state`.
+
+        Raises
+        ------
+        RuntimeError
+            While segments are in flight (their envs have moved on without them).
+        """
+        if self.vector_env.supervisor.in_flight():
+            raise RuntimeError("RayStreamSampler: a checkpoint needs no segment in flight; with "
+                               "vectorization='ray', off-policy agents write checkpoints at the end of fit")
+        return super().state()
+
+    def _send(self, w: int) -> None:
+        if not self._policy_shipped:
+            self.vector_env.set_policy(self.policy.worker_policy())
+            self._policy_shipped = True
+        weights = self.vector_env.supervisor.ray.put(self.policy.weights())
+        self.vector_env.supervisor.submit(w, (weights, None, self.num_steps, self.vector_env.rows(w)))

@@ -259,9 +259,13 @@ class RayVectorEnv(VectorEnv):
         ``noise`` [T, num_envs, ...] goes to every actor (see :meth:`EnvWorker.rollout`). A failed
         actor is replaced and its segment collected again (see
         :class:`~plugrl.samplers.ray_supervisor.RaySupervisor`)."""
-        E = self.options.envs_per_worker
-        args = [(weights, noise, num_steps, slice(w * E, (w + 1) * E)) for w in range(self.num_workers)]
+        args = [(weights, noise, num_steps, self.rows(w)) for w in range(self.num_workers)]
         return join_along_envs(self.supervisor.segments(args))
+
+    def rows(self, w: int) -> slice:
+        """The indices of actor ``w``'s sub-environments."""
+        E = self.options.envs_per_worker
+        return slice(w * E, (w + 1) * E)
 
     def _split(self, x: Any) -> list[Any]:
         E = self.options.envs_per_worker
