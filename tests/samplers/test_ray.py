@@ -12,7 +12,7 @@ from plugrl.samplers import make_vector_env  # noqa: E402
 from plugrl.samplers.ray_sampler import RayStreamSampler  # noqa: E402
 from plugrl.samplers.ray_supervisor import RayWorkerError  # noqa: E402
 from plugrl.samplers.ray_workers import RayOptions  # noqa: E402
-from samplers.ray_envs import cartpole, sabotaged  # noqa: E402
+from samplers.ray_envs import Corridor, cartpole, sabotaged  # noqa: E402
 
 PPO_SMALL = dict(n_steps=16, batch_size=32, num_epoch=2, hidden_sizes=(16,))
 FIELDS = ("S", "A", "R", "terminated", "truncated", "S_next", "S_last")
@@ -49,6 +49,13 @@ def test_ray_rollouts_equal_the_local_sampler_bit_for_bit(ray_cluster):
     assert remote.envs.num_workers == 2
     assert_same_run(local, remote, pairs)
     assert remote.envs.supervisor.restarts == 0
+    remote.close()
+
+
+def test_a_deepchem_environment_crosses_to_the_actors(ray_cluster):
+    local, remote, pairs = train_side_by_side(Corridor(), Corridor(), iterations=2)
+    assert_same_run(local, remote, pairs)
+    assert remote.sampler.episode_returns  # the corridor's episodes end
     remote.close()
 
 

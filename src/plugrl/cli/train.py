@@ -18,12 +18,12 @@ from plugrl.cli.console import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from plugrl.cli.finish import finish_run
 from plugrl.cli.options import add_hyperparameter_options, hyperparameter_overrides
 from plugrl.cli.rundir import check_run_dir, clear_run_dir, write_json
+from plugrl.cli.workers import add_workers_option, workers_overrides
 
 if TYPE_CHECKING:  # the agents (and JAX) load only when a command needs them
     from plugrl.agents import BaseAgent
 
-__all__ = ["DEFAULT_TOTAL_STEPS", "TrainPlan", "add_train_parser", "add_workers_option", "plan_training",
-           "run_train", "workers_overrides"]
+__all__ = ["DEFAULT_TOTAL_STEPS", "TrainPlan", "add_train_parser", "plan_training", "run_train"]
 
 #: The budget when neither ``--steps`` nor a preset gives one.
 DEFAULT_TOTAL_STEPS = 100_000
@@ -94,29 +94,6 @@ def add_train_parser(subparsers: Any) -> None:
     add_workers_option(parser)
     add_hyperparameter_options(parser)
     parser.set_defaults(handler=run_train)
-
-
-def add_workers_option(parser: argparse.ArgumentParser) -> None:
-    """``--workers N``: the environments on N Ray actors (the cluster: ``--address``)."""
-    parser.add_argument("--workers", type=_positive_int, metavar="N",
-                        help="step the environments on N Ray actors (vectorization='ray', num_envs "
-                        "= N * envs_per_worker; plugrl[ray]); the cluster is --address or "
-                        "RAY_ADDRESS, else a local Ray instance")
-
-
-def workers_overrides(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with ``--workers``' vectorization and number of environments."""
-    workers = getattr(args, "workers", None)
-    if workers is None:
-        return config
-    per_worker = int(config.get("envs_per_worker", 1))
-    given = hyperparameter_overrides(args)
-    num_envs = given.get("num_envs", given.get("num_workers"))
-    if num_envs is not None and int(num_envs) != workers * per_worker:
-        raise UsageError(f"--workers: expected num_envs = workers * envs_per_worker = "
-                         f"{workers * per_worker}, got num_envs={num_envs}; give one of the two")
-    config = {k: v for k, v in config.items() if k != "num_workers"}  # pyrado's alias of num_envs
-    return {**config, "vectorization": "ray", "num_envs": workers * per_worker}
 
 
 def run_train(args: argparse.Namespace, console: Any) -> int:

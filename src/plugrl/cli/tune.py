@@ -32,7 +32,8 @@ _SAMPLERS = ("uniform", "loguniform", "choice")
 def add_tune_parser(subparsers: Any) -> None:
     """Add ``tune AGENT --env ID (--grid NAME=V1,V2 ... | --space FILE)``."""
     from plugrl.cli.options import add_hyperparameter_options
-    from plugrl.cli.train import _positive_int, add_workers_option
+    from plugrl.cli.train import _positive_int
+    from plugrl.cli.workers import add_workers_option
 
     parser = subparsers.add_parser(
         "tune", help="search hyperparameters on Ray Tune, each trial a 'plugrl train' run",

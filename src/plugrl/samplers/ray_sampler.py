@@ -18,7 +18,7 @@ import numpy as np
 from plugrl.samplers.ray_workers import RayVectorEnv
 from plugrl.samplers.rollout import Act, Rollout, RolloutSampler
 
-__all__ = ["RaySampler", "RayStreamSampler", "RemotePolicy", "WorkerPolicy"]
+__all__ = ["RaySampler", "RayStreamSampler", "RemotePolicy", "WorkerPolicy", "make_ray_sampler"]
 
 
 class WorkerPolicy(Protocol):
@@ -179,3 +179,11 @@ class RayStreamSampler(RaySampler):
             self._policy_shipped = True
         weights = self.vector_env.supervisor.ray.put(self.policy.weights())
         self.vector_env.supervisor.submit(w, (weights, None, self.num_steps, self.vector_env.rows(w)))
+
+
+def make_ray_sampler(vector_env: RayVectorEnv, num_steps: int, seed: int | None, policy: RemotePolicy,
+                     **options: Any) -> RaySampler:
+    """A :class:`RayStreamSampler` for a policy with ``streaming = True`` (the off-policy
+    agents'), else a :class:`RaySampler`; ``options`` as :class:`RolloutSampler`'s."""
+    cls = RayStreamSampler if getattr(policy, "streaming", False) else RaySampler
+    return cls(vector_env, num_steps, seed, policy=policy, **options)
