@@ -8,7 +8,7 @@ number of rollouts, and equals the steps of the finished episodes plus the ongoi
 data as the undisturbed run (identical episode statistics and final weights, bit for bit), and
 the same learning threshold reached (the greedy policy's mean return over 20 episodes).
 
-    python benchmarks/ray_fault_tolerance.py [--steps 200000] [--kill-every 10] [--threshold 475]
+    python benchmarks/ray_fault_tolerance.py [--steps 450000] [--kill-every 10] [--threshold 475]
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def _kill_workers(agent, every: float, stop: threading.Event, kills: list) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--steps", type=int, default=450_000)
     parser.add_argument("--kill-every", type=float, default=10.0)
     parser.add_argument("--threshold", type=float, default=475.0)
     parser.add_argument("--seed", type=int, default=0)

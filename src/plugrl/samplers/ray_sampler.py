@@ -108,12 +108,12 @@ class RaySampler(RolloutSampler):
             self._weights = ray.put(self.policy.weights())
         S_first = self._current_obs()
         noise = self.policy.noise(T, self.num_envs)
-        rollout = self.vector_env.rollouts(self._weights, noise, T)
+        rollout, rewards = self.vector_env.rollouts(self._weights, noise, T)
         if not np.array_equal(rollout.S[0], S_first):  # a guard on the actors' bookkeeping
             raise RuntimeError("RaySampler: the actors' observations are not the sampler's; was the "
                                "vector env stepped outside the sampler?")
         for t in range(T):
-            self._record_rewards(rollout.R[t], rollout.terminated[t] | rollout.truncated[t], t)
+            self._record_rewards(rewards[t], rollout.terminated[t] | rollout.truncated[t], t)
         self._S = rollout.S_last
         return rollout
 
@@ -143,10 +143,10 @@ class RayStreamSampler(RaySampler):
             self._current_obs()
             for w in range(self.vector_env.num_workers):
                 self._send(w)
-        w, rollout = supervisor.next_segment()
+        w, rollout, rewards = supervisor.next_segment()
         rows = self.vector_env.rows(w)
         for t in range(len(rollout.R)):
-            self._record_rewards(rollout.R[t], rollout.terminated[t] | rollout.truncated[t], t, rows)
+            self._record_rewards(rewards[t], rollout.terminated[t] | rollout.truncated[t], t, rows)
         assert self._S is not None  # set by _current_obs
         self._S[rows] = rollout.S_last
         return rows, rollout

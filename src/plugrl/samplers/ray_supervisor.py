@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gymnasium
+import numpy as np
 
 from plugrl.samplers.ray_workers import EnvWorker, RayOptions, init_ray
 from plugrl.samplers.rollout import Rollout
@@ -72,18 +73,19 @@ class RaySupervisor:
 
     # ------------------------------------------------------------------ plain calls
     def call(self, w: int, method: str, *args: Any, **kwargs: Any) -> Any:
-        """``method`` on actor ``w``, waited for (within ``worker_timeout``)."""
-        return self._get([getattr(self.workers[w], method).remote(*args, **kwargs)], method)[0]
+        """``method`` on actor ``w``, waited for (without ``worker_timeout``: the first call
+        waits for the actor's process to start)."""
+        return self._get([getattr(self.workers[w], method).remote(*args, **kwargs)], method, None)[0]
 
     def call_all(self, method: str, args: list[tuple], kwargs: dict[str, Any] | None = None) -> list[Any]:
         """``method`` on every actor at once, actor ``w`` with ``args[w]``; the results in order."""
         refs = [getattr(worker, method).remote(*a, **(kwargs or {})) for worker, a in zip(self.workers, args,
                                                                                          strict=True)]
-        return self._get(refs, method)
+        return self._get(refs, method, self.options.worker_timeout)
 
-    def _get(self, refs: list[Any], method: str) -> list[Any]:
+    def _get(self, refs: list[Any], method: str, timeout: float | None) -> list[Any]:
         try:
-            return list(self.ray.get(refs, timeout=self.options.worker_timeout))
+            return list(self.ray.get(refs, timeout=timeout))
         except (self.ray.exceptions.RayError, TimeoutError) as error:
             raise RayWorkerError(f"ray worker: {method} failed ({_describe(error)}); only rollout "
                                  "segments are collected again after a failure") from error
@@ -102,14 +104,15 @@ class RaySupervisor:
         self._logs = None
 
     # ------------------------------------------------------------------ supervised segments
-    def segments(self, args: list[tuple]) -> list[Rollout]:
-        """``rollout(*args[w])`` on every actor ``w``, waited for; see :meth:`next_segment`."""
+    def segments(self, args: list[tuple]) -> list[tuple[Rollout, np.ndarray]]:
+        """``rollout(*args[w])`` on every actor ``w``, waited for: each one's rollout and
+        rewards; see :meth:`next_segment`."""
         for w in range(len(self.workers)):
             self.submit(w, args[w])
-        results: dict[int, Rollout] = {}
+        results: dict[int, tuple[Rollout, np.ndarray]] = {}
         while self.in_flight():
-            w, rollout = self.next_segment()
-            results[w] = rollout
+            w, rollout, rewards = self.next_segment()
+            results[w] = rollout, rewards
         return [results[w] for w in range(len(self.workers))]
 
     def submit(self, w: int, args: tuple) -> None:
@@ -123,10 +126,11 @@ class RaySupervisor:
         """The actors collecting a segment now."""
         return [w for w, _ in self._pending.values()]
 
-    def next_segment(self) -> tuple[int, Rollout]:
-        """The next segment to arrive, and its actor's index. An actor that died, whose env
-        raised, or that is past ``worker_timeout`` is replaced and sent off again with the same
-        arguments, from the episode logs of its segment's start (:meth:`_replace`)."""
+    def next_segment(self) -> tuple[int, Rollout, np.ndarray]:
+        """The next segment to arrive: its actor's index, the rollout and its float64 rewards
+        [T, E]. An actor that died, whose env raised, or that is past ``worker_timeout`` is
+        replaced and sent off again with the same arguments, from the episode logs of its
+        segment's start (:meth:`_replace`)."""
         while True:
             ready, _ = self.ray.wait(list(self._pending), num_returns=1, timeout=self._time_left())
             if not ready:  # past the timeout: every late actor counts as hung
@@ -137,14 +141,14 @@ class RaySupervisor:
                 continue
             w, _ = self._pending.pop(ready[0])
             try:
-                rollout, logs = self.ray.get(ready[0])
+                rollout, logs, rewards = self.ray.get(ready[0])
             except self.ray.exceptions.RayError as error:
                 self._replace(w, _describe(error), error)
                 self.submit(w, self._args[w])
                 continue
             assert self._logs is not None
             self._logs[w] = logs
-            return w, rollout
+            return w, rollout, rewards
 
     def _time_left(self) -> float | None:
         if self.options.worker_timeout is None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import gymnasium
 import numpy as np
-from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
+from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv, VectorWrapper
 from gymnasium.vector.utils import batch_space
 
 from plugrl.samplers.replay import episode_logs, replay_episodes
@@ -97,7 +97,8 @@ class EnvWorker:
 
     def __init__(self, env_fns: list[Callable[[], gymnasium.Env]]) -> None:
         self.envs = SyncVectorEnv(env_fns, autoreset_mode=AutoresetMode.SAME_STEP)
-        self.sampler = RolloutSampler(self.envs, 1)
+        self.rewards = _RewardTap(self.envs)
+        self.sampler = RolloutSampler(self.rewards, 1)
         self.policy: Any = None
 
     def spaces(self) -> tuple[gymnasium.Space, gymnasium.Space, dict[str, Any]]:
@@ -135,9 +136,10 @@ class EnvWorker:
         return self._continue_from(replay_episodes(self.envs, logs))
 
     def rollout(self, weights: Any, noise: np.ndarray | None, num_steps: int,
-                rows: slice) -> tuple[Rollout, list[dict]]:
-        """``num_steps`` vector steps with the policy at ``weights``; returns the rollout and the
-        episode logs at its end, where the next segment starts.
+                rows: slice) -> tuple[Rollout, list[dict], np.ndarray]:
+        """``num_steps`` vector steps with the policy at ``weights``; returns the rollout, the
+        episode logs at its end (where the next segment starts) and the rewards as the envs gave
+        them, float64 [T, E] (the driver's episode returns add them up as a local sampler does).
 
         With ``noise`` [T, N, ...] (the whole vector env's), step ``t`` acts on a batch of all
         ``N`` rows, this actor's observations at ``rows``, with ``noise[t]``: XLA computes a batch
@@ -158,14 +160,28 @@ class EnvWorker:
             return np.asarray(A)[rows], {k: np.asarray(v)[rows] for k, v in info.items()}
 
         self.sampler.num_steps = num_steps
+        self.rewards.tapped = []
         rollout = self.sampler.collect(act)
         self.sampler.episode_returns.clear()  # the driver keeps the statistics
         self.sampler.episode_lengths.clear()
-        return rollout, self.episode_logs()
+        return rollout, self.episode_logs(), np.stack(self.rewards.tapped)
 
     def _continue_from(self, obs: Any) -> np.ndarray:
         self.sampler.load_state(self.sampler.state(), np.asarray(obs))
         return np.asarray(obs)
+
+
+class _RewardTap(VectorWrapper):
+    """Keeps each step's rewards as the envs returned them (rollouts store float32)."""
+
+    def __init__(self, env: VectorEnv) -> None:
+        super().__init__(env)
+        self.tapped: list[np.ndarray] = []
+
+    def step(self, actions: Any) -> tuple[Any, ...]:
+        obs, r, terminated, truncated, info = self.env.step(actions)
+        self.tapped.append(np.asarray(r, np.float64))
+        return obs, r, terminated, truncated, info
 
 
 class RayVectorEnv(VectorEnv):
@@ -254,13 +270,15 @@ class RayVectorEnv(VectorEnv):
         """Ship the policy the actors act with (pickled once, and to every replacement)."""
         self.supervisor.set_policy(policy)
 
-    def rollouts(self, weights: Any, noise: np.ndarray | None, num_steps: int) -> Rollout:
-        """One segment of ``num_steps`` vector steps from every actor, joined along the env axis;
+    def rollouts(self, weights: Any, noise: np.ndarray | None, num_steps: int) -> tuple[Rollout, np.ndarray]:
+        """One segment of ``num_steps`` vector steps from every actor, joined along the env axis
+        (and the rewards as the envs gave them, float64 [T, N]);
         ``noise`` [T, num_envs, ...] goes to every actor (see :meth:`EnvWorker.rollout`). A failed
         actor is replaced and its segment collected again (see
         :class:`~plugrl.samplers.ray_supervisor.RaySupervisor`)."""
         args = [(weights, noise, num_steps, self.rows(w)) for w in range(self.num_workers)]
-        return join_along_envs(self.supervisor.segments(args))
+        parts = self.supervisor.segments(args)
+        return join_along_envs([p[0] for p in parts]), np.concatenate([p[1] for p in parts], axis=1)
 
     def rows(self, w: int) -> slice:
         """The indices of actor ``w``'s sub-environments."""
