@@ -42,6 +42,8 @@ from plugrl.value_functions import QTypeI, QTypeII, V
 # from warning of a re-registration.
 if "ConnectFour-v0" not in _gymnasium.registry:
     _gymnasium.register(id="ConnectFour-v0", entry_point="plugrl.envs.connect_four:ConnectFourEnv")
+if "BitFlipping-v0" not in _gymnasium.registry:  # truncates itself after n_bits steps
+    _gymnasium.register(id="BitFlipping-v0", entry_point="plugrl.envs.bit_flipping:BitFlippingEnv")
 
 
 

@@ -20,7 +20,9 @@ def test_every_example_is_covered():
     covered = {"cartpole_sarsa", "frozen_lake_q_learning", "cartpole_double_q",
                "frozen_lake_reinforce", "frozen_lake_actor_critic", "frozen_lake_sac", "pendulum_ppo",
                "pyrado_ppo_cartpole", "deepchem_a2c_cartpole", "tf_agents_ppo_cartpole",
-               "atari_pong_ppo", "atari_pong_dqn", "connect_four_mcts", "alphazero_connect_four"}
+               "atari_pong_ppo", "atari_pong_dqn", "connect_four_mcts", "alphazero_connect_four",
+               "pyrado_svpg_cartpole", "dqn_her_bit_flipping", "deepchem_ppo_hindsight",
+               "ppo_lstm_masked_cartpole"}
     assert {p.stem for p in EXAMPLES.glob("[!_]*.py")} == covered
 
 
@@ -74,6 +76,16 @@ def test_pyrado_ppo_cartpole_example_solves_cartpole(capsys, tmp_path):
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("Solved")
 
 
+def test_pyrado_svpg_example_gets_a_particle_to_the_maximum(capsys):
+    """pyrado's SVPG set-up (an A2C blueprint particle, horizon, max_iter, train,
+    iter_particles) on the fast path: the best particle balances the pole to the end."""
+    result = load_example("pyrado_svpg_cartpole").main(steps_per_particle=48_000, seed=0)
+    agent = result["agent"]
+    assert result["returns"].max() >= 475 and len(result["returns"]) == 8
+    assert agent.num_steps == 8 * 48_000 and len(agent.history) == 48_000 // (16 * 8)
+    assert "best particle" in capsys.readouterr().out.strip().splitlines()[-1]
+
+
 def test_deepchem_example_learns_cartpole(capsys):
     """A DeepChem user's Policy subclass and PPO with DeepChem's names and a Keras optimizer
     solve CartPole (~10-15 s); its A2C variant runs."""
@@ -92,6 +104,15 @@ def test_tf_agents_example_learns_cartpole(capsys):
     assert result["eval_return"] >= 195
     assert result["agent"].normalizer.count == 40_960
     assert "mean log-probability" in capsys.readouterr().out
+
+
+def test_lstm_example_runs_on_masked_cartpole(capsys):
+    """PPO with an LSTM on velocity-masked CartPole, the fast path, then played with DeepChem's
+    saved states on Gymnasium's masked CartPole (a small budget: it runs, it does not learn)."""
+    result = load_example("ppo_lstm_masked_cartpole").main(total_steps=4096, eval_interval=2048)
+    assert [steps for steps, _ in result["curve"]] == [2048, 4096]
+    assert len(result["returns"]) == 5 and all(r >= 8 for r in result["returns"])
+    assert "LSTM of 64: on Gymnasium's masked CartPole" in capsys.readouterr().out
 
 
 def check_pong_run(result: dict, printed: str, log: str, tmp_path: Path, capacity: int) -> None:
@@ -159,3 +180,15 @@ def test_alphazero_connect_four_example_trains_and_scores(tmp_path, capsys):
     assert wins + draws + losses == 10 and score == (wins + draws / 2) / 10
     assert "min" in capsys.readouterr().out
 
+
+
+def test_dqn_her_bit_flipping_example_solves_6_bits(capsys):
+    result = load_example("dqn_her_bit_flipping").main(n_bits=6, total_steps=2500, seed=0)
+    assert result["success_rate"] >= 0.9
+    assert "DQN + HER on 6-bit flipping after 2500 steps: success rate" in capsys.readouterr().out
+
+
+def test_deepchem_ppo_hindsight_example_runs(capsys):
+    result = load_example("deepchem_ppo_hindsight").main(n_bits=4, total_steps=2048, seed=0)
+    assert result["agent"].hindsight is not None and 0.0 <= result["success_rate"] <= 1.0
+    assert "PPO with hindsight on 4-bit flipping after 2048 steps" in capsys.readouterr().out

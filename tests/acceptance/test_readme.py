@@ -10,14 +10,17 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_readme_python_examples_run(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    assert len(blocks) == 8
+    assert len(blocks) == 11
     shrink = {"range(10_000)": "range(300)", "fit(100_000": "fit(2_000", '"runs/': f'"{tmp_path}/',
               "fit(50_000)": "fit(1_100)", "fit(20_000": "fit(300",
               "eval_interval=10_000": "eval_interval=1_024",
               "range(16)": "range(2)", "total_steps=50_000": "total_steps=512",
               'from_preset("ConnectFour-v0", seed=0)': 'from_preset("ConnectFour-v0", seed=0, num_games=8, '
               'num_simulations=4, updates_per_iteration=2, arena_games=2, arena_simulations=2)',
-              "evaluate(200,": "evaluate(4,"}
+              "evaluate(200,": "evaluate(4,",
+              "fit(400_000, eval_interval=100_000)": "fit(4_800, eval_interval=2_400)",
+              "evaluate(5, particles": "evaluate(1, particles",
+              "lstm.fit(150_000": "lstm.fit(512", "hindsight.fit(40_000)": "hindsight.fit(256)"}
     namespace: dict = {}
     after_block = []  # the names after each block (later blocks may reuse a name, such as s)
     for block in blocks:
@@ -35,4 +38,7 @@ def test_readme_python_examples_run(tmp_path):
     assert after_block[6]["s"].shape == (105, 80, 4) and namespace["buffer"].frame_stack_axis == 2  # Atari
     assert namespace["pong"].num_steps >= 300
     assert namespace["node"].is_root and not namespace["done"]  # MCTSNode after play
+    assert namespace["svpg"].num_steps == 4_800 and namespace["K"].shape == (8, 8)  # SVPG
+    assert namespace["lstm"].num_steps >= 512 and len(namespace["step"].state) == 2  # recurrent
+    assert namespace["her"].num_steps >= 300 and namespace["hindsight"].num_steps >= 256  # HER
     assert namespace["alphazero"].num_steps >= 2_000 and -1 <= namespace["alphazero"].evaluate(2) <= 1

@@ -226,8 +226,9 @@ def test_continuous_policy_trains_and_predicts_mean_std_value(pendulum):
      "output_names: expected the outputs \\['action_prob', 'value'\\]"),
     ("CartPole-v1", DiscretePolicy(value_units=3), "output 'value': expected an output of shape"),
     ("CartPole-v1", DiscretePolicy(["action_prob", "value", "rnn_state"]),
-     "Memory and goals: recurrent policies"),
-    ("CartPole-v1", DiscretePolicy(rnn_initial_states=[np.zeros(3)]), "rnn_initial_states belong to"),
+     "'rnn_state' outputs belong to recurrent policies, which need rnn_initial_states"),
+    ("CartPole-v1", DiscretePolicy(rnn_initial_states=[np.zeros(3)]),
+     "output_names: expected one 'rnn_state' output per initial state"),
     ("Pendulum-v1", DiscretePolicy(), "output_names: expected the outputs \\['action_mean', 'action_std'"),
     ("Pendulum-v1", ContinuousPolicy(mean_units=2), "output 'action_mean': expected an output of shape"),
 ])
@@ -257,5 +258,5 @@ def test_hindsight_and_recurrent_state_flags_as_deepchem_names_them():
     s = np.zeros(4, np.float32)
     assert agent.select_action(s, True, use_saved_states=False, save_states=False) == \
         agent.select_action(s, deterministic=True)
-    with pytest.raises(ValueError, match="use_hindsight: Hindsight Experience Replay is the feature"):
+    with pytest.raises(ValueError, match="use_hindsight: expected an env with DeepChem.s apply_hindsight"):
         PPO("CartPole-v1", use_hindsight=True)

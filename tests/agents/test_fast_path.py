@@ -176,3 +176,11 @@ def test_cli_trains_many_seeds_on_the_fast_path(tmp_path):
     result = json.loads((tmp_path / "many" / "train_many.json").read_text())
     assert [run["seed"] for run in result["runs"]] == [0, 1, 2, 3]
     assert result["eval_steps"] == [64, 96] and len(result["runs"][0]["eval_returns"]) == 2
+
+
+def test_pyrado_max_iter_counts_rollouts_on_the_fast_path():
+    """fit() without steps runs max_iter iterations of one rollout each; the first compiled
+    chunk used to run all of them and the loop then went on for max_iter - 1 more."""
+    agent = PPO(make("CartPole-v1"), seed=0, max_iter=3, n_steps=16, num_envs=2, batch_size=32,
+                num_epoch=1).fit()
+    assert agent.num_steps == 3 * 32 and len(agent.history) == 3

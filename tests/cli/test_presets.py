@@ -32,7 +32,7 @@ def test_list_presets_covers_the_required_envs():
 @pytest.mark.parametrize(("agent", "env_id"), ALL_PRESETS)
 def test_every_preset_builds_a_valid_config(agent, env_id):
     overrides, total_steps = load_preset(agent, env_id)
-    config = build_config(AGENTS[agent].CONFIG, AGENTS[agent].DEFAULTS, overrides)
+    config = build_config(AGENTS[agent].CONFIG, AGENTS[agent].config_defaults(overrides), overrides)
     assert isinstance(config, AGENTS[agent].CONFIG)
     assert not set(overrides) & set(NON_CONFIG_KEYS)
     assert isinstance(total_steps, int) and total_steps > 0

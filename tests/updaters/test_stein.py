@@ -86,3 +86,40 @@ def test_traces_under_jit():
     X, G = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
     jitted = jax.jit(lambda X, G: svpg_direction(X, G, 0.5)[0])
     np.testing.assert_allclose(np.asarray(jitted(X, G)), np.asarray(svpg_direction(X, G, 0.5)[0]), rtol=1e-5)
+
+
+def _hooked_directions(X: np.ndarray, G: np.ndarray, mask: np.ndarray, alpha: float,
+                       bandwidth: float | None = None) -> np.ndarray:
+    """What the optimizer of each particle receives from train_step's gradient hook, mapped over
+    the particles: the loss sum(-G_i * x) has the gradient -G_i (the policy gradient is G_i)."""
+    from plugrl._backend import named_vmap
+    from plugrl.updaters.stein import PARTICLES, stein_gradient_hook
+
+    hook = stein_gradient_hook(mask, alpha, bandwidth=bandwidth)
+    return np.asarray(jax.jit(named_vmap(hook, PARTICLES))(X, -G))
+
+
+def test_the_gradient_hook_gives_each_particle_minus_phi_on_the_policy_weights():
+    rng = np.random.default_rng(3)
+    X, G = rng.normal(size=(5, 6)), rng.normal(size=(5, 6))
+    mask = np.array([True, True, False, True, False, True])
+    directions = _hooked_directions(X.astype(np.float32), G.astype(np.float32), mask, 0.7)
+    phi, _ = reference(X[:, mask], G[:, mask], 0.7)
+    np.testing.assert_allclose(directions[:, mask], -phi, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(directions[:, ~mask], -G[:, ~mask], rtol=1e-6)  # the critic's own
+
+
+def test_the_gradient_hooks_temperature_limits():
+    rng = np.random.default_rng(4)
+    X, G = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
+    mask = np.ones(3, bool)
+    # A very large temperature: only the repulsion, which points away from the others.
+    repulsion = -_hooked_directions(X, G, mask, 1e9)
+    _, h = reference(X.astype(np.float64), G, 1.0)
+    expected = np.zeros_like(X, dtype=np.float64)
+    for i in range(4):
+        for j in range(4):
+            expected[i] += -2.0 / h * (X[j] - X[i]) * np.exp(-np.sum((X[j] - X[i]) ** 2) / h) / 4
+    np.testing.assert_allclose(repulsion, expected, rtol=1e-4, atol=1e-7)
+    # A kernel that vanishes between particles: independent policy gradients G/(alpha n).
+    np.testing.assert_allclose(-_hooked_directions(X, G, mask, 2.0, bandwidth=1e-4), G / (2.0 * 4), rtol=1e-6)

@@ -44,6 +44,7 @@ LossFn = Callable[[Params, "TrainState", Batch, jax.Array],
 __all__ = [
     "Array",
     "COMPILER_OPTIONS",
+    "GradientHook",
     "LossFn",
     "Metrics",
     "Optimizer",
@@ -63,7 +64,9 @@ __all__ = [
     "jit",
     "jit_for",
     "make_train_step",
+    "members",
     "minibatch_epochs",
+    "named_vmap",
     "normal_noise",
     "on_raveled_params",
     "polyak",
@@ -74,6 +77,7 @@ __all__ = [
     "sgd",
     "split_key",
     "split_keys",
+    "scan_recomputing",
     "scan_steps",
     "scheduled_adam",
     "sync_target",
@@ -215,8 +219,14 @@ class Metrics:
 jax.tree_util.register_pytree_node_class(Metrics)
 
 
+#: ``gradient_hook(params, grads) -> grads``, as :func:`train_step` takes it: what the optimizer
+#: sees instead of the loss's gradients (SVPG's Stein direction).
+GradientHook = Callable[[Any, Any], Any]
+
+
 def train_step(
-    loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str, *, with_outputs: bool = False
+    loss_fn: LossFn, optimizer: optax.GradientTransformation, name: str, *, with_outputs: bool = False,
+    gradient_hook: GradientHook | None = None,
 ) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Any]]:
     r"""Turn a loss written in ``keras.ops`` into one pure update step (not yet jitted).
 
@@ -236,6 +246,10 @@ def train_step(
         Prefix of the ``"<name>/loss"`` and ``"<name>/grad_norm"`` metrics added to the loss's own.
     with_outputs : bool, optional
         Whether the loss returns per-sample outputs, which the step then returns too.
+    gradient_hook : callable, optional
+        ``gradient_hook(params, grads) -> grads``: replaces the gradients before the optimizer
+        step (the ``"grad_norm"`` metric stays the loss's). Under :func:`named_vmap` it may
+        combine the gradients of all members of the mapped axis (SVPG's particles).
 
     Returns
     -------
@@ -249,7 +263,8 @@ def train_step(
     def step(state: TrainState, batch: Batch, key: jax.Array) -> tuple[TrainState, Any]:
         (loss, aux), grads = grad_fn(state.params, state, batch, key)
         non_trainable, metrics, *outputs = aux
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        direction = grads if gradient_hook is None else gradient_hook(state.params, grads)
+        updates, opt_state = optimizer.update(direction, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = Metrics.pack({**metrics, f"{name}/loss": loss,
                                 f"{name}/grad_norm": optax.global_norm(grads)})
@@ -264,6 +279,15 @@ def make_train_step(
 ) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Any]]:
     """:func:`train_step`, compiled with :func:`jax.jit` (once per input shape)."""
     return jit(train_step(loss_fn, optimizer, name, with_outputs=with_outputs))
+
+
+def scan_recomputing(step: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any) -> tuple[Any, Any]:
+    """``lax.scan(step, init, xs)`` whose gradient recomputes each step's intermediates from
+    its carry (``jax.checkpoint`` with nothing saved) instead of storing them all: a recurrent
+    network's scan over a sequence then writes only its state per step. On 2 cores the PPO update
+    of two 64-unit LSTMs over 32 steps of 8 sequences (20 epochs) took 43 ms of CPU time instead
+    of 60 ms (medians of 15), as the stored intermediates cost a kernel each per step."""
+    return jax.lax.scan(jax.checkpoint(step, policy=jax.checkpoint_policies.nothing_saveable), init, xs)
 
 
 def scan_steps(step: Callable[[Any, Any], tuple[Any, Any]], state: Any,
@@ -541,6 +565,18 @@ def on_raveled_params(
     return light._replace(params=unravel(cast(jax.Array, light.params)),
                           target_params=state.target_params,
                           target_non_trainable=state.target_non_trainable), output
+
+
+def named_vmap(fn: Callable[..., Any], axis_name: str, in_axes: Any = 0) -> Callable[..., Any]:
+    """``fn`` mapped over a leading axis of its arguments (``jax.vmap``), the axis named so that
+    :func:`members` inside ``fn`` sees all of its members (e.g. SVPG's
+    particles, which each compute their own gradients and then move together)."""
+    return jax.vmap(fn, in_axes=in_axes, axis_name=axis_name)
+
+
+def members(x: jax.Array, axis_name: str) -> jax.Array:
+    """Inside :func:`named_vmap`: ``x`` of every member of the axis, stacked [members, ...]."""
+    return jax.lax.all_gather(x, axis_name)
 
 
 def unraveler(params: Params) -> Callable[[jax.Array], Params]:

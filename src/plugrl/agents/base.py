@@ -91,7 +91,7 @@ class BaseAgent(RunControl, abc.ABC):
                  model_dir: str | os.PathLike[str] | None = None,
                  save_dir: str | os.PathLike[str] | None = None, max_iter: int | None = None,
                  eval_intvl: int | None = None, logger: Any = None, **config: Any) -> None:
-        self.config = build_config(self.CONFIG, self.DEFAULTS, config)
+        self.config = build_config(self.CONFIG, self.config_defaults(config), config)
         #: Where ``fit`` writes checkpoints and ``restore`` reads them (DeepChem's ``model_dir``,
         #: pyrado's ``save_dir``); None: no checkpoints unless ``fit`` is given an interval.
         self.model_dir = model_dir_argument(model_dir, save_dir)
@@ -105,7 +105,7 @@ class BaseAgent(RunControl, abc.ABC):
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         self.env_id = _env_id(check_not_a_directory(env))
         self._env_argument = env  # evaluation copies it when it has no id
-        self.envs = make_vector_env(env, self.config.num_envs, self.config.vectorization, self.seed,
+        self.envs = make_vector_env(env, self._num_vector_envs(), self.config.vectorization, self.seed,
                                     ray_options(self.config))
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
@@ -120,6 +120,17 @@ class BaseAgent(RunControl, abc.ABC):
     @abc.abstractmethod
     def _make_learner(self, function_approximator: Any) -> Any:
         """The agent's learner (networks, optimizer, jitted update), for the env's spaces."""
+
+    @classmethod
+    def config_defaults(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The agent's defaults over the configuration's for the keywords ``config``:
+        :attr:`DEFAULTS` (SVPG's depend on its ``particle``)."""
+        return cls.DEFAULTS
+
+    def _num_vector_envs(self) -> int:
+        """The environments the agent steps together: ``config.num_envs`` (SVPG's particles
+        each have that many)."""
+        return int(self.config.num_envs)
 
     @abc.abstractmethod
     def _steps_per_iteration(self) -> int:
@@ -205,11 +216,16 @@ class BaseAgent(RunControl, abc.ABC):
                  return_episode_rewards: bool = False) -> float | tuple[float, list[float]]:
         """Mean return over ``n_episodes`` on a fresh environment (seeded from the agent's seed)."""
         env = self.evaluation_env()
-        returns = [episode_return(env, lambda s: self.select_action(s, deterministic),
-                                  seed=self.seed + 1_000_003 + i) for i in range(n_episodes)]
+        returns = [episode_return(env, self.episode_policy(deterministic), seed=self.seed + 1_000_003 + i)
+                   for i in range(n_episodes)]
         env.close()
         mean = float(np.mean(returns))
         return (mean, returns) if return_episode_rewards else mean
+
+    def episode_policy(self, deterministic: bool) -> Callable[[Any], Any]:
+        """The policy of one evaluation episode, ``s -> a`` (agents whose policy keeps a state
+        between steps start each episode afresh)."""
+        return lambda s: self.select_action(s, deterministic)
 
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate` (the caller closes it)."""

@@ -151,6 +151,24 @@ class OnPolicyConfig:
     default convolutional network, as Stable-Baselines3's ``CnnPolicy``)."""
     normalize_observations: bool = False
     """Standardise observations with running statistics (saved with the agent)."""
+    recurrent: None | str = None  # None first: the CLI then reads "none" as None, not as a name
+    """The default networks' recurrent cell: ``'lstm'``, ``'gru'`` or None (feed-forward MLPs).
+    A recurrent network is ``n_lstm_layers`` cells of ``lstm_hidden_size`` units, then dense
+    layers of ``hidden_sizes`` (sb3-contrib's ``MlpLstmPolicy`` with ``net_arch``); rollouts carry
+    its state, and updates train on whole env sequences (minibatches of ``batch_size // n_steps``
+    environments' rollouts, at least one)."""
+    lstm_hidden_size: int = 64
+    """Units of each recurrent cell (sb3-contrib's name; its default is 256)."""
+    n_lstm_layers: int = 1
+    """Stacked recurrent cells (sb3-contrib's name)."""
+    sequence_length: int | None = None
+    """Steps per training sequence of a recurrent network: None trains on whole rollout columns
+    (backpropagation through all ``n_steps``); a divisor of ``n_steps`` cuts each column into
+    chunks that start from the states recorded at collection (truncated backpropagation through
+    time; RLlib's ``max_seq_len``), so minibatches hold ``batch_size // sequence_length`` of them."""
+    enable_critic_lstm: bool = True
+    """The critic has recurrent cells of its own (sb3-contrib's name); False: a feed-forward MLP
+    critic. ``shared_network=True`` shares one recurrent body, as sb3-contrib's ``shared_lstm``."""
     policy_objective: str = "ppo"
     """``'ppo'`` (clipped surrogate) or ``'vanilla'`` (policy gradient, A2C and REINFORCE)."""
     eval_episodes: int = 10
@@ -228,6 +246,20 @@ class OnPolicyConfig:
                 raise ValueError(f"{name}: expected a float >= 0, got {getattr(self, name)}")
         check_optional_positive("clip_value", self.clip_value)
         check_choice("policy_objective", self.policy_objective, ("ppo", "vanilla"))
+        if self.recurrent is not None:
+            check_choice("recurrent", self.recurrent, ("lstm", "gru"))
+            if self.min_rollouts is not None:
+                raise ValueError(f"min_rollouts: a recurrent policy trains on rollouts of n_steps; "
+                                 f"expected None, got {self.min_rollouts}")
+        for name in ("lstm_hidden_size", "n_lstm_layers"):
+            check_positive_int(getattr(self, name), name)
+        if self.sequence_length is not None:
+            check_positive_int(self.sequence_length, "sequence_length")
+            if self.n_steps % self.sequence_length:
+                raise ValueError(f"sequence_length: expected a divisor of n_steps={self.n_steps}, "
+                                 f"got {self.sequence_length}")
+        if not isinstance(self.enable_critic_lstm, bool):
+            raise ValueError(f"enable_critic_lstm: expected a bool, got {self.enable_critic_lstm!r}")
         check_training_setup(self)
         return self
 

@@ -81,6 +81,15 @@ class OffPolicyConfig:
     treated as dead and replaced (None: no limit)."""
     eval_episodes: int = 10
     """Episodes per evaluation in ``fit`` callbacks and the CLI."""
+    replay_buffer_class: str | None = None
+    """``'her'``: Hindsight Experience Replay on a goal-conditioned env
+    (:class:`~plugrl.caching.HerReplayBuffer`; Stable-Baselines3's name, whose class is accepted
+    too, with ``replay_buffer_kwargs=dict(n_sampled_goal=..., goal_selection_strategy=...)``);
+    None: the uniform (or prioritized) buffer."""
+    n_sampled_goal: int = 4
+    """HER: relabelled transitions per real one (SB3's name and default)."""
+    goal_selection_strategy: str = "future"
+    """HER: where relabelled goals come from, ``'future'``, ``'final'`` or ``'episode'`` (SB3's)."""
 
     def validate(self) -> OffPolicyConfig:
         """Check every field; return ``self``."""
@@ -110,6 +119,14 @@ class OffPolicyConfig:
             raise ValueError(f"batch_size: expected at most memory_size = {self.memory_size}, "
                              f"got {self.batch_size}")
         check_training_setup(self)
+        if self.replay_buffer_class not in (None, "her"):
+            raise ValueError(f"replay_buffer_class: expected None or 'her' (or plugrl.caching."
+                             f"HerReplayBuffer), got {self.replay_buffer_class!r}")
+        check_positive_int(self.n_sampled_goal, "n_sampled_goal")
+        check_choice("goal_selection_strategy", self.goal_selection_strategy, ("future", "final", "episode"))
+        if self.replay_buffer_class == "her" and self.bootstrap_n != 1:
+            raise ValueError(f"bootstrap_n: expected 1 with replay_buffer_class='her' (one-step "
+                             f"returns, as Stable-Baselines3's HER), got {self.bootstrap_n}")
         return self
 
 
@@ -170,6 +187,9 @@ class DQNConfig(OffPolicyConfig):
             raise ValueError(f"prioritized_replay_alpha: expected a float >= 0, got "
                              f"{self.prioritized_replay_alpha}")
         check_choice("loss", self.loss, ("huber", "mse"))
+        if self.prioritized_replay and self.replay_buffer_class == "her":
+            raise ValueError("prioritized_replay: expected False with replay_buffer_class='her' "
+                             "(HER samples uniformly), got True")
         return self
 
 

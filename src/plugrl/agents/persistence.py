@@ -213,7 +213,8 @@ def _restarted_episodes(agent: Any, sampler_state: dict[str, Any]) -> tuple[dict
     seed = int(np.random.SeedSequence([agent.seed, agent.num_steps]).generate_state(1)[0])
     S, _ = agent.envs.reset(seed=seed)
     num_envs = agent.envs.num_envs
-    return {**sampler_state, "returns": [0.0] * num_envs, "lengths": [0] * num_envs}, S
+    return {**sampler_state, "returns": [0.0] * num_envs, "lengths": [0] * num_envs,
+            "episode_starts": [True] * num_envs}, S
 
 
 def _arrays(agent: Any, logs: list[dict[str, Any]]) -> dict[str, np.ndarray]:

@@ -131,7 +131,7 @@ def split_preset(preset: Mapping[str, Any], source: str = "preset",
         config = {name: coerce_field(name, value) for name, value in config.items()}
         if agent is not None:
             agent_class = agent if isinstance(agent, type) else AGENTS[agent]
-            build_config(agent_class.CONFIG, agent_class.DEFAULTS, config)
+            build_config(agent_class.CONFIG, agent_class.config_defaults(config), config)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{source}: {error}") from error
     return config, total_steps

@@ -5,6 +5,7 @@
 and Gymnasium.
 :class:`ExperienceReplayBuffer` and :class:`PrioritizedReplayBuffer` replay transitions;
 :class:`ReplayStreams` samples several of them (one per environment) as one.
+:class:`HerReplayBuffer` relabels goal-conditioned transitions in hindsight (Stable-Baselines3's).
 :class:`GAE` and :func:`gae_advantages` turn time-major rollouts into advantages and TD(lambda)
 returns.
 """
@@ -12,6 +13,7 @@ returns.
 from __future__ import annotations
 
 from plugrl.caching.gae import GAE, gae_advantages
+from plugrl.caching.her import HerReplayBuffer
 from plugrl.caching.monte_carlo import MonteCarloCache
 from plugrl.caching.n_step import NStepCache
 from plugrl.caching.prioritized import PrioritizedReplayBuffer, SumTree
@@ -21,6 +23,7 @@ from plugrl.caching.streams import ReplayStreams
 __all__ = [
     "GAE",
     "ExperienceReplayBuffer",
+    "HerReplayBuffer",
     "MonteCarloCache",
     "NStepCache",
     "PrioritizedReplayBuffer",

@@ -15,7 +15,7 @@ from typing import Any
 from plugrl.cli.rundir import write_atomically
 
 __all__ = ["TensorBoardLogger", "has_display", "record_episode_gif", "save_learning_curve",
-           "save_self_play_curve"]
+           "save_particles_curve", "save_self_play_curve"]
 
 #: The losses a board game's agent records, drawn under its scores.
 _SELF_PLAY_LOSSES = {"AlphaZero/policy_loss": "policy loss (cross-entropy to the visit counts)",
@@ -134,13 +134,50 @@ def save_self_play_curve(path: pathlib.Path, history: Sequence[Mapping[str, Any]
     return _save_figure(figure, path)
 
 
+def save_particles_curve(path: pathlib.Path, history: Sequence[Mapping[str, Any]],
+                         num_particles: int, title: str = "") -> pathlib.Path:
+    """Plot SVPG's particles against env steps (of all particles): each particle's recent
+    training return, its mean distance to the others in policy-weight space, and the kernel's
+    bandwidth (median heuristic).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The PNG to write (atomically).
+    history : sequence of dict
+        The training records, with ``"SVPG/return_<i>"``, ``"SVPG/distance_<i>"`` and
+        ``"SVPG/bandwidth"``.
+    num_particles : int
+        The particles, ``i`` from 0.
+    title : str, optional
+        The figure's title.
+    """
+    figure, (returns, distances, bandwidth) = _figure(3)
+    for i in range(num_particles):
+        for axes, key in ((returns, f"SVPG/return_{i}"), (distances, f"SVPG/distance_{i}")):
+            points = [(r["steps"], r[key]) for r in history if _finite(r.get(key))]
+            if points:
+                label = f"particle {i}" if axes is returns else None
+                axes.plot(*zip(*points, strict=True), lw=1, label=label)
+    points = [(r["steps"], r["SVPG/bandwidth"]) for r in history if _finite(r.get("SVPG/bandwidth"))]
+    if points:
+        bandwidth.plot(*zip(*points, strict=True), color="black")
+    returns.set_ylabel("training return")
+    returns.set_title(title)
+    distances.set_ylabel("mean distance to the others")
+    bandwidth.set_ylabel("kernel bandwidth h")
+    if returns.get_legend_handles_labels()[0]:
+        returns.legend(loc="best", fontsize="x-small", ncol=2)
+    return _save_figure(figure, path)
+
+
 def _figure(rows: int, steps: str = "environment steps") -> tuple[Any, list[Any]]:
     """A figure of ``rows`` panels above each other, sharing the axis of ``steps``."""
     # Figure + FigureCanvasAgg instead of pyplot: no global figure state, no GUI backend
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(7, 4.2 if rows == 1 else 6.4), dpi=100)
+    figure = Figure(figsize=(7, 4.2 if rows == 1 else 3.2 * rows), dpi=100)
     FigureCanvasAgg(figure)
     panels = list(figure.subplots(rows, 1, sharex=True, squeeze=False)[:, 0])
     for axes in panels:

@@ -63,8 +63,9 @@ def finish_run(agent: Any, plan: Any, monitor: Any, run_info: dict[str, Any], tr
 
 
 def _save_curve(agent: Any, plan: Any, evaluations: list[dict[str, float]]) -> None:
-    """The learning curve: returns, or for a board game's agent its scores and losses."""
-    from plugrl.cli.artifacts import save_learning_curve, save_self_play_curve
+    """The learning curve: returns, or for a board game's agent its scores and losses; SVPG's
+    particles also get ``particles.png``."""
+    from plugrl.cli.artifacts import save_learning_curve, save_particles_curve, save_self_play_curve
 
     title = f"{agent.AGENT_TYPE} on {plan.env_id} (seed {plan.seed})"
     path = plan.run_dir / "learning_curve.png"
@@ -72,6 +73,9 @@ def _save_curve(agent: Any, plan: Any, evaluations: list[dict[str, float]]) -> N
         save_self_play_curve(path, agent.history, evaluations, title, agent.config.eval_opponent)
     else:
         save_learning_curve(path, agent.history, evaluations, title)
+    if getattr(agent.config, "num_particles", None):
+        save_particles_curve(plan.run_dir / "particles.png", agent.history, agent.config.num_particles,
+                             f"{title}: {agent.config.num_particles} particles")
 
 
 def _final_evaluation(agent: Any, monitor: Any) -> dict[str, float]:

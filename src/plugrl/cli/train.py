@@ -150,7 +150,7 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
     preset_config, preset_steps, preset = _resolve_preset(agent_name, env_id, args.preset)
     config = workers_overrides(args, {**preset_config, **hyperparameter_overrides(args)})
     try:
-        build_config(AGENTS[agent_name].CONFIG, AGENTS[agent_name].DEFAULTS, config)
+        build_config(AGENTS[agent_name].CONFIG, AGENTS[agent_name].config_defaults(config), config)
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from error
     total_steps = args.steps or preset_steps or DEFAULT_TOTAL_STEPS
@@ -163,6 +163,9 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
     if resume and (args.force or seeds):
         raise UsageError(f"--resume: expected neither --force nor --seeds with it, got "
                          f"{'--force' if args.force else '--seeds'}")
+    if seeds and agent_name == "SVPG":
+        raise UsageError("--seeds: SVPG's particles already train together; set their number "
+                         "with --set num_particles=N")
     if jax_env and not hasattr(AGENTS[agent_name], "train_many"):
         raise UsageError(f"--jax: expected an on-policy agent (REINFORCE, A2C, PPO, PPO2), got "
                          f"{agent_name}")

@@ -2,7 +2,12 @@
 
 from plugrl.function_approximators import predefined
 from plugrl.function_approximators.base import FunctionApproximator, HeadModel
-from plugrl.function_approximators.keras_models import ActorModel, NamedOutputsModel, ValueModel
+from plugrl.function_approximators.keras_models import (
+    ActorModel,
+    NamedOutputsModel,
+    RecurrentNamedOutputsModel,
+    ValueModel,
+)
 from plugrl.function_approximators.parameter_groups import (
     GroupedParams,
     HeadFunction,
@@ -11,6 +16,8 @@ from plugrl.function_approximators.parameter_groups import (
     ParameterGroups,
     grouped,
 )
+from plugrl.function_approximators.recurrent import RecurrentFunctionApproximator, RecurrentMLP
 
 __all__ = ["ActorModel", "FunctionApproximator", "GroupedParams", "HeadFunction", "HeadModel", "Member",
-           "MemberPositions", "NamedOutputsModel", "ParameterGroups", "ValueModel", "grouped", "predefined"]
+           "MemberPositions", "NamedOutputsModel", "ParameterGroups", "RecurrentFunctionApproximator",
+           "RecurrentMLP", "RecurrentNamedOutputsModel", "ValueModel", "grouped", "predefined"]

@@ -22,11 +22,12 @@ import numpy as np
 
 from plugrl._backend import keras
 from plugrl.function_approximators.base import FunctionApproximator, KerasTensor
+from plugrl.function_approximators.recurrent import RecurrentFunctionApproximator
 
 ops = keras.ops
 
-__all__ = ["RECURRENT_POLICIES_ISSUE", "ActorModel", "NamedOutputsModel", "StateIndependentLogVar",
-           "ValueModel"]
+__all__ = ["RECURRENT_POLICIES_ISSUE", "ActorModel", "NamedOutputsModel", "RecurrentNamedOutputsModel",
+           "StateIndependentLogVar", "ValueModel"]
 
 #: The issue that will bring recurrent policies (DeepChem's ``rnn_state``, TF-Agents' states).
 RECURRENT_POLICIES_ISSUE = "Memory and goals: recurrent policies and Hindsight Experience Replay"
@@ -35,14 +36,17 @@ RECURRENT_POLICIES_ISSUE = "Memory and goals: recurrent policies and Hindsight E
 MIN_PROBABILITY = 1e-8
 
 
-def symbolic_outputs(model: Any, observation_space: gym.spaces.Box, name: str) -> list[KerasTensor]:
-    """The model's outputs on a symbolic batch of observations, as a list (shapes only)."""
+def symbolic_outputs(model: Any, observation_space: gym.spaces.Box, name: str,
+                     rnn_initial_states: tuple[np.ndarray, ...] = ()) -> list[KerasTensor]:
+    """The model's outputs on a symbolic batch of observations (followed by the recurrent
+    states, DeepChem's inputs, if any), as a list (shapes only)."""
     if not callable(model):
         raise TypeError(f"{name}: expected a Keras model (a callable on a batch of observations), "
                         f"got {type(model).__name__}")
     S = keras.Input(observation_space.shape, dtype="float32")
+    states = [keras.Input(s.shape, dtype="float32") for s in rnn_initial_states]
     try:
-        outputs = model(S)
+        outputs = model([S, *states] if states else S)
     except Exception as exc:  # noqa: BLE001  (any failure means the model does not fit the space)
         raise ValueError(f"{name}: could not call the model on observations of shape "
                          f"{observation_space.shape}: {type(exc).__name__}: {exc}") from None
@@ -74,7 +78,7 @@ class NamedOutputsModel(FunctionApproximator):
     output_names : sequence of str
         ``'action_prob'`` and ``'value'`` (``Discrete`` actions), or ``'action_mean'``,
         ``'action_std'`` and ``'value'`` (``Box`` actions); other names are computed and ignored.
-        ``'rnn_state'`` is an error: recurrent policies are not built yet.
+        ``'rnn_state'`` outputs belong to :class:`RecurrentNamedOutputsModel`.
     random_seed : int, optional
         As for :class:`FunctionApproximator` (the model's weights exist already).
 
@@ -88,47 +92,102 @@ class NamedOutputsModel(FunctionApproximator):
         self.model, self.output_names = model, tuple(output_names)
         super().__init__(env, random_seed=random_seed)
         if "rnn_state" in self.output_names:
-            raise ValueError("output_names: 'rnn_state' outputs belong to recurrent policies, the "
-                             f"feature of the issue {RECURRENT_POLICIES_ISSUE!r} (not built yet)")
-        required = ("action_prob", "value") if self.action_is_discrete else ("action_mean", "action_std",
-                                                                              "value")
-        missing = [n for n in required if n not in self.output_names]
-        if missing:
-            raise ValueError(f"output_names: expected the outputs {list(required)} for "
-                             f"{self.action_space}, got {list(self.output_names)} (missing {missing})")
-        outputs = symbolic_outputs(model, self.observation_space, "policy.create_model()")
-        if len(outputs) != len(self.output_names):
-            raise ValueError(f"output_names: expected one name per model output ({len(outputs)}), got "
-                             f"{list(self.output_names)}")
-        action_shape = (self.num_actions,) if self.action_is_discrete else _shape(self.action_space)
-        for name, output in zip(self.output_names, outputs):
-            if name in required:
-                shapes = [(), (1,)] if name == "value" else [action_shape]
-                _check_shape(f"output {name!r}", output, *shapes)
+            raise ValueError("output_names: 'rnn_state' outputs belong to recurrent policies, which "
+                             "need rnn_initial_states (one per 'rnn_state' output), got none")
+        _check_named_outputs(self, ())
 
     def body(self, S: KerasTensor) -> KerasTensor:
-        outputs = symbolic_dict(self.model(S), self.output_names)
-        V = ops.reshape(outputs["value"], (-1, 1))
-        if self.action_is_discrete:
-            pi = [ops.log(ops.clip(outputs["action_prob"], MIN_PROBABILITY, 1.0))]
-        else:
-            flat = int(np.prod(_shape(self.action_space)))
-            pi = [ops.reshape(outputs["action_mean"], (-1, flat)),
-                  ops.reshape(2.0 * ops.log(outputs["action_std"]), (-1, flat))]
-        return ops.concatenate([*pi, V], axis=-1)
+        return _named_features(self, symbolic_dict(self.model(S), self.output_names))
 
     def head_pi(self, X: KerasTensor) -> KerasTensor | tuple[KerasTensor, KerasTensor]:
-        if self.action_is_discrete:
-            return X[:, :-1]
-        flat, shape = int(np.prod(_shape(self.action_space))), _shape(self.action_space)
-        return ops.reshape(X[:, :flat], (-1, *shape)), ops.reshape(X[:, flat:2 * flat], (-1, *shape))
+        return _policy_columns(self, X)
 
     def head_v(self, X: KerasTensor) -> KerasTensor:
         return X[:, -1:]
 
 
+class RecurrentNamedOutputsModel(RecurrentFunctionApproximator):
+    """A recurrent DeepChem model (seed 002): :class:`NamedOutputsModel` whose model also takes
+    the states of its recurrent layers as inputs, after the observations (``[S, *states]``), and
+    returns their final states as outputs named ``'rnn_state'`` (in the order of the inputs).
+
+    Parameters
+    ----------
+    env : gymnasium.Env or SpacesOnly
+        The spaces.
+    model : keras.Model
+        ``[S, *states] -> outputs``, one per name in ``output_names``.
+    output_names : sequence of str
+        As for :class:`NamedOutputsModel`, with one ``'rnn_state'`` per initial state.
+    rnn_initial_states : sequence of arrays
+        DeepChem's initial states (without the batch axis).
+    random_seed : int, optional
+        As for :class:`FunctionApproximator`.
+    """
+
+    def __init__(self, env: Any, model: Any, output_names: Any, rnn_initial_states: Any, *,
+                 random_seed: int | None = None) -> None:
+        self.model, self.output_names = model, tuple(output_names)
+        super().__init__(env, rnn_initial_states, random_seed=random_seed)
+        if self.output_names.count("rnn_state") != len(self.rnn_initial_states):
+            raise ValueError(f"output_names: expected one 'rnn_state' output per initial state "
+                             f"({len(self.rnn_initial_states)}), got {list(self.output_names)}")
+        _check_named_outputs(self, self.rnn_initial_states)
+
+    def body_recurrent(self, S: KerasTensor, rnn_state: list[KerasTensor]) -> tuple[KerasTensor, list[Any]]:
+        outputs = self.model([S, *rnn_state])
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        states = [x for name, x in zip(self.output_names, outputs, strict=True) if name == "rnn_state"]
+        return _named_features(self, symbolic_dict(outputs, self.output_names)), states
+
+    def head_pi(self, X: KerasTensor) -> KerasTensor | tuple[KerasTensor, KerasTensor]:
+        return _policy_columns(self, X)
+
+    def head_v(self, X: KerasTensor) -> KerasTensor:
+        return X[:, -1:]
+
+
+def _check_named_outputs(func: Any, rnn_initial_states: tuple[np.ndarray, ...]) -> None:
+    """DeepChem's required outputs are there, one name per output, of the right shapes."""
+    required = ("action_prob", "value") if func.action_is_discrete else ("action_mean", "action_std", "value")
+    missing = [n for n in required if n not in func.output_names]
+    if missing:
+        raise ValueError(f"output_names: expected the outputs {list(required)} for "
+                         f"{func.action_space}, got {list(func.output_names)} (missing {missing})")
+    outputs = symbolic_outputs(func.model, func.observation_space, "policy.create_model()",
+                               rnn_initial_states)
+    if len(outputs) != len(func.output_names):
+        raise ValueError(f"output_names: expected one name per model output ({len(outputs)}), got "
+                         f"{list(func.output_names)}")
+    action_shape = (func.num_actions,) if func.action_is_discrete else _shape(func.action_space)
+    for name, output in zip(func.output_names, outputs):
+        if name in required:
+            shapes = [(), (1,)] if name == "value" else [action_shape]
+            _check_shape(f"output {name!r}", output, *shapes)
+
+
+def _named_features(func: Any, outputs: dict[str, Any]) -> KerasTensor:
+    """The policy's parameters and the value side by side, from DeepChem's named outputs."""
+    V = ops.reshape(outputs["value"], (-1, 1))
+    if func.action_is_discrete:
+        pi = [ops.log(ops.clip(outputs["action_prob"], MIN_PROBABILITY, 1.0))]
+    else:
+        flat = int(np.prod(_shape(func.action_space)))
+        pi = [ops.reshape(outputs["action_mean"], (-1, flat)),
+              ops.reshape(2.0 * ops.log(outputs["action_std"]), (-1, flat))]
+    return ops.concatenate([*pi, V], axis=-1)
+
+
+def _policy_columns(func: Any, X: KerasTensor) -> KerasTensor | tuple[KerasTensor, KerasTensor]:
+    """The policy's parameters out of :func:`_named_features`' columns."""
+    if func.action_is_discrete:
+        return X[:, :-1]
+    flat, shape = int(np.prod(_shape(func.action_space))), _shape(func.action_space)
+    return ops.reshape(X[:, :flat], (-1, *shape)), ops.reshape(X[:, flat:2 * flat], (-1, *shape))
+
+
 def symbolic_dict(outputs: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    """A model's outputs by name."""
+    """A model's outputs by name (of repeated names, such as ``'rnn_state'``, the last)."""
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     return dict(zip(names, outputs, strict=True))
 

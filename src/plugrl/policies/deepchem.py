@@ -37,12 +37,15 @@ class Policy(abc.ABC):
     ----------
     output_names : sequence of str
         The names of the model's outputs, in order: ``'action_prob'``, ``'value'``,
-        ``'action_mean'``, ``'action_std'`` (``'rnn_state'``, DeepChem's recurrent outputs, is
-        an error in the agents: recurrent policies come with the issue "Memory and goals:
-        recurrent policies and Hindsight Experience Replay").
+        ``'action_mean'``, ``'action_std'``, and ``'rnn_state'`` for the final state of each
+        recurrent layer (DeepChem's name), one per initial state, in the order of the inputs.
     rnn_initial_states : sequence of arrays, optional
-        DeepChem's initial states of recurrent layers; must be empty for now (as above).
-        DeepChem's default is the list ``[]``; here ``None`` means the same.
+        DeepChem's initial states of the model's recurrent layers at the start of an episode,
+        one array per state, without the batch axis. With states, the model takes
+        ``[S, *states]`` (observations, then one batch of each state) and the agents carry the
+        states through rollouts, reset them where an episode starts and train on sequences
+        (see :mod:`plugrl.agents.on_policy.recurrent`). DeepChem's default is the list ``[]``;
+        here ``None`` means the same.
 
     Notes
     -----
@@ -50,7 +53,23 @@ class Policy(abc.ABC):
     Differences from DeepChem: the agents built on a ``Policy`` keep plugrl's defaults
     (``gamma=0.99``, ``vfcn_coeff=0.5``, ``entropy_coeff=0``, PPO's ``gae_lambda=0.95``);
     pass DeepChem's (``value_weight=1.0``, ``entropy_weight=0.01``, ``advantage_lambda=0.98``)
-    by name to get its behaviour. The model's inputs are the observation batch alone.
+    by name to get its behaviour. The model's inputs are the observation batch alone, followed
+    by the recurrent states if there are any (DeepChem's other algorithm-specific inputs are not
+    used). Recurrent layers are Keras cells (``keras.layers.LSTMCell``) called on one step: the
+    states are explicit inputs and outputs, never Keras stateful layers.
+
+    .. code-block:: python
+
+        class LSTMPolicy(plugrl.policies.Policy):
+            def __init__(self):
+                super().__init__(["action_prob", "value", "rnn_state", "rnn_state"],
+                                 rnn_initial_states=[np.zeros(32), np.zeros(32)])
+
+            def create_model(self, **kwargs):
+                S, h, c = keras.Input((4,)), keras.Input((32,)), keras.Input((32,))
+                X, (h1, c1) = keras.layers.LSTMCell(32)(S, [h, c])
+                probs = keras.layers.Dense(2, activation="softmax")(X)
+                return keras.Model([S, h, c], [probs, keras.layers.Dense(1)(X), h1, c1])
     """
 
     def __init__(self, output_names: Sequence[str], rnn_initial_states: Sequence[Any] | None = None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from plugrl.samplers.envs import (
     VECTORIZATIONS,
     GymnasiumConvertible,
+    flatten_structured_observations,
     make_env_like,
     make_evaluation_env,
     make_vector_env,
@@ -22,5 +23,5 @@ from plugrl.samplers.replay import EpisodeRecorder, episode_logs, replay_episode
 from plugrl.samplers.rollout import Act, Rollout, RolloutSampler
 
 __all__ = ["VECTORIZATIONS", "Act", "EpisodeRecorder", "GymnasiumConvertible", "Rollout",
-           "RolloutSampler", "episode_logs", "make_env_like", "make_evaluation_env", "make_vector_env",
-           "replay_episodes", "replays_episodes"]
+           "RolloutSampler", "episode_logs", "flatten_structured_observations", "make_env_like",
+           "make_evaluation_env", "make_vector_env", "replay_episodes", "replays_episodes"]

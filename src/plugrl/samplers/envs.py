@@ -24,8 +24,8 @@ from plugrl.utils.validation import check_positive_int
 if TYPE_CHECKING:
     from plugrl.samplers.ray_workers import RayOptions
 
-__all__ = ["VECTORIZATIONS", "GymnasiumConvertible", "make_env_like", "make_evaluation_env",
-           "make_vector_env"]
+__all__ = ["VECTORIZATIONS", "GymnasiumConvertible", "flatten_structured_observations", "make_env_like",
+           "make_evaluation_env", "make_vector_env"]
 
 VECTORIZATIONS = ("auto", "sync", "async", "native", "ray")
 """The valid values of ``vectorization``: ``"native"`` where the env has a vector implementation of
@@ -72,6 +72,9 @@ def make_vector_env(
         - a zero-argument callable returning a new env, called once per sub-environment;
         - a vector env, returned as is after checking that it autoresets in the same step
           (``num_envs`` must then be 1 or its own number of envs; ``vectorization`` is ignored).
+
+        Sub-environments with ``Dict`` or ``Tuple`` observations (goal-conditioned envs) are
+        wrapped in :func:`flatten_structured_observations`.
     num_envs : int
         The number of sub-environments :math:`N \ge 1`.
     vectorization : {"auto", "sync", "async", "native", "ray"}
@@ -123,11 +126,11 @@ def make_vector_env(
     if vectorization == "ray":
         from plugrl.samplers.ray_workers import RayOptions, RayVectorEnv
 
-        fns = [_recorded(fn) for fn in _env_fns(env, num_envs, "async")]  # each actor makes its own
+        fns = [_recorded(_flattened(fn)) for fn in _env_fns(env, num_envs, "async")]  # made by the actors
         return _seeded(RayVectorEnv(fns, ray_options or RayOptions()), seed)
     vectorization = "async" if vectorization == "async" else "sync"
     # Recorders let checkpoints rebuild the current episodes exactly (see samplers.replay).
-    env_fns = [_recorded(fn) for fn in _env_fns(env, num_envs, vectorization)]
+    env_fns = [_recorded(_flattened(fn)) for fn in _env_fns(env, num_envs, vectorization)]
     cls = SyncVectorEnv if vectorization == "sync" else AsyncVectorEnv
     vector_env = _seeded(cls(env_fns, autoreset_mode=AutoresetMode.SAME_STEP), seed)
     if game is not None:  # infer_frame_stack_axis cannot see into an async env's subprocesses
@@ -141,6 +144,21 @@ def _seeded(vector_env: VectorEnv, seed: int | None) -> VectorEnv:
         vector_env.action_space.seed(seed)
         vector_env.observation_space.seed(seed)
     return vector_env
+
+
+def _flattened(env_fn: Callable[[], gymnasium.Env]) -> Callable[[], gymnasium.Env]:
+    return lambda: flatten_structured_observations(env_fn())
+
+
+def flatten_structured_observations(env: gymnasium.Env) -> gymnasium.Env:
+    """``env``, its ``Dict`` or ``Tuple`` observations flattened into one vector by Gymnasium's
+    ``FlattenObservation`` (``spaces.flatten``: a ``Dict``'s keys in sorted order, so a
+    goal-conditioned env gives ``achieved_goal ++ desired_goal ++ observation``, the order of
+    Stable-Baselines3's ``CombinedExtractor``); other envs unchanged. Every plugrl sampler and
+    evaluation steps such envs through it, as networks take arrays."""
+    if isinstance(env.observation_space, (gymnasium.spaces.Dict, gymnasium.spaces.Tuple)):
+        return gymnasium.wrappers.FlattenObservation(env)
+    return env
 
 
 def _recorded(env_fn: Callable[[], gymnasium.Env]) -> Callable[[], gymnasium.Env]:
@@ -164,17 +182,18 @@ def _check_vector_env(vector_env: VectorEnv, num_envs: int) -> VectorEnv:
 
 def make_evaluation_env(env_id: str, render_mode: str | None = None) -> gymnasium.Env:
     """One env of the Gymnasium or Atari id ``env_id`` to evaluate or watch an agent on: as
-    training's sub-environments, but an Atari game scores unclipped rewards."""
+    training's sub-environments (``Dict`` observations flattened), but an Atari game scores
+    unclipped rewards."""
     if atari_game(env_id) is not None:
         return make_atari(env_id, render_mode=render_mode)
-    return gymnasium.make(env_id, render_mode=render_mode)
+    return flatten_structured_observations(gymnasium.make(env_id, render_mode=render_mode))
 
 
 def make_env_like(env: Any) -> gymnasium.Env:
     """One more Gymnasium env like ``env`` (an id, an instance, an object with ``as_gymnasium()``
     such as a DeepChem env, or a callable), made as :func:`make_vector_env` makes its extra
     sub-environments: from the id, as a deep copy of the instance (of its adapter, for a
-    DeepChem env), or by calling the callable.
+    DeepChem env), or by calling the callable; ``Dict`` observations flattened as there.
 
     Raises
     ------
@@ -183,7 +202,7 @@ def make_env_like(env: Any) -> gymnasium.Env:
     ValueError
         For an instance that cannot be copied.
     """
-    return _env_fns(env, 2, "sync")[1]()
+    return flatten_structured_observations(_env_fns(env, 2, "sync")[1]())
 
 
 def _env_fns(env: Any, num_envs: int, vectorization: str) -> list[Callable[[], gymnasium.Env]]:

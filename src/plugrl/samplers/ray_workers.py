@@ -162,8 +162,9 @@ class EnvWorker:
         self.sampler.num_steps = num_steps
         self.rewards.tapped = []
         rollout = self.sampler.collect(act)
-        self.sampler.episode_returns.clear()  # the driver keeps the statistics
-        self.sampler.episode_lengths.clear()
+        for statistics in (self.sampler.episode_returns, self.sampler.episode_lengths,
+                           self.sampler.episode_envs):
+            statistics.clear()  # the driver keeps them
         return rollout, self.episode_logs(), np.stack(self.rewards.tapped)
 
     def _continue_from(self, obs: Any) -> np.ndarray:

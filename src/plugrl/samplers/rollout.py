@@ -83,6 +83,8 @@ class RolloutSampler:
         at the same step in order of env index).
     episode_lengths : list of int
         The lengths of the same episodes.
+    episode_envs : list of int
+        The index of the sub-environment of each of the same episodes.
     total_steps : int
         The number of env steps so far, over all sub-environments.
 
@@ -103,10 +105,19 @@ class RolloutSampler:
         self.obs_shape = obs_shape
         self.episode_returns: list[float] = []
         self.episode_lengths: list[int] = []
+        self.episode_envs: list[int] = []
         self.total_steps = 0
         self._S: np.ndarray | None = None  # the current observations, [N, *obs_shape]
         self._returns = np.zeros(self.num_envs, np.float64)  # of the ongoing episodes
         self._lengths = np.zeros(self.num_envs, np.int64)
+        self._starts = np.ones(self.num_envs, bool)
+
+    @property
+    def episode_starts(self) -> np.ndarray:
+        """Whether each environment's current observation (the one ``act`` sees next) is the
+        first of its episode, [N] bool: after a reset, and after every episode end (same-step
+        autoreset). Recurrent policies reset their state there."""
+        return self._starts.copy()
 
     def __repr__(self) -> str:
         return (
@@ -165,6 +176,7 @@ class RolloutSampler:
             S[t + 1] = obs
             S_next[t] = obs
             _patch_final_obs(S_next[t], env_info, terminated[t] | truncated[t])
+            self._starts = terminated[t] | truncated[t]
         assert A is not None
         self._S = S[T]
         return Rollout(S[:T], A, R, terminated, truncated, S_next, info, S[T])
@@ -173,7 +185,8 @@ class RolloutSampler:
         """Counters and the statistics of the ongoing episodes (for checkpoints)."""
         return {"total_steps": self.total_steps, "returns": self._returns.tolist(),
                 "lengths": self._lengths.tolist(), "episode_returns": list(self.episode_returns),
-                "episode_lengths": list(self.episode_lengths)}
+                "episode_lengths": list(self.episode_lengths), "episode_envs": list(self.episode_envs),
+                "episode_starts": self._starts.tolist()}
 
     def load_state(self, state: dict[str, Any], S: np.ndarray) -> None:
         """Restore :meth:`state` and the current observations ``S`` [N, *obs_shape]."""
@@ -182,6 +195,9 @@ class RolloutSampler:
         self._lengths = np.asarray(state["lengths"], np.int64)
         self.episode_returns[:] = state["episode_returns"]
         self.episode_lengths[:] = state["episode_lengths"]
+        # Checkpoints from before the field: the envs are unknown (-1).
+        self.episode_envs[:] = state.get("episode_envs", [-1] * len(self.episode_lengths))
+        self._starts = np.asarray(state.get("episode_starts", [True] * self.num_envs), bool)
         self._S = np.asarray(S, self.obs_dtype)
 
     def close(self) -> None:
@@ -192,6 +208,7 @@ class RolloutSampler:
         if self._S is None:
             obs, _ = self.vector_env.reset(seed=self.seed)
             self._S = np.asarray(obs, self.obs_dtype)
+            self._starts = np.ones(self.num_envs, bool)
         return self._S
 
     def _record_rewards(self, r: Any, ended: np.ndarray, t: int, rows: slice = slice(None)) -> np.ndarray:
@@ -212,6 +229,7 @@ class RolloutSampler:
         for env in np.flatnonzero(ended):
             self.episode_returns.append(float(returns[env]))
             self.episode_lengths.append(int(lengths[env]))
+            self.episode_envs.append(first + int(env))
         returns[ended] = 0.0
         lengths[ended] = 0
         return r

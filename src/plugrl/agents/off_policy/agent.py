@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypedDict
 
+import gymnasium as gym
 import numpy as np
 
 from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import DQNConfig, OffPolicyConfig, init_memory_steps
+from plugrl.agents.off_policy.her import her_buffer, sb3_buffer_options, structured_observation_space
 from plugrl.agents.off_policy.remote import OffPolicyRemote, stream_iteration
-from plugrl.caching import ExperienceReplayBuffer, PrioritizedReplayBuffer, ReplayStreams
+from plugrl.caching import ExperienceReplayBuffer, HerReplayBuffer, PrioritizedReplayBuffer, ReplayStreams
 from plugrl.caching.frames import infer_frame_stack_axis
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
 from plugrl.samplers.ray_sampler import RayStreamSampler
@@ -94,6 +96,7 @@ class OffPolicyAgent(BaseAgent):
 
     def __init__(self, env: Any, *, seed: int | None = None, function_approximator: Any = None,
                  **config: Any) -> None:
+        config = sb3_buffer_options(config)
         super().__init__(env, seed=seed, function_approximator=function_approximator, **config)
         #: Where observations stack frames, which the buffer stores once each (None: whole
         #: observations): as the environments' wrappers say, else the function approximator's env.
@@ -106,6 +109,7 @@ class OffPolicyAgent(BaseAgent):
         self.num_updates_per_step = self._updates_per_round()
         """Gradient steps per round: ``config.num_updates_per_step``, or pyrado's heuristic."""
         self._fill_start, self._refill = 0, False
+        self._structured_space: gym.spaces.Space[Any] | None = None  # a Dict env's, found when acting
 
     def _updates_per_round(self) -> int:
         """``num_updates_per_step``; where it is None, pyrado's heuristic: one gradient step per
@@ -141,10 +145,13 @@ class OffPolicyAgent(BaseAgent):
         """The exploring policy of Ray's actors; see :mod:`plugrl.agents.off_policy.remote`."""
         return OffPolicyRemote(self)
 
-    def _make_buffer(self) -> ExperienceReplayBuffer | ReplayStreams:
+    def _make_buffer(self) -> ExperienceReplayBuffer | ReplayStreams | HerReplayBuffer:
         """A uniform replay buffer, or a prioritized one if the configuration asks for it (only
         :class:`~plugrl.agents.config.DQNConfig` has the fields); with several envs, one such
-        buffer of ``memory_size // num_envs`` slots per env, sampled as one."""
+        buffer of ``memory_size // num_envs`` slots per env, sampled as one. With
+        ``replay_buffer_class='her'``, one HER buffer for all envs."""
+        if self.config.replay_buffer_class == "her":
+            return her_buffer(self.envs, self._env_argument, self.config, self.seed)
         num_envs = self.envs.num_envs
         if num_envs == 1:
             return self._make_stream_buffer(self.config.memory_size, self.seed)
@@ -207,6 +214,14 @@ class OffPolicyAgent(BaseAgent):
         rollout of the envs at ``rows`` only (a Ray actor's) to their streams."""
         dtype = self.observation_space.dtype
         buffer = self.buffer
+        if isinstance(buffer, HerReplayBuffer):
+            if rows != slice(None):
+                raise ValueError("vectorization: expected 'sync', 'async' or 'auto' with Hindsight "
+                                 "Experience Replay (its buffer takes every env's step at once), got 'ray'")
+            for t in range(len(rollout.R)):
+                buffer.extend(rollout.S[t], rollout.info["A"][t], rollout.R[t], rollout.terminated[t],
+                              rollout.truncated[t], rollout.S_next[t])
+            return
         streams = (buffer.buffers if isinstance(buffer, ReplayStreams) else [buffer])[rows]
         for t in range(len(rollout.R)):
             for i, stream in enumerate(streams):
@@ -251,6 +266,10 @@ class OffPolicyAgent(BaseAgent):
 
     # ------------------------------------------------------------------ acting
     def _check_observation(self, s: Any) -> np.ndarray:
+        if isinstance(s, Mapping):  # a Dict observation, as the env gives it: flattened as the samplers do
+            if self._structured_space is None:
+                self._structured_space = structured_observation_space(self.envs, self._env_argument)
+            s = gym.spaces.flatten(self._structured_space, s)
         return check_observation(s, self.sampler.obs_shape, np.float32)  # the sampler checked the env's
 
     def select_action(self, s: Any, deterministic: bool = False) -> Any:

@@ -13,12 +13,14 @@ from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import OnPolicyConfig
 from plugrl.agents.on_policy.fast_many import ManyRuns, train_many
 from plugrl.agents.on_policy.fast_training import FastPath, TrainingState, is_jax_env
+from plugrl.agents.on_policy.hindsight import make_hindsight, with_relabelled
 from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
 from plugrl.agents.on_policy.policy_step import PPOPolicyInterface, policy_info
+from plugrl.agents.on_policy.recurrent import RecurrentLearner, rollout_sequences, uses_recurrence
+from plugrl.agents.on_policy.recurrent_states import RecurrentStates
 from plugrl.agents.on_policy.remote import OnPolicyRemote
 from plugrl.agents.on_policy.user_objects import UserObjects, critic_discounts, make_normalizer
 from plugrl.caching.gae import GAE
-from plugrl.function_approximators.keras_models import RECURRENT_POLICIES_ISSUE
 from plugrl.function_approximators.predefined.mlp import policy_spaces
 from plugrl.utils.running_moments import RunningNormalizer
 
@@ -69,12 +71,24 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         DeepChem's ``optimizer``: used instead of the scheduled Adam, after clipping gradients to
         ``max_grad_norm``. ``lr`` is then an error: the optimizer carries its learning rate.
     use_hindsight : bool, optional
-        DeepChem's Hindsight Experience Replay: ``True`` is an error until the issue on recurrent
-        policies and HER builds it.
+        DeepChem's Hindsight Experience Replay: each rollout is also learned from relabelled with
+        the goals it reached, through the env's ``apply_hindsight(states, actions, goal)`` (see
+        :mod:`plugrl.agents.on_policy.hindsight`); the update's batch is then twice the rollout.
     **config
         Hyperparameters (see :class:`~plugrl.agents.config.OnPolicyConfig`); aliases from the
         seeds are accepted, unknown names are an error. When ``batch_size`` is not given, the
         agent's default is fitted to the rollout (:meth:`OnPolicyConfig.resolve_defaults`).
+
+    Notes
+    -----
+    Recurrent policies: ``recurrent='lstm'`` (or ``'gru'``; with ``lstm_hidden_size``,
+    ``n_lstm_layers``, ``enable_critic_lstm``, ``sequence_length``), a
+    :class:`~plugrl.function_approximators.RecurrentFunctionApproximator` or a DeepChem ``Policy``
+    with ``rnn_initial_states`` make the agent recurrent (:mod:`plugrl.agents.on_policy.recurrent`):
+    rollouts carry the state per environment, reset it where an episode starts, and updates train
+    on whole sequences; ``predict`` and ``select_action`` keep DeepChem's saved states, ``action``
+    takes and returns TF-Agents' policy state, and checkpoints hold the states, so resuming stays
+    exact.
     """
 
     AGENT_TYPE: ClassVar[str] = "OnPolicyAgent"
@@ -91,9 +105,6 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
                  actor_network: Any = None, value_network: Any = None,
                  observation_normalizer: Any = None, optimizer: Any = None, use_hindsight: bool = False,
                  **config: Any) -> None:
-        if use_hindsight:
-            raise ValueError(f"use_hindsight: Hindsight Experience Replay is the feature of the issue "
-                             f"{RECURRENT_POLICIES_ISSUE!r} (not built yet); expected False, got True")
         if optimizer is not None and {"lr", "learning_rate"} & config.keys():
             raise ValueError("lr: expected no learning rate with an optimizer (it carries its own), "
                              f"got lr={config.get('lr', config.get('learning_rate'))!r}")
@@ -115,15 +126,25 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         #: Training on the JAX environment, when the agent was made on one (else None).
         self.fast_path = (FastPath(self.learner, self.jax_env, self.normalizer, self.seed)
                           if self.jax_env is not None else None)
+        #: The recurrent states kept between calls (None for feed-forward networks).
+        self.rnn_states = (RecurrentStates(self.learner, self.sampler.num_envs)
+                           if isinstance(self.learner, RecurrentLearner) else None)
         #: The last rollout of ``fit`` on the ordinary path, its ``info`` with the policy info
         #: of :func:`~plugrl.agents.on_policy.policy_step.policy_info` (``config.collect``).
         self.last_rollout: Any = None
+        #: DeepChem's Hindsight Experience Replay (``use_hindsight``), else None.
+        self.hindsight = make_hindsight(use_hindsight, self._env_argument, self.envs, self.learner,
+                                        fast_path=self.jax_env is not None)
 
     def _make_learner(self, function_approximator: Any) -> OnPolicyLearner:
         self.user_objects.check_config(self.config)
         actor, critic = self.user_objects.approximators(
             policy_spaces(self.observation_space, self.action_space), self.seed)
-        return OnPolicyLearner(self.observation_space, self.action_space, self.config, self.seed,
+        learner_class = RecurrentLearner if uses_recurrence(self.config, actor, critic) else OnPolicyLearner
+        if learner_class is RecurrentLearner and self._critic is not None:
+            raise ValueError("critic: a GAE critic trains on shuffled samples, not on the sequences of "
+                             "a recurrent policy; expected None with a recurrent network")
+        return learner_class(self.observation_space, self.action_space, self.config, self.seed,
                                actor, self.user_objects.policy_object, self._critic,
                                self.CRITIC_UPDATES_ITSELF, value_approximator=critic,
                                optimizer=self.user_objects.optimizer)
@@ -133,6 +154,9 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
 
     def remote_policy(self) -> OnPolicyRemote:
         """The policy of Ray's rollout workers: :meth:`_act`'s, noise drawn here."""
+        if isinstance(self.learner, RecurrentLearner):
+            raise ValueError("vectorization: expected 'sync', 'async' or 'auto' for a recurrent "
+                             "policy (Ray's actors do not carry its states yet), got 'ray'")
         return OnPolicyRemote(self.learner, lambda: self.normalizer, self._noise)
 
     # ------------------------------------------------------------------ training
@@ -159,7 +183,9 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
                 raise ValueError("eval_interval: only the fast path (an agent made on a JAX env) "
                                  "evaluates inside fit; evaluate in a callback instead")
         else:
-            host_each_rollout = callback is not None or checkpoint_seconds is not None or self.eval_intvl
+            # pyrado's max_iter (no total_steps) counts iterations: one rollout each
+            host_each_rollout = (callback is not None or checkpoint_seconds is not None or self.eval_intvl
+                                 or total_steps is None)
             self.fast_path.chunk_steps = (eval_interval or (1 if host_each_rollout else None)
                                           or checkpoint_interval)
             self.fast_path.evaluate = bool(eval_interval)
@@ -180,15 +206,21 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
     def _train_iteration(self, total_steps: int) -> dict[str, float]:
         if self.fast_path is not None:
             return self._fast_iteration(self.fast_path, total_steps)
+        if self.rnn_states is not None:
+            self.rnn_states.start_rollout()
         rollout = self.sampler.collect(self._act)
         T, N = rollout.R.shape
         iteration = self.num_steps // (T * N)  # updates so far: every rollout has T * N steps
         self.num_steps += T * N
         batch = self._batch(rollout)
+        if self.hindsight is not None:
+            relabelled, live = self.hindsight.relabel(rollout, self._normalize)
+            batch = with_relabelled(batch, self._batch(relabelled), live, self._rng)
         coefficients = update_coefficients(self.config, min(1.0, self.num_steps / total_steps),
                                            iteration=iteration)
         self._key, key = split_key(self._key)
-        metrics = self.learner.update(batch, coefficients, key, self.learner.shuffles(T * N, self._rng))
+        shuffles = self.learner.shuffles(len(batch["S"]), self._rng)
+        metrics = self.learner.update(batch, coefficients, key, shuffles)
         if self.normalizer is not None:
             self.normalizer.update(rollout.S.reshape(T * N, *self.learner.observation_space.shape))
         if self.config.collect:
@@ -215,6 +247,10 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         S = self._normalize(rollout.S.reshape(T * N, *obs_shape))
         S_next = self._normalize(rollout.S_next.reshape(T * N, *obs_shape))
         V_old = rollout.info["V"]
+        if self.rnn_states is not None:
+            assert isinstance(self.learner, RecurrentLearner)
+            return rollout_sequences(self.learner, rollout, self.rnn_states.rollout_start,
+                                     S.reshape(rollout.S.shape), S_next.reshape(rollout.S.shape))
         if self.learner.critic is not None:
             Adv, Rlambda = self.learner.update_critic(
                 rollout._replace(S=S.reshape(rollout.S.shape), S_next=S_next.reshape(rollout.S.shape)),
@@ -229,7 +265,10 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
 
     # ------------------------------------------------------------------ acting
     def _act(self, S: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        info = self.learner.act(self._normalize(S), self._noise(len(S)))
+        if self.rnn_states is not None:
+            info = self.rnn_states.act(self._normalize(S), self._noise(len(S)), self.sampler.episode_starts)
+        else:
+            info = self.learner.act(self._normalize(S), self._noise(len(S)))
         return self.learner.env_actions(info["A"]), info
 
     def _noise(self, batch_size: int) -> np.ndarray:
@@ -243,28 +282,55 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
     def select_action(self, s: Any, deterministic: bool = False, use_saved_states: bool = True,
                       save_states: bool = True) -> Any:
         """One action for one observation: sampled, or the most likely if ``deterministic``.
-        DeepChem's ``use_saved_states`` and ``save_states`` change nothing without recurrent
-        states (see :meth:`predict`)."""
+        ``use_saved_states`` and ``save_states``: DeepChem's, as in :meth:`predict`."""
         S = self._normalize(self.learner.policy.check_state(s)[None])
-        if deterministic:
+        noise = None if deterministic else self._noise(1)
+        if self.rnn_states is not None:
+            state = self.rnn_states.begin(use_saved_states)
+            A, state = self.rnn_states.step(S, noise, state)
+            self.rnn_states.end(state, save_states)
+        elif noise is None:
             A = self.learner.greedy_actions(self.learner.policy_params(S))
         else:
-            A = self.learner.act(S, self._noise(1))["A"]
+            A = self.learner.act(S, noise)["A"]
         a = self.learner.env_actions(A)[0]
         return int(a) if self.learner.discrete else a
 
     def predict(self, s: Any, use_saved_states: bool = True, save_states: bool = True) -> list[Any]:
         """DeepChem's outputs for one observation ``s``: ``[action_probs, value]`` for discrete
         actions, ``[mean, std, value]`` for ``Box`` actions (arrays of the action's shape, and a
-        float). DeepChem's ``use_saved_states`` and ``save_states`` concern recurrent states: with
-        none (no recurrent policies yet) they change nothing, as in DeepChem."""
+        float).
+
+        With a recurrent policy (DeepChem's semantics): ``use_saved_states=True`` starts from
+        the states saved by the last ``predict`` or ``select_action`` (the initial states before
+        any), ``False`` from the initial states; ``save_states=True`` keeps the states the call
+        ends with, ``False`` keeps the saved ones. Without recurrent states they change nothing.
+        """
         S = self._normalize(self.learner.policy.check_state(s)[None])
-        Z = self.learner.policy_params(S)
-        value = float(self.learner.values(S)[0])
+        if self.rnn_states is not None:
+            Z, V = self.rnn_states.outputs(S, use_saved_states, save_states)
+        else:
+            Z, V = self.learner.policy_params(S), self.learner.values(S)
         if self.learner.discrete:
             probs = np.exp(Z[0] - Z[0].max())
-            return [probs / probs.sum(), value]
-        return [Z[0][0], np.exp(0.5 * Z[1][0]), value]
+            return [probs / probs.sum(), float(V[0])]
+        return [Z[0][0], np.exp(0.5 * Z[1][0]), float(V[0])]
+
+    def episode_policy(self, deterministic: bool) -> Callable[[Any], Any]:
+        """The policy of one evaluation episode; a recurrent one carries its own state from the
+        initial states (the saved states of :meth:`predict` stay as they were)."""
+        rnn_states = self.rnn_states
+        if rnn_states is None:
+            return super().episode_policy(deterministic)
+        state = [rnn_states.begin(use_saved_states=False)]
+
+        def act(s: Any) -> Any:
+            S = self._normalize(self.learner.policy.check_state(s)[None])
+            A, state[0] = rnn_states.step(S, None if deterministic else self._noise(1), state[0])
+            a = self.learner.env_actions(A)[0]
+            return int(a) if self.learner.discrete else a
+
+        return act
 
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate`: on a JAX environment whose id
@@ -295,12 +361,21 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
             self.learner.critic.reset()
         if self.fast_path is not None:  # its environments restart with the step count
             self.fast_path.episodes = 0
+        self.episodes_restarted()
+
+    def episodes_restarted(self) -> None:
+        """New episodes in every environment: the rollout's recurrent state starts again."""
+        rnn_states: RecurrentStates | None = getattr(self, "rnn_states", None)  # None while constructing
+        if rnn_states is not None:
+            rnn_states.episodes_restarted()
 
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {} if self.learner.critic is None else {
             f"critic/{k}": v for k, v in self.learner.critic.state().items()}
         if callable(getattr(self.normalizer, "state", None)):
             arrays.update({f"normalizer/{k}": np.asarray(v) for k, v in self.normalizer.state().items()})
+        if self.rnn_states is not None:
+            arrays.update(self.rnn_states.arrays())
         return arrays, {}
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
@@ -310,6 +385,8 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
         names = [name.partition("/")[2] for name in arrays if name.startswith("normalizer/")]
         if names and self.normalizer is not None:
             self.normalizer.load_state({k: arrays[f"normalizer/{k}"] for k in names})
+        if self.rnn_states is not None:
+            self.rnn_states.load_arrays(arrays)
 
 
 def _gymnasium_twin(env: Any) -> Any:

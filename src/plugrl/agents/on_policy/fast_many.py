@@ -20,7 +20,7 @@ from plugrl.agents.on_policy.fast_training import (
 from plugrl.agents.on_policy.learner import OnPolicyLearner
 from plugrl.function_approximators.predefined.mlp import MLP
 
-__all__ = ["ManyRuns", "train_many"]
+__all__ = ["ManyRuns", "initial_states", "stack_runs", "train_many"]
 
 
 @dataclasses.dataclass
@@ -91,11 +91,11 @@ def train_many(fast_path: FastPath, seeds: list[int], total_steps: int,
     chunk = eval_interval or total_steps
     max_updates = math.ceil(chunk / size) + (1 if eval_interval else 0)
     trainer = fast_path.trainer(max_updates, cfg.eval_episodes if eval_interval else 0)
-    states = _initial_states(fast_path.learner, fast_path.seed, [r["seed"] for r in runs])
-    carry = _stack([trainer.start(state, np.asarray(prng_key(r["seed"])))
+    states = initial_states(fast_path.learner, fast_path.seed, [r["seed"] for r in runs])
+    carry = stack_runs([trainer.start(state, np.asarray(prng_key(r["seed"])))
                     for state, r in zip(states, runs)])
-    hp = _stack([hyperparameters(cfg, **{k: v for k, v in r.items() if k != "seed"}) for r in runs])
-    eval_keys = _stack([prng_key(r["seed"] + EVAL_SEED_OFFSET) for r in runs])
+    hp = stack_runs([hyperparameters(cfg, **{k: v for k, v in r.items() if k != "seed"}) for r in runs])
+    eval_keys = stack_runs([prng_key(r["seed"] + EVAL_SEED_OFFSET) for r in runs])
     steps, train_returns, eval_steps, eval_returns = 0, [], [], []
     while steps < total_steps:
         target = min(total_steps, (steps // chunk + 1) * chunk)
@@ -114,12 +114,12 @@ def train_many(fast_path: FastPath, seeds: list[int], total_steps: int,
                     carry.learner)
 
 
-def _stack(trees: list[Any]) -> Any:
+def stack_runs(trees: list[Any]) -> Any:
     """Pytrees of the same structure stacked along a new leading axis, on the host."""
     return jax.tree_util.tree_map(lambda *x: np.stack([np.asarray(v) for v in x]), *trees)
 
 
-def _initial_states(learner: OnPolicyLearner, agent_seed: int, seeds: list[int]) -> list[TrainState]:
+def initial_states(learner: OnPolicyLearner, agent_seed: int, seeds: list[int]) -> list[TrainState]:
     """Each seed's initial learner state, built like the agent's own networks."""
     default = isinstance(learner.policy.function_approximator, MLP)
     states = {}

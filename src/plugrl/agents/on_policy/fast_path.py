@@ -37,6 +37,7 @@ from plugrl.agents.on_policy.learner import (
     OnPolicyLearner,
     update_coefficients,
 )
+from plugrl.agents.on_policy.recurrent import RecurrentLearner, sequence_batch
 from plugrl.caching.gae import gae_advantages
 from plugrl.utils.running_moments import Moments, merge_moments
 
@@ -130,21 +131,27 @@ class FastTrainer:
             moments = Moments(*(np.asarray(x, np.float32) for x in moments))
         obs, env_state = jax.tree_util.tree_map(lambda x: np.zeros(x.shape, x.dtype), self._placeholders)
         envs = EnvCarry(env_state, obs, np.zeros(self.config.num_envs, np.float32))
+        if isinstance(self.learner, RecurrentLearner):
+            envs = envs._replace(rnn_state=self.learner.initial_state(self.config.num_envs),
+                                 episode_start=np.ones(self.config.num_envs, bool))
         return Carry(state, envs, moments, np.asarray(key, np.uint32), np.int32(steps), np.bool_(True))
 
-    def compiled(self, *chunk_args: Any, vmapped: bool = False) -> tuple[Any, Any]:
+    def compiled(self, *chunk_args: Any, vmapped: bool = False,
+                 axis_name: str | None = None) -> tuple[Any, Any]:
         """The chunk and evaluation programs for these chunk arguments, compiled side by side
         (:func:`~plugrl._backend.jax.compile_concurrently`): on 2 cores the evaluation's
         compilation then took 0.5 s less wall time than after the chunk's.
 
         ``vmapped``: both programs over a leading run axis of the carry, hyperparameters and
         evaluation key (as :func:`~plugrl.agents.on_policy.fast_many.train_many` calls them).
+        ``axis_name`` names that axis inside the chunk, for a learner whose gradient hook
+        couples the runs (SVPG's particles).
         """
         runs = np.shape(chunk_args[0].steps)  # () for one run, (R,) for R runs under vmap
-        if (vmapped, runs) not in self._compiled:
+        if (vmapped, runs, axis_name) not in self._compiled:
             chunk, evaluation = self._chunk, self.evaluate
             if vmapped:
-                chunk = jax.vmap(chunk, in_axes=(0, 0, None, None))
+                chunk = jax.vmap(chunk, in_axes=(0, 0, None, None), axis_name=axis_name)
                 evaluation = jax.vmap(evaluation)
             carry = chunk_args[0]
             eval_key = jax.ShapeDtypeStruct((*runs, 2), jnp.uint32)
@@ -152,9 +159,9 @@ class FastTrainer:
             if self.eval_episodes:
                 programs.insert(0, (jit(evaluation), (carry.learner, carry.moments, eval_key)))
             *compiled_evaluation, compiled_chunk = compile_concurrently(programs)
-            self._compiled[vmapped, runs] = (compiled_chunk,
-                                             compiled_evaluation[0] if compiled_evaluation else None)
-        return self._compiled[vmapped, runs]
+            self._compiled[vmapped, runs, axis_name] = (
+                compiled_chunk, compiled_evaluation[0] if compiled_evaluation else None)
+        return self._compiled[vmapped, runs, axis_name]
 
     def evaluate(self, state: TrainState, moments: Moments | None, key: jax.Array) -> jax.Array:
         """Mean return of ``eval_episodes`` deterministic episodes on the JAX environment."""
@@ -192,12 +199,23 @@ class FastTrainer:
         minibatches, batch_size] (a sort of random numbers compiles much faster than
         ``jax.random.permutation``) and its keys [num_epoch, minibatches, 2], one per step."""
         next_key, k_iteration = jax.random.split(key)
-        E, B = self.config.num_epoch, self.config.batch_size
-        M, rollout = self.size // B, sum(self.rollouts.bit_counts)
-        bits = jax.random.bits(k_iteration, (rollout + E * self.size + 2 * E * M,), jnp.uint32)
-        rollout_bits, order, update_keys = jnp.split(bits, [rollout, rollout + E * self.size])
-        indices = jnp.argsort(order.reshape(E, self.size), axis=1)[:, :M * B].reshape(E, M, B)
+        # A recurrent learner's minibatches are whole sequences: they shuffle those.
+        learner = self.learner
+        items = self.size // learner.sequence_length if isinstance(learner, RecurrentLearner) else self.size
+        E, B = self.config.num_epoch, self._minibatch_items()
+        M, rollout = max(1, items // B), sum(self.rollouts.bit_counts)
+        B = min(B, items)
+        bits = jax.random.bits(k_iteration, (rollout + E * items + 2 * E * M,), jnp.uint32)
+        rollout_bits, order, update_keys = jnp.split(bits, [rollout, rollout + E * items])
+        indices = jnp.argsort(order.reshape(E, items), axis=1)[:, :M * B].reshape(E, M, B)
         return next_key, self.rollouts.randomness(rollout_bits), indices, update_keys.reshape(E, M, 2)
+
+    def _minibatch_items(self) -> int:
+        """Samples per minibatch, or environments' sequences for a recurrent learner."""
+        learner = self.learner
+        if isinstance(learner, RecurrentLearner):
+            return learner.envs_per_minibatch()
+        return self.config.batch_size
 
     def collect(self, carry: Carry, randomness: RolloutRandomness) -> tuple[Carry, TracedRollout]:
         """One rollout with the carry's policy (a fresh carry's environments start from the
@@ -221,10 +239,18 @@ class FastTrainer:
         Adv, Rlambda = gae_advantages(rollout.R, rollout.V, V_next, rollout.terminated, rollout.done,
                                       hp.gamma, hp.gae_lambda)
         S = rollout.S.reshape(self.size, *self.rollouts.obs_shape)
-        batch = {"S": self.rollouts.normalize(moments, S),
-                 "A": rollout.A.reshape(self.size, *rollout.A.shape[2:]),
-                 "logP": rollout.logP.reshape(-1), "V": rollout.V.reshape(-1),
-                 "Adv": Adv.reshape(-1), "R": Rlambda.reshape(-1)}
+        if self.learner.recurrent:
+            assert isinstance(self.learner, RecurrentLearner)
+            batch = sequence_batch(self.rollouts.normalize(moments, rollout.S), rollout.starts,
+                                   rollout.state0,
+                                   {"A": rollout.A, "logP": rollout.logP, "V": rollout.V, "Adv": Adv,
+                                    "R": Rlambda}, xp=jnp, states=rollout.states,
+                                   length=self.learner.sequence_length)
+        else:
+            batch = {"S": self.rollouts.normalize(moments, S),
+                     "A": rollout.A.reshape(self.size, *rollout.A.shape[2:]),
+                     "logP": rollout.logP.reshape(-1), "V": rollout.V.reshape(-1),
+                     "Adv": Adv.reshape(-1), "R": Rlambda.reshape(-1)}
         progress = jnp.minimum(1.0, steps / total_steps)
         coefficients = Coefficients(*(jnp.asarray(c, jnp.float32)
                                       for c in update_coefficients(self.config, progress, hp,

@@ -21,6 +21,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from plugrl.agents.on_policy.learner import OnPolicyLearner
+from plugrl.agents.on_policy.recurrent import RecurrentLearner
 from plugrl.utils.running_moments import Moments, normalize
 
 __all__ = ["EnvCarry", "JaxRollouts", "RolloutRandomness", "TracedRollout"]
@@ -32,6 +33,8 @@ class EnvCarry(NamedTuple):
     env_state: Any
     obs: ArrayLike  # raw observations, [num_envs, *obs_shape]
     episode_return: ArrayLike  # [num_envs]
+    rnn_state: Any = ()  # a recurrent learner's rollout state after the last step (before resets)
+    episode_start: Any = None  # [num_envs] bool: ``obs`` begins an episode (recurrent learners)
 
 
 class RolloutRandomness(NamedTuple):
@@ -58,6 +61,9 @@ class TracedRollout(NamedTuple):
     S_next: jax.Array
     done: jax.Array
     returns: jax.Array
+    starts: Any = None  # [n_steps, num_envs] bool, where episodes start (recurrent learners)
+    state0: Any = None  # the rollout state before the first step (recurrent learners)
+    states: Any = None  # the rollout states before every step, [n_steps, num_envs, ...] (chunked sequences)
 
 
 class JaxRollouts:
@@ -87,6 +93,7 @@ class JaxRollouts:
         size = self.n_steps * self.num_envs
         self.bit_counts = (size * math.prod(self.noise_shape), 2 * (size + self.num_envs), 2 * size)
         self.norm = None if normalizer is None else (normalizer.clip, normalizer.epsilon)
+        self.recurrent = isinstance(learner, RecurrentLearner)
         self.reset = jax.vmap(env.reset, in_axes=(0, None))
         self.step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
@@ -108,9 +115,20 @@ class JaxRollouts:
                  if self.learner.discrete else
                  jnp.sqrt(2.0) * jax.lax.erf_inv(_uniform(noise, float(np.nextafter(np.float32(-1), 0)))))
         obs, env_state = self.reset(reset_keys.reshape(T * N + N, 2), self.env_params)
-        first = EnvCarry(_tree_slice(env_state, T * N, None), obs[T * N:], jnp.zeros(N))
+        first = self.fresh_envs(_tree_slice(env_state, T * N, None), obs[T * N:])
         resets = jax.tree_util.tree_map(lambda x: x[:T * N].reshape(T, N, *x.shape[1:]), (obs, env_state))
         return RolloutRandomness(noise, step_keys.reshape(T, N, 2), resets, first)
+
+    def fresh_envs(self, env_state: Any, obs: Any) -> EnvCarry:
+        """The carry of new episodes in every environment (with the initial recurrent state)."""
+        N = self.num_envs
+        if not self.recurrent:
+            return EnvCarry(env_state, obs, jnp.zeros(N))
+        return EnvCarry(env_state, obs, jnp.zeros(N), self._recurrent().initial_state(N), jnp.ones(N, bool))
+
+    def _recurrent(self) -> RecurrentLearner:
+        assert isinstance(self.learner, RecurrentLearner)
+        return self.learner
 
     def collect(self, params: tuple, non_trainable: tuple, moments: Moments | None, envs: EnvCarry,
                 randomness: RolloutRandomness) -> tuple[EnvCarry, TracedRollout]:
@@ -118,14 +136,20 @@ class JaxRollouts:
         # The scan carries only what a step changes: a loop-carried buffer is copied on every
         # iteration, and the weights alone made up most of a step's cost.
         step = functools.partial(self._step, params, non_trainable, moments)
+        state0 = envs.rnn_state
         envs, rollout = jax.lax.scan(step, envs, randomness[:3])
-        return envs, TracedRollout(*rollout)
+        traced = TracedRollout(*rollout)
+        return envs, traced._replace(state0=state0) if self.recurrent else traced
 
     def _step(self, params: tuple, non_trainable: tuple, moments: Moments | None, envs: EnvCarry,
               xs: tuple) -> tuple[EnvCarry, tuple]:
         noise, step_keys, (reset_obs, reset_state) = xs
-        learner = self.learner
-        A, logP, V = learner.sample(params, non_trainable, self.normalize(moments, envs.obs), noise)
+        learner, S = self.learner, self.normalize(moments, envs.obs)
+        if self.recurrent:
+            A, logP, V, rnn_state = self._recurrent().sample_step(params, non_trainable, S, noise,
+                                                                  envs.rnn_state, envs.episode_start)
+        else:
+            A, logP, V = learner.sample(params, non_trainable, S, noise)
         obs_next, env_state, r, terminated, truncated, _ = self.step(
             step_keys, envs.env_state, learner.env_actions(A), self.env_params)
         r = r.astype(jnp.float32)
@@ -134,7 +158,12 @@ class JaxRollouts:
         following = EnvCarry(_tree_where(done, reset_state, env_state),
                              jnp.where(_rows(done, obs_next), reset_obs, obs_next),
                              jnp.where(done, 0.0, returns))
-        return following, (envs.obs, A, r, terminated, truncated, logP, V, obs_next, done, returns)
+        outputs = (envs.obs, A, r, terminated, truncated, logP, V, obs_next, done, returns)
+        if not self.recurrent:
+            return following, outputs
+        recorded = (envs.rnn_state,) if self._recurrent().chunked else ()
+        return (following._replace(rnn_state=rnn_state, episode_start=done),
+                (*outputs, envs.episode_start, None, *recorded))
 
     def next_values(self, params: tuple, non_trainable: tuple, moments: Moments | None,
                     rollout: TracedRollout, obs_last: ArrayLike) -> jax.Array:
@@ -142,6 +171,10 @@ class JaxRollouts:
         time limit, where the episode's final observation needs its own (a second critic pass,
         only if it happened). ``obs_last``: the observations after the rollout."""
         T, N = rollout.V.shape
+        if self.recurrent:
+            S, S_next = (self.normalize(moments, x) for x in (rollout.S, rollout.S_next))
+            return self._recurrent().sequence_next_values(params, non_trainable, S, rollout.starts,
+                                                     rollout.state0, S_next)
 
         def values(S: ArrayLike) -> jax.Array:
             return self.learner.forward(params, non_trainable, self.normalize(moments, S))[1]
@@ -164,16 +197,21 @@ class JaxRollouts:
         step_keys = keys[E:].reshape(limit, E, 2) if presplit else keys[E:]
 
         def body(c: tuple) -> tuple:
-            t, obs, env_state, G, done = c
-            Z = learner.forward(params, non_trainable, self.normalize(moments, obs))[0]
+            t, obs, env_state, G, done, rnn_state = c
+            S = self.normalize(moments, obs)
+            if self.recurrent:
+                Z, _, rnn_state = self._recurrent().forward_step(params, non_trainable, S, rnn_state)
+            else:
+                Z = learner.forward(params, non_trainable, S)[0]
             keys_t = (step_keys[t] if presplit
                       else jax.vmap(jax.random.fold_in, in_axes=(0, None))(step_keys, t))
             obs, env_state, r, terminated, truncated, _ = self.step(
                 keys_t, env_state, learner.env_actions(learner.greedy_actions(Z)), self.env_params)
             G = G + jnp.where(done, 0.0, r)
-            return t + 1, obs, env_state, G, done | terminated | truncated
+            return t + 1, obs, env_state, G, done | terminated | truncated, rnn_state
 
-        c = (jnp.zeros((), jnp.int32), obs, env_state, jnp.zeros(E), jnp.zeros(E, bool))
+        c = (jnp.zeros((), jnp.int32), obs, env_state, jnp.zeros(E), jnp.zeros(E, bool),
+             self._recurrent().initial_state(E) if self.recurrent else ())
         c = jax.lax.while_loop(lambda c: (c[0] < limit) & ~jnp.all(c[4]), body, c)
         return jnp.mean(c[3])
 

@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from plugrl._backend import (
+    GradientHook,
     Metrics,
     Optimizer,
     TrainState,
@@ -44,7 +45,8 @@ from plugrl.value_functions import V
 
 ops = keras.ops
 
-__all__ = ["Coefficients", "OnPolicyLearner", "make_policy_objective", "update_coefficients", "value_loss"]
+__all__ = ["Coefficients", "OnPolicyLearner", "make_policy_objective", "pack_columns", "update_coefficients",
+           "value_loss"]
 
 #: The columns of a packed rollout after the observations and actions (see ``update_step``).
 _SCALAR_FIELDS = ("logP", "V", "Adv", "R")
@@ -122,7 +124,8 @@ class OnPolicyLearner(Rebuildable):
         self.action_space: gym.spaces.Discrete | gym.spaces.Box = action_space
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         self.policy, self.v_func = _build_functions(spaces, self.discrete, config, seed,
-                                                    function_approximator, value_approximator, policy, critic)
+                                                    function_approximator, value_approximator, policy, critic,
+                                                    self.default_network)
         #: The critic that trains the value function itself (None: the combined loss does).
         self.critic = critic if critic is not None and critic_updates_itself else None
         if self.critic is not None and self.v_func.function_approximator is self.policy.function_approximator:
@@ -144,12 +147,22 @@ class OnPolicyLearner(Rebuildable):
         #: Added to the Gaussian policy's log-variance: ``2 log config.std_init`` (0 by default).
         self.logvar_offset = 2.0 * float(np.log(config.std_init))
         self.state = init_train_state(*self._groups.gather(), self.optimizer)
+        #: Replaces the loss's gradients before each optimizer step of :meth:`update_step`
+        #: (:func:`~plugrl._backend.train_step`'s ``gradient_hook``; SVPG's Stein direction).
+        self.gradient_hook: GradientHook | None = None
         self._gae = GAE(config.gamma, config.gae_lambda)
         compile_ = jit_for(self.convolutional)
-        self._act = compile_(lambda params, non_trainable, S, noise: _pack_columns(
+        self._act = compile_(lambda params, non_trainable, S, noise: pack_columns(
             *self.sample(params, non_trainable, S, noise), self.forward(params, non_trainable, S)[0]))
         self._forward = compile_(self.forward)
         self._update = compile_(self.update_step)
+
+    #: Whether the networks carry a recurrent state (see :mod:`plugrl.agents.on_policy.recurrent`).
+    recurrent = False
+
+    def default_network(self, spaces: SpacesOnly, seed: int, critic: bool = False) -> Any:
+        """The default network of the actor (or of the ``critic``), when the user gave none."""
+        return default_network(spaces, self.config.hidden_sizes, self.config.activation, seed)
 
     @property
     def name(self) -> str:
@@ -168,22 +181,31 @@ class OnPolicyLearner(Rebuildable):
     def _apply_heads(self, params: tuple, non_trainable: tuple, S: Any) -> tuple[Any, Any]:
         weights_pi = self._groups.select(params, non_trainable, 0)
         weights_v = self._groups.select(params, non_trainable, 1)
-        Z = self.policy.apply(*weights_pi, S)[0]
-        if not self.discrete and self.logvar_offset:
-            Z = (Z[0], Z[1] + self.logvar_offset)
+        Z = self.with_logvar_offset(self.policy.apply(*weights_pi, S)[0])
         return Z, self.v_func.apply(*weights_v, S)[0]
+
+    def with_logvar_offset(self, Z: Any) -> Any:
+        """A Gaussian policy's parameters with :attr:`logvar_offset` added to the log-variance."""
+        if not self.discrete and self.logvar_offset:
+            return (Z[0], Z[1] + self.logvar_offset)
+        return Z
 
     def sample(self, params: tuple, non_trainable: tuple, S: Any, noise: Any) -> tuple[Any, Any, Any]:
         """Actions ``A`` drawn with ``noise`` (Gumbel [batch, num_actions], or standard normal
         [batch, *action_shape]; see ``policy.noise_block``), their log-probabilities ``logP``
         [batch] and the values ``V`` [batch]."""
         Z, V_pred = self.forward(params, non_trainable, S)
+        return self.draw_actions(Z, noise) + (V_pred,)
+
+    def draw_actions(self, Z: Any, noise: Any) -> tuple[Any, Any]:
+        """Actions ``A`` drawn from distribution parameters ``Z`` with ``noise`` (as in
+        :meth:`sample`) and their log-probabilities ``logP``."""
         if self.discrete:
             A = ops.argmax(Z + noise, axis=-1)
         else:
             mu, logvar = Z
             A = mu + ops.exp(0.5 * logvar) * noise
-        return A, self.policy.make_dist(Z).log_proba(A), V_pred
+        return A, self.policy.make_dist(Z).log_proba(A)
 
     def greedy_actions(self, Z: Any) -> Any:
         """The most likely actions of distribution parameters ``Z`` (NumPy or traced)."""
@@ -210,6 +232,12 @@ class OnPolicyLearner(Rebuildable):
         and ``R`` (the TD(:math:`\lambda`) returns); ``key`` is unused.
         """
         Z, V_pred = self.forward(params, state.non_trainable, batch["S"])
+        return self.loss_of_outputs(Z, V_pred, state, batch, coefficients)
+
+    def loss_of_outputs(self, Z: Any, V_pred: Any, state: TrainState, batch: dict[str, Any],
+                        coefficients: Coefficients) -> tuple[Any, tuple[tuple, dict[str, Any]]]:
+        """:meth:`loss` from the networks' outputs ``Z`` and ``V_pred`` on ``batch`` (flat
+        [batch] fields ``A``, ``logP``, ``V``, ``Adv``, ``R``)."""
         dist = self.policy.make_dist(Z)
         # A critic that trains itself has standardized the advantages as it was told to.
         by_minibatch = self.config.standardize_advantages and self.critic is None
@@ -253,7 +281,8 @@ class OnPolicyLearner(Rebuildable):
 
         def epochs(state: TrainState, unravel: Any) -> tuple[TrainState, Metrics]:
             step = train_step(lambda flat, st, minibatch, k: self.loss(
-                unravel(flat), st, minibatch, k, coefficients), self.optimizer, self.name)
+                unravel(flat), st, minibatch, k, coefficients), self.optimizer, self.name,
+                gradient_hook=self.gradient_hook)
             return minibatch_epochs(lambda st, X, k: step(st, self._unpack(X), k), state, rows,
                                     indices, key, unroll=self.convolutional)
 
@@ -280,7 +309,11 @@ class OnPolicyLearner(Rebuildable):
         ``A``, ``logP``, ``V`` and the distribution parameters ``Z`` (logits [batch,
         num_actions], or ``mu`` and ``logvar`` side by side, [batch, 2 * action size]), in one
         transfer from the device."""
-        packed = np.asarray(self._act(self.state.params, self.state.non_trainable, S, noise))
+        return self.unpack_act(self._act(self.state.params, self.state.non_trainable, S, noise))
+
+    def unpack_act(self, packed: Any) -> dict[str, np.ndarray]:
+        """The policy info of :meth:`act` from the one array the device returned."""
+        packed = np.asarray(packed)
         width = 1 if self.discrete else int(np.prod(self.action_space.shape or ()))
         A = packed[:, 2].astype(np.int64) if self.discrete else packed[:, 2:2 + width]
         return {"logP": packed[:, 0], "V": packed[:, 1], "A": A, "Z": packed[:, 2 + width:]}
@@ -330,6 +363,16 @@ class OnPolicyLearner(Rebuildable):
         self.state = state
         self._groups.scatter(grouped(state.params), grouped(state.non_trainable))
 
+    def policy_mask(self) -> np.ndarray:
+        """Which entries of the raveled trainable weights (the vector that :meth:`update_step`
+        trains, :func:`~plugrl._backend.on_raveled_params`) the policy uses: its own, and a body
+        it shares with the critic. Boolean [number of weights]."""
+        group, trainable, _ = self._groups.member(0)
+        used = {(group, i) for i in trainable}
+        return np.concatenate([np.full(np.size(w), (g, i) in used)
+                               for g, weights in enumerate(self.state.params)
+                               for i, w in enumerate(weights)])
+
     def get_weights(self) -> list[np.ndarray]:
         """Every trainable array of the learner's state, in a fixed order."""
         return [np.asarray(x) for x in keras.tree.flatten(self.state.params)]
@@ -356,18 +399,15 @@ def value_loss(V_pred: Any, V_old: Any, R: Any, clip_value: float | None) -> Any
 
 def _build_functions(spaces: SpacesOnly, discrete: bool, config: OnPolicyConfig, seed: int,
                      function_approximator: Any, value_approximator: Any = None, policy: Any = None,
-                     gae_critic: GAE | None = None) -> tuple[Any, Any]:
+                     gae_critic: GAE | None = None, network: Any = None) -> tuple[Any, Any]:
     policy_class = SoftmaxPolicy if discrete else GaussianPolicy
-    def network(seed: int) -> Any:
-        return default_network(spaces, config.hidden_sizes, config.activation, seed)
-
     if function_approximator is not None or value_approximator is not None:
-        actor = function_approximator if function_approximator is not None else network(seed)
+        actor = function_approximator if function_approximator is not None else network(spaces, seed)
         critic = value_approximator if value_approximator is not None else actor
     else:
-        actor = network(seed)
+        actor = network(spaces, seed)
         shared = config.shared_network or is_image_space(spaces.observation_space)
-        critic = actor if shared else network(seed + 1)
+        critic = actor if shared else network(spaces, seed + 1, critic=True)
     if policy is not None and not isinstance(policy, policy_class):
         raise TypeError(f"policy: expected a plugrl {policy_class.__name__} for this action space, "
                         f"got {type(policy).__name__}")
@@ -380,7 +420,7 @@ def _build_functions(spaces: SpacesOnly, discrete: bool, config: OnPolicyConfig,
     return pi, gae_critic.vfcn
 
 
-def _pack_columns(A: Any, logP: Any, V_pred: Any, Z: Any) -> Any:
+def pack_columns(A: Any, logP: Any, V_pred: Any, Z: Any) -> Any:
     """``logP``, ``V``, ``A`` and ``Z`` as one array [batch, columns]: one transfer to the host."""
     size = A.shape[0]
     Z = [Z] if not isinstance(Z, tuple) else list(Z)

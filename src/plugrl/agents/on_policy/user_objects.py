@@ -16,9 +16,9 @@ from plugrl.agents.config import ALIASES, OnPolicyConfig
 from plugrl.caching.gae import GAE
 from plugrl.function_approximators.base import FunctionApproximator
 from plugrl.function_approximators.keras_models import (
-    RECURRENT_POLICIES_ISSUE,
     ActorModel,
     NamedOutputsModel,
+    RecurrentNamedOutputsModel,
     ValueModel,
 )
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
@@ -93,7 +93,10 @@ class UserObjects:
         if self.policy is not None:
             with seeded_initialization(seed):  # the same seed, the same initial weights
                 model = self.policy.create_model()
-            shared = NamedOutputsModel(spaces, model, self.policy.output_names, random_seed=seed)
+            states = list(getattr(self.policy, "rnn_initial_states", None) or [])
+            names = self.policy.output_names
+            shared = (RecurrentNamedOutputsModel(spaces, model, names, states, random_seed=seed) if states
+                      else NamedOutputsModel(spaces, model, names, random_seed=seed))
             return shared, shared
         actor = (ActorModel(spaces, self.actor_network, random_seed=seed)
                  if isinstance(self.actor_network, keras.Model) else self.actor_network)
@@ -109,10 +112,6 @@ def _check_deepchem_policy(policy: Any) -> None:
         raise TypeError(f"policy: expected a plugrl.policies.Policy (DeepChem's: output_names and "
                         f"create_model()) or a SoftmaxPolicy or GaussianPolicy (pyrado's), got "
                         f"{type(policy).__name__}")
-    if list(getattr(policy, "rnn_initial_states", None) or []):
-        raise ValueError(f"policy: rnn_initial_states belong to recurrent policies, the feature of the "
-                         f"issue {RECURRENT_POLICIES_ISSUE!r} (not built yet); expected [], got "
-                         f"{len(policy.rnn_initial_states)} states")
 
 
 def make_normalizer(observation_normalizer: Any, config: OnPolicyConfig,

@@ -14,6 +14,7 @@ __all__ = ["ENVS", "JaxEnv", "make", "to_gymnasium"]
 #: Gymnasium id -> "module:class" of the JAX environment reproducing it.
 ENVS = {
     "CartPole-v1": "plugrl.envs.jax.cartpole:CartPole",
+    "CartPoleNoVel-v1": "plugrl.envs.jax.cartpole:CartPoleNoVel",
     "Pendulum-v1": "plugrl.envs.jax.pendulum:Pendulum",
     "Acrobot-v1": "plugrl.envs.jax.acrobot:Acrobot",
     "MountainCar-v0": "plugrl.envs.jax.mountain_car:MountainCar",

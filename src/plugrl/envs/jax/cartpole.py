@@ -17,7 +17,7 @@ import numpy as np
 
 from plugrl.envs.jax.base import JaxEnv, time_limit
 
-__all__ = ["CartPole", "CartPoleParams", "CartPoleState"]
+__all__ = ["CartPole", "CartPoleNoVel", "CartPoleParams", "CartPoleState"]
 
 
 class CartPoleParams(NamedTuple):
@@ -148,3 +148,26 @@ class CartPole(JaxEnv):
         reward = jnp.ones((), jnp.float32)
         truncated = time_limit(new.t, terminated, params.max_episode_steps)
         return _obs(new), new, reward, terminated, truncated, {}
+
+
+#: The observation entries that :class:`CartPoleNoVel` hides: the cart's and the pole's velocities.
+VELOCITIES = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+
+
+class CartPoleNoVel(CartPole):
+    """CartPole-v1 with the velocities masked out of the observation (set to 0): RL-Zoo's
+    ``CartPoleNoVel-v1`` (sb3-contrib's ``MaskVelocityWrapper``), a partially observed task that
+    a feed-forward policy cannot solve and a recurrent one can. Dynamics, rewards and spaces are
+    CartPole-v1's; :class:`plugrl.wrappers.MaskVelocityWrapper` does the same to Gymnasium's."""
+
+    id = "CartPoleNoVel-v1"
+
+    def reset(self, key: jax.Array, params: CartPoleParams) -> tuple[jax.Array, CartPoleState]:
+        obs, state = super().reset(key, params)
+        return obs * VELOCITIES, state
+
+    def step(self, key: jax.Array, state: CartPoleState, action: jax.Array,
+             params: CartPoleParams) -> tuple[jax.Array, CartPoleState, jax.Array, jax.Array,
+                                              jax.Array, dict]:
+        obs, *rest = super().step(key, state, action, params)
+        return (obs * VELOCITIES, *rest)  # type: ignore[return-value]
