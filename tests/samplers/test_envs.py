@@ -89,7 +89,7 @@ def test_seed_makes_env_reproducible() -> None:
     "kwargs, error, match",
     [
         ({"vectorization": "threads"}, ValueError,
-         r"vectorization: expected one of \['auto', 'sync', 'async', 'native'\], got 'threads'"),
+         r"vectorization: expected one of \['auto', 'sync', 'async', 'native', 'ray'\], got 'threads'"),
         ({"num_envs": 0}, ValueError, "num_envs: expected an int >= 1, got 0"),
         ({"num_envs": 2.0}, TypeError, "num_envs: expected an int >= 1, got float"),
         ({"num_envs": True}, TypeError, "num_envs"),

@@ -22,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from plugrl.agents.config import build_config
+from plugrl.agents.config_checks import ray_options
 from plugrl.agents.presets import load_preset
 from plugrl.agents.run_control import (
     CheckpointSchedule,
@@ -104,7 +105,8 @@ class BaseAgent(RunControl, abc.ABC):
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         self.env_id = _env_id(check_not_a_directory(env))
         self._env_argument = env  # evaluation copies it when it has no id
-        self.envs = make_vector_env(env, self._num_vector_envs(), self.config.vectorization, self.seed)
+        self.envs = make_vector_env(env, self._num_vector_envs(), self.config.vectorization, self.seed,
+                                    ray_options(self.config))
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
         self.learner = self._make_learner(function_approximator)

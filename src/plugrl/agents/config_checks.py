@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from plugrl.samplers import VECTORIZATIONS
+from plugrl.samplers.ray_workers import RayOptions
 from plugrl.utils.schedules import is_iteration_schedule
 
 __all__ = ["LearningRate", "check_choice", "check_optional_positive", "check_schedule",
-           "check_training_setup"]
+           "check_training_setup", "ray_options"]
 
 LearningRate = float | str | Callable[[float], float]
 
@@ -21,8 +23,15 @@ def check_training_setup(config: Any) -> None:
     check_schedule("lr", config.lr, positive=True)
     check_optional_positive("max_grad_norm", config.max_grad_norm)
     check_choice("vectorization", config.vectorization, VECTORIZATIONS)
+    ray_options(config)  # checks the Ray fields
     if not config.hidden_sizes or any(int(h) < 1 for h in config.hidden_sizes):
         raise ValueError(f"hidden_sizes: expected positive layer sizes, got {config.hidden_sizes}")
+
+
+def ray_options(config: Any) -> RayOptions:
+    """The Ray fields of an agent's configuration, checked (defaults for those it lacks)."""
+    return RayOptions(**{f.name: getattr(config, f.name) for f in dataclasses.fields(RayOptions)
+                         if hasattr(config, f.name)})
 
 
 def check_optional_positive(name: str, value: Any) -> None:

@@ -64,8 +64,21 @@ class OffPolicyConfig:
     vectorization: str = "auto"
     """How the environments run: ``'sync'`` (one process), ``'async'`` (subprocesses),
     ``'native'`` (the env's own vector implementation: ale-py's C++ threads for Atari ids, whose
-    episodes a checkpoint restarts) or ``'auto'`` (``'native'`` where there is one, else
+    episodes a checkpoint restarts), ``'ray'`` (Ray actors, on this machine or a cluster: the
+    extra ``plugrl[ray]``) or ``'auto'`` (``'native'`` where there is one, else
     ``'sync'``)."""
+    envs_per_worker: int = 1
+    """With ``vectorization='ray'``: environments per Ray actor; ``num_envs`` (a multiple of it)
+    envs run on ``num_envs // envs_per_worker`` actors (RLlib's ``num_envs_per_env_runner``)."""
+    address: str | None = None
+    """With ``vectorization='ray'``: the Ray cluster to join (``'auto'``, ``'host:6379'``,
+    ``'ray://host:10001'``); None: ``RAY_ADDRESS`` if set, else a local instance."""
+    max_worker_restarts: int = 3
+    """With ``vectorization='ray'``: failed actors replaced (their segments collected again)
+    before the next failure is an error."""
+    worker_timeout: float | None = None
+    """With ``vectorization='ray'``: seconds an actor may take for one segment before it is
+    treated as dead and replaced (None: no limit)."""
     eval_episodes: int = 10
     """Episodes per evaluation in ``fit`` callbacks and the CLI."""
     replay_buffer_class: str | None = None

@@ -20,6 +20,8 @@ import numpy as np
 
 from plugrl._backend import prng_key
 from plugrl.samplers import RolloutSampler
+from plugrl.samplers.ray_sampler import make_ray_sampler
+from plugrl.samplers.ray_workers import RayVectorEnv
 from plugrl.utils.pickling import Rebuildable
 from plugrl.utils.validation import check_positive_int
 
@@ -135,9 +137,18 @@ class RunControl(Rebuildable):
 
     def _make_sampler(self) -> RolloutSampler:
         """The sampler of the agent's environments, seeded by ``seed``: made at construction and
-        again by :meth:`reset`, with the family's :meth:`_sampler_options`."""
+        again by :meth:`reset`, with the family's :meth:`_sampler_options`; for Ray actors a
+        :class:`~plugrl.samplers.ray_sampler.RaySampler` acting with :meth:`remote_policy`."""
+        if isinstance(self.envs, RayVectorEnv):
+            return make_ray_sampler(self.envs, self._steps_per_iteration(), self.seed,
+                                    self.remote_policy(), **self._sampler_options())
         return RolloutSampler(self.envs, self._steps_per_iteration(), seed=self.seed,
                               **self._sampler_options())
+
+    def remote_policy(self) -> Any:
+        """The policy of Ray's actors (a :class:`~plugrl.samplers.ray_sampler.RemotePolicy`)."""
+        raise ValueError(f"vectorization: expected 'sync', 'async' or 'auto' for {type(self).__name__} "
+                         "('ray' collects for the on-policy and off-policy agents), got 'ray'")
 
     def _sampler_options(self) -> dict[str, Any]:
         """Keywords of :class:`~plugrl.samplers.RolloutSampler` beyond the common ones."""

@@ -12,9 +12,11 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``plugrl`` parser with its sub-commands ``train``, ``eval``, ``play`` and ``presets``."""
+    """The ``plugrl`` parser with its sub-commands ``train``, ``eval``, ``play``, ``presets`` and
+    ``tune``."""
     from plugrl.cli.commands import add_eval_parser, add_play_parser, add_presets_parser
     from plugrl.cli.train import add_train_parser
+    from plugrl.cli.tune import add_tune_parser
 
     parser = argparse.ArgumentParser(
         prog="plugrl", description="Train, evaluate and watch plugrl agents on Gymnasium environments.",
@@ -24,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_parser(subparsers)
     add_play_parser(subparsers)
     add_presets_parser(subparsers)
+    add_tune_parser(subparsers)
     return parser
 
 

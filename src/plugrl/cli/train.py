@@ -18,6 +18,7 @@ from plugrl.cli.console import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from plugrl.cli.finish import finish_run
 from plugrl.cli.options import add_hyperparameter_options, hyperparameter_overrides
 from plugrl.cli.rundir import check_run_dir, clear_run_dir, write_json
+from plugrl.cli.workers import add_workers_option, workers_overrides
 
 if TYPE_CHECKING:  # the agents (and JAX) load only when a command needs them
     from plugrl.agents import BaseAgent
@@ -90,6 +91,7 @@ def add_train_parser(subparsers: Any) -> None:
     parser.add_argument("--seeds", type=_seed_list, metavar="LIST",
                         help="with --jax: train these seeds at once, e.g. 0-15 or 0,2,5; writes "
                         "their learning curves to <run-dir>/train_many.json")
+    add_workers_option(parser)
     add_hyperparameter_options(parser)
     parser.set_defaults(handler=run_train)
 
@@ -146,7 +148,7 @@ def plan_training(args: argparse.Namespace) -> TrainPlan:
         raise UsageError(str(error)) from error
     env_id = resolve_env_id(args.env)
     preset_config, preset_steps, preset = _resolve_preset(agent_name, env_id, args.preset)
-    config = {**preset_config, **hyperparameter_overrides(args)}
+    config = workers_overrides(args, {**preset_config, **hyperparameter_overrides(args)})
     try:
         build_config(AGENTS[agent_name].CONFIG, AGENTS[agent_name].config_defaults(config), config)
     except (TypeError, ValueError) as error:

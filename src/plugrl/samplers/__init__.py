@@ -3,7 +3,10 @@
 :func:`make_vector_env` builds a Gymnasium vector env with same-step autoreset from an id, an
 env, an env factory or an environment of another interface (:class:`GymnasiumConvertible`, such
 as DeepChem's); :class:`RolloutSampler` collects fixed-length :class:`Rollout` batches from it,
-keeping episode statistics. Samplers depend only on NumPy and Gymnasium.
+keeping episode statistics. Samplers depend only on NumPy and Gymnasium (and on Ray for
+``vectorization="ray"``: :mod:`plugrl.samplers.ray_workers` spreads the environments over Ray
+actors, :mod:`plugrl.samplers.ray_sampler` collects from them with the agent's policy, and
+:mod:`plugrl.samplers.ray_supervisor` replaces failed actors; Ray is imported only when used).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import gymnasium
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
@@ -21,13 +21,16 @@ from plugrl.samplers.atari import atari_game, make_atari, make_atari_vector_env
 from plugrl.samplers.replay import EpisodeRecorder
 from plugrl.utils.validation import check_positive_int
 
+if TYPE_CHECKING:
+    from plugrl.samplers.ray_workers import RayOptions
+
 __all__ = ["VECTORIZATIONS", "GymnasiumConvertible", "flatten_structured_observations", "make_env_like",
            "make_evaluation_env", "make_vector_env"]
 
-VECTORIZATIONS = ("auto", "sync", "async", "native")
+VECTORIZATIONS = ("auto", "sync", "async", "native", "ray")
 """The valid values of ``vectorization``: ``"native"`` where the env has a vector implementation of
 its own (ale-py's C++ one for Atari ids) and else ``"sync"``; one process; one subprocess per env;
-the env's own vector implementation."""
+the env's own vector implementation; Ray actors (the extra ``plugrl[ray]``)."""
 
 
 
@@ -46,7 +49,8 @@ EnvLike = str | gymnasium.Env | VectorEnv | GymnasiumConvertible | Callable[[], 
 
 
 def make_vector_env(
-    env: EnvLike, num_envs: int = 1, vectorization: str = "auto", seed: int | None = None
+    env: EnvLike, num_envs: int = 1, vectorization: str = "auto", seed: int | None = None,
+    ray_options: RayOptions | None = None,
 ) -> VectorEnv:
     r"""Create a vector environment with same-step autoreset.
 
@@ -73,16 +77,21 @@ def make_vector_env(
         wrapped in :func:`flatten_structured_observations`.
     num_envs : int
         The number of sub-environments :math:`N \ge 1`.
-    vectorization : {"auto", "sync", "async", "native"}
+    vectorization : {"auto", "sync", "async", "native", "ray"}
         Step the sub-environments one after another in this process (``"sync"``, best for cheap
-        envs), in parallel subprocesses (``"async"``, for envs whose step is slow), or in the
+        envs), in parallel subprocesses (``"async"``, for envs whose step is slow), in the
         env's own vector implementation (``"native"``: ale-py's C++ threads for Atari ids,
         several times faster, but its episodes cannot be replayed, so a checkpoint restarts
-        them). ``"auto"``: ``"native"`` where there is one, else ``"sync"``.
+        them), or in Ray actors on this machine or a cluster (``"ray"``: a
+        :class:`~plugrl.samplers.ray_workers.RayVectorEnv`, with the extra ``plugrl[ray]``).
+        ``"auto"``: ``"native"`` where there is one, else ``"sync"``.
     seed : int, optional
         If given, the vector env is reset once with ``seed`` (sub-env :math:`i` gets
         ``seed + i``) and its action and observation spaces are seeded, so the env is
         reproducible even if the first reset by a sampler passes no seed.
+    ray_options : RayOptions, optional
+        With ``vectorization="ray"``: the actors, the cluster and fault tolerance (default
+        ``RayOptions()``: one env per actor, a local Ray instance).
 
     Returns
     -------
@@ -114,6 +123,11 @@ def make_vector_env(
     if vectorization == "native":
         raise ValueError(f"vectorization: expected 'native' only for an env with a vector "
                          f"implementation of its own (an Atari id), got env {env!r}")
+    if vectorization == "ray":
+        from plugrl.samplers.ray_workers import RayOptions, RayVectorEnv
+
+        fns = [_recorded(_flattened(fn)) for fn in _env_fns(env, num_envs, "async")]  # made by the actors
+        return _seeded(RayVectorEnv(fns, ray_options or RayOptions()), seed)
     vectorization = "async" if vectorization == "async" else "sync"
     # Recorders let checkpoints rebuild the current episodes exactly (see samplers.replay).
     env_fns = [_recorded(_flattened(fn)) for fn in _env_fns(env, num_envs, vectorization)]

@@ -58,8 +58,10 @@ class EpisodeRecorder(gym.Wrapper):
 
 def replays_episodes(vector_env: VectorEnv) -> bool:
     """Whether the sub-environments of ``vector_env`` record their episodes (those of
-    ``make_vector_env``, but for a native vector implementation such as ale-py's)."""
-    return isinstance(vector_env, (SyncVectorEnv, AsyncVectorEnv))
+    ``make_vector_env``, but for a native vector implementation such as ale-py's; a vector env
+    of another class says so with ``records_episodes = True``, as the Ray one does)."""
+    return (isinstance(vector_env, (SyncVectorEnv, AsyncVectorEnv))
+            or bool(getattr(vector_env, "records_episodes", False)))
 
 
 def episode_logs(vector_env: VectorEnv) -> list[dict[str, Any]]:
@@ -76,9 +78,9 @@ def replay_episodes(vector_env: VectorEnv, logs: list[dict[str, Any]]) -> np.nda
     return np.stack([np.asarray(obs, np.float32) for obs in recorded.call("replay")])
 
 
-def _recorded(vector_env: VectorEnv) -> SyncVectorEnv | AsyncVectorEnv:
-    """``vector_env`` as the Gymnasium class whose sub-environments can be called by name."""
-    if not isinstance(vector_env, (SyncVectorEnv, AsyncVectorEnv)):
+def _recorded(vector_env: VectorEnv) -> Any:
+    """``vector_env`` as a vector env whose sub-environments can be called by name."""
+    if not replays_episodes(vector_env):
         raise TypeError(
             "vector_env: expected the SyncVectorEnv or AsyncVectorEnv of make_vector_env, whose "
             f"sub-environments record their episodes, got {type(vector_env).__name__}"

@@ -211,24 +211,27 @@ class RolloutSampler:
             self._starts = np.ones(self.num_envs, bool)
         return self._S
 
-    def _record_rewards(self, r: Any, ended: np.ndarray, t: int) -> np.ndarray:
-        """Check the rewards of one vector step and update the episode statistics."""
+    def _record_rewards(self, r: Any, ended: np.ndarray, t: int, rows: slice = slice(None)) -> np.ndarray:
+        """Check the rewards of one vector step (of the envs at ``rows``: all by default) and
+        update the episode statistics."""
         r = np.asarray(r, np.float64)
+        first = rows.start or 0
         if not np.isfinite(r).all():
-            i = int(np.flatnonzero(~np.isfinite(r))[0])
+            i = first + int(np.flatnonzero(~np.isfinite(r))[0])
             raise ValueError(
-                f"reward: expected finite rewards, got {r[i]} from env {i} at step {t} of the "
+                f"reward: expected finite rewards, got {r[i - first]} from env {i} at step {t} of the "
                 f"rollout (vector step {self.total_steps // self.num_envs + 1} since the start)"
             )
-        self._returns += r
-        self._lengths += 1
-        self.total_steps += self.num_envs
+        returns, lengths = self._returns[rows], self._lengths[rows]  # views
+        returns += r
+        lengths += 1
+        self.total_steps += len(r)
         for env in np.flatnonzero(ended):
-            self.episode_returns.append(float(self._returns[env]))
-            self.episode_lengths.append(int(self._lengths[env]))
-            self.episode_envs.append(int(env))
-        self._returns[ended] = 0.0
-        self._lengths[ended] = 0
+            self.episode_returns.append(float(returns[env]))
+            self.episode_lengths.append(int(lengths[env]))
+            self.episode_envs.append(first + int(env))
+        returns[ended] = 0.0
+        lengths[ended] = 0
         return r
 
 

@@ -30,9 +30,11 @@ from plugrl._backend import split_key
 from plugrl.agents.base import BaseAgent
 from plugrl.agents.config import DQNConfig, OffPolicyConfig, init_memory_steps
 from plugrl.agents.off_policy.her import her_buffer, sb3_buffer_options, structured_observation_space
+from plugrl.agents.off_policy.remote import OffPolicyRemote, stream_iteration
 from plugrl.caching import ExperienceReplayBuffer, HerReplayBuffer, PrioritizedReplayBuffer, ReplayStreams
 from plugrl.caching.frames import infer_frame_stack_axis
 from plugrl.function_approximators.predefined.mlp import SpacesOnly
+from plugrl.samplers.ray_sampler import RayStreamSampler
 from plugrl.utils.schedules import schedule_value
 from plugrl.utils.validation import check_observation
 
@@ -139,6 +141,10 @@ class OffPolicyAgent(BaseAgent):
     def _steps_per_iteration(self) -> int:
         return self.config.train_freq
 
+    def remote_policy(self) -> OffPolicyRemote:
+        """The exploring policy of Ray's actors; see :mod:`plugrl.agents.off_policy.remote`."""
+        return OffPolicyRemote(self)
+
     def _make_buffer(self) -> ExperienceReplayBuffer | ReplayStreams | HerReplayBuffer:
         """A uniform replay buffer, or a prioritized one if the configuration asks for it (only
         :class:`~plugrl.agents.config.DQNConfig` has the fields); with several envs, one such
@@ -168,8 +174,11 @@ class OffPolicyAgent(BaseAgent):
         steps_before = self.num_steps
         if steps_before == self._fill_start:
             self._warn_if_the_fill_is_the_training(total_steps - steps_before)
-        rollout = self.sampler.collect(lambda S: self._explore(S, total_steps))
-        self._store(rollout)
+        if isinstance(self.sampler, RayStreamSampler):
+            rows, rollout = stream_iteration(self, total_steps)
+            self._store(rollout, rows)
+        else:
+            self._store(self.sampler.collect(lambda S: self._explore(S, total_steps)))
         record = self._progress_record()
         if not self._filling() and self.buffer.num_valid >= self.config.batch_size:
             record.update(self._update(total_steps, steps_before))
@@ -200,16 +209,20 @@ class OffPolicyAgent(BaseAgent):
         """The exploration parameter at ``num_steps`` (epsilon for DQN); SAC explores by sampling."""
         return 0.0
 
-    def _store(self, rollout: Any) -> None:
-        """Add the rollout's steps, env ``i``'s to stream ``i`` (time-major within each)."""
+    def _store(self, rollout: Any, rows: slice = slice(None)) -> None:
+        """Add the rollout's steps, env ``i``'s to stream ``i`` (time-major within each); a
+        rollout of the envs at ``rows`` only (a Ray actor's) to their streams."""
         dtype = self.observation_space.dtype
         buffer = self.buffer
         if isinstance(buffer, HerReplayBuffer):
+            if rows != slice(None):
+                raise ValueError("vectorization: expected 'sync', 'async' or 'auto' with Hindsight "
+                                 "Experience Replay (its buffer takes every env's step at once), got 'ray'")
             for t in range(len(rollout.R)):
                 buffer.extend(rollout.S[t], rollout.info["A"][t], rollout.R[t], rollout.terminated[t],
                               rollout.truncated[t], rollout.S_next[t])
             return
-        streams = buffer.buffers if isinstance(buffer, ReplayStreams) else [buffer]
+        streams = (buffer.buffers if isinstance(buffer, ReplayStreams) else [buffer])[rows]
         for t in range(len(rollout.R)):
             for i, stream in enumerate(streams):
                 stream.add(rollout.S[t, i].astype(dtype, copy=False), rollout.info["A"][t, i],

@@ -41,6 +41,7 @@ from plugrl.updaters.losses import get_value_loss
 from plugrl.updaters.td_learning.base import td_target
 from plugrl.updaters.td_learning.double_q_learning import double_q_bootstrap
 from plugrl.updaters.td_learning.q_learning import greedy_bootstrap
+from plugrl.utils.pickling import Rebuildable
 from plugrl.utils.schedules import schedule_value
 
 ops = keras.ops
@@ -49,7 +50,7 @@ __all__ = ["DQN", "DQNLearner", "dueling_q", "epsilon_schedule", "target_update_
            "target_updates_due"]
 
 
-class DQNLearner:
+class DQNLearner(Rebuildable):  # picklable: Ray's rollout workers get a copy
     """Q-network, target network, optimizer and the jitted functions of a DQN agent.
 
     Parameters

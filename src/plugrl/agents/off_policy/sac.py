@@ -44,6 +44,7 @@ from plugrl.updaters.policy_objectives.sac import (
     soft_bootstrap,
 )
 from plugrl.updaters.td_learning.base import td_target
+from plugrl.utils.pickling import Rebuildable
 from plugrl.utils.schedules import schedule_value
 from plugrl.utils.validation import check_observations
 
@@ -52,7 +53,7 @@ ops = keras.ops
 __all__ = ["SAC", "SACLearner"]
 
 
-class SACLearner:
+class SACLearner(Rebuildable):  # picklable: Ray's rollout workers get a copy
     r"""Networks, optimizers, entropy coefficient and the jitted functions of SAC.
 
     The parameters (``observation_space, action_space, config, seed, function_approximator``)

@@ -18,6 +18,7 @@ from plugrl.agents.on_policy.learner import OnPolicyLearner, update_coefficients
 from plugrl.agents.on_policy.policy_step import PPOPolicyInterface, policy_info
 from plugrl.agents.on_policy.recurrent import RecurrentLearner, rollout_sequences, uses_recurrence
 from plugrl.agents.on_policy.recurrent_states import RecurrentStates
+from plugrl.agents.on_policy.remote import OnPolicyRemote
 from plugrl.agents.on_policy.user_objects import UserObjects, critic_discounts, make_normalizer
 from plugrl.caching.gae import GAE
 from plugrl.function_approximators.predefined.mlp import policy_spaces
@@ -150,6 +151,13 @@ class OnPolicyAgent(PPOPolicyInterface, BaseAgent):
 
     def _steps_per_iteration(self) -> int:
         return self.config.n_steps
+
+    def remote_policy(self) -> OnPolicyRemote:
+        """The policy of Ray's rollout workers: :meth:`_act`'s, noise drawn here."""
+        if isinstance(self.learner, RecurrentLearner):
+            raise ValueError("vectorization: expected 'sync', 'async' or 'auto' for a recurrent "
+                             "policy (Ray's actors do not carry its states yet), got 'ray'")
+        return OnPolicyRemote(self.learner, lambda: self.normalizer, self._noise)
 
     # ------------------------------------------------------------------ training
     def fit(self, total_steps: int | None = None, max_checkpoints_to_keep: int = 5,

@@ -39,6 +39,7 @@ from plugrl.function_approximators.predefined.atari import is_image_space
 from plugrl.function_approximators.predefined.mlp import SpacesOnly, default_network, policy_spaces
 from plugrl.policies import GaussianPolicy, SoftmaxPolicy
 from plugrl.updaters.policy_objectives import PolicyObjective, PPOClip, VanillaPG
+from plugrl.utils.pickling import Rebuildable
 from plugrl.utils.schedules import schedule_value
 from plugrl.value_functions import V
 
@@ -79,8 +80,9 @@ def update_coefficients(config: OnPolicyConfig, progress: Any, start: Any = None
                         first.entropy_coeff, first.vfcn_coeff)
 
 
-class OnPolicyLearner:
-    """Networks, policy objective, optimizer and the pure functions of an on-policy agent.
+class OnPolicyLearner(Rebuildable):
+    """Networks, policy objective, optimizer and the pure functions of an on-policy agent
+    (picklable: Ray's rollout workers get a copy).
 
     Parameters
     ----------
