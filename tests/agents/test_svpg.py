@@ -105,6 +105,7 @@ def test_a_particle_agent_is_a_blueprint_and_pyrado_names_map():
     ({"temperature": 0.0}, "temperature: expected a float > 0"),
     ({"normalize_observations": True}, "normalize_observations"),
     ({"recurrent": "lstm"}, "recurrent: expected None for SVPG"),
+    ({"vectorization": "ray"}, "vectorization: expected 'auto', 'sync' or 'async' for SVPG"),
     ({"critic": object()}, "critic: not available for SVPG"),
 ])
 def test_bad_arguments_name_themselves(kwargs, message):

@@ -41,6 +41,9 @@ class SVPGConfig(OnPolicyConfig):
         if self.normalize_observations:
             raise ValueError("normalize_observations: expected False for SVPG (the particles would "
                              "share one normaliser's statistics), got True")
+        if self.vectorization == "ray":
+            raise ValueError("vectorization: expected 'auto', 'sync' or 'async' for SVPG (its particles "
+                             "act together in one process), got 'ray'")
         if self.recurrent is not None:
             raise ValueError(f"recurrent: expected None for SVPG (its particles are feed-forward "
                              f"policies), got {self.recurrent!r}")
