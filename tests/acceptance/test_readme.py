@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_readme_python_examples_run(tmp_path):
+@pytest.fixture
+def leaves_ray_as_it_found_it():
+    """The Ray block starts a local Ray instance in this test's process: shut it down after,
+    unless an earlier test had started it, so that its workers hold no CPU of later tests."""
+    started_before = "ray" in sys.modules and sys.modules["ray"].is_initialized()
+    yield
+    if not started_before and "ray" in sys.modules and sys.modules["ray"].is_initialized():
+        sys.modules["ray"].shutdown()
+
+
+def test_readme_python_examples_run(tmp_path, leaves_ray_as_it_found_it):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    assert len(blocks) == 11
+    assert len(blocks) == 12
     shrink = {"range(10_000)": "range(300)", "fit(100_000": "fit(2_000", '"runs/': f'"{tmp_path}/',
               "fit(50_000)": "fit(1_100)", "fit(20_000": "fit(300",
               "eval_interval=10_000": "eval_interval=1_024",
@@ -41,4 +54,5 @@ def test_readme_python_examples_run(tmp_path):
     assert namespace["svpg"].num_steps == 4_800 and namespace["K"].shape == (8, 8)  # SVPG
     assert namespace["lstm"].num_steps >= 512 and len(namespace["step"].state) == 2  # recurrent
     assert namespace["her"].num_steps >= 300 and namespace["hindsight"].num_steps >= 256  # HER
+    assert namespace["agent"].config.vectorization == "ray"  # the Ray block comes last
     assert namespace["alphazero"].num_steps >= 2_000 and -1 <= namespace["alphazero"].evaluate(2) <= 1
