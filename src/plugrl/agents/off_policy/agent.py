@@ -198,12 +198,23 @@ class OffPolicyAgent(BaseAgent):
 
     def _explore(self, S: np.ndarray, total_steps: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Actions for one vector step; ``num_steps`` advances with every step taken."""
-        if self._filling() and not (self._refill and self.config.use_trained_policy_for_refill):
+        random, exploration = self.acting_settings(total_steps)
+        if random:
             A_env, A_buffer = self.learner.random_actions(len(S), self._rng)
         else:
-            A_env, A_buffer = self.learner.act(S, self._rng, self._exploration(total_steps))
+            A_env, A_buffer = self.learner.act(S, self._rng, exploration)
         self.num_steps += len(S)
         return A_env, {"A": A_buffer}
+
+    def acting_settings(self, total_steps: int) -> tuple[bool, float]:
+        """How the next steps act: at random (the buffer's initial fill, unless a refill uses
+        the trained policy) or not, and the exploration parameter (see :meth:`_exploration`)."""
+        random = self._filling() and not (self._refill and self.config.use_trained_policy_for_refill)
+        return random, self._exploration(total_steps)
+
+    def draw_seed(self) -> int:
+        """A seed from the agent's generator (for a Ray worker's own random draws)."""
+        return int(self._rng.integers(2**31))
 
     def _exploration(self, total_steps: int) -> float:
         """The exploration parameter at ``num_steps`` (epsilon for DQN); SAC explores by sampling."""

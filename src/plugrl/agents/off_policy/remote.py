@@ -65,9 +65,8 @@ class OffPolicyRemote:
 
     def weights(self) -> tuple[Any, float, bool, int]:
         agent = self.agent
-        random = agent._filling() and not (agent._refill and agent.config.use_trained_policy_for_refill)
-        seed = int(agent._rng.integers(2**31))
-        return to_host(agent.learner.state), agent._exploration(self.total_steps), random, seed
+        random, exploration = agent.acting_settings(self.total_steps)
+        return to_host(agent.learner.state), exploration, random, agent.draw_seed()
 
     def noise(self, num_steps: int, num_envs: int) -> None:
         return None
