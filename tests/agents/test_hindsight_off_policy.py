@@ -80,3 +80,17 @@ def test_rejects_her_where_it_does_not_apply():
         DQN(BitFlippingEnv(), replay_buffer_class="her", replay_buffer_kwargs=dict(copy_info_dict=True))
     with pytest.raises(ValueError, match="goal_selection_strategy: expected one of"):
         DQN(BitFlippingEnv(), replay_buffer_class="her", goal_selection_strategy="futur")
+
+
+def test_evaluation_uses_the_keywords_the_env_was_made_with():
+    """An env made as gym.make(id, **kwargs) is evaluated with those keywords, not the registered
+    defaults (BitFlipping-v0 has 8 bits by default)."""
+    import gymnasium as gym
+
+    from plugrl.agents import DQN
+    from plugrl.caching import HerReplayBuffer
+
+    agent = DQN(gym.make("BitFlipping-v0", n_bits=5), seed=0, replay_buffer_class=HerReplayBuffer)
+    env = agent.evaluation_env()
+    assert env.unwrapped.n_bits == 5 and env.observation_space.shape == (15,)
+    assert agent.evaluate(1) >= -5

@@ -229,8 +229,9 @@ class BaseAgent(RunControl, abc.ABC):
 
     def evaluation_env(self) -> gym.Env:
         """A fresh Gymnasium environment for :meth:`evaluate` (the caller closes it)."""
-        if self.env_id is not None:
-            return make_evaluation_env(self.env_id)
+        if self.env_id is not None:  # with the keywords the agent's env was made with, if any
+            spec = getattr(self._env_argument, "spec", None)
+            return make_evaluation_env(spec if spec is not None and spec.kwargs else self.env_id)
         try:  # a copy of the instance (or DeepChem env) the agent was made from
             return make_env_like(self._env_argument)
         except TypeError as error:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import gymnasium
+from gymnasium.envs.registration import EnvSpec
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
 
 from plugrl.samplers.atari import atari_game, make_atari, make_atari_vector_env
@@ -180,12 +181,14 @@ def _check_vector_env(vector_env: VectorEnv, num_envs: int) -> VectorEnv:
     return vector_env
 
 
-def make_evaluation_env(env_id: str, render_mode: str | None = None) -> gymnasium.Env:
+def make_evaluation_env(env_id: str | EnvSpec, render_mode: str | None = None) -> gymnasium.Env:
     """One env of the Gymnasium or Atari id ``env_id`` to evaluate or watch an agent on: as
     training's sub-environments (``Dict`` observations flattened), but an Atari game scores
-    unclipped rewards."""
-    if atari_game(env_id) is not None:
-        return make_atari(env_id, render_mode=render_mode)
+    unclipped rewards. A spec (``env.spec`` of an env made with keywords, such as
+    ``gym.make("BitFlipping-v0", n_bits=15)``) makes the env with its keywords."""
+    name = env_id if isinstance(env_id, str) else env_id.id
+    if atari_game(name) is not None:
+        return make_atari(name, render_mode=render_mode)
     return flatten_structured_observations(gymnasium.make(env_id, render_mode=render_mode))
 
 
