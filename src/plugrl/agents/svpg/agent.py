@@ -66,7 +66,8 @@ class SVPG(OnPolicyAgent):
     Notes
     -----
     ``fit(total_steps)`` counts the env steps of all particles. Observation normalisation,
-    ``critic``, a DeepChem ``policy`` and ``min_rollouts`` are not available for SVPG.
+    ``critic``, a DeepChem ``policy``, ``min_rollouts``, recurrent networks, ``use_hindsight``
+    and ``vectorization='ray'`` are not available for SVPG.
     """
 
     AGENT_TYPE: ClassVar[str] = "SVPG"
