@@ -8,9 +8,6 @@ import pathlib
 import time
 
 import gymnasium as gym
-import numpy as np
-
-from plugrl.envs import Environment
 
 
 class Sabotage(gym.Wrapper):
@@ -57,24 +54,3 @@ def sabotaged(mode: str, victim_seed: int, at_step: int, flag: str | None = None
 
 def cartpole():
     return Sabotage("raise", victim_seed=-1, at_step=0)
-
-
-class Corridor(Environment):
-    """A DeepChem environment (seed 002): walk right from 0 to 4; reward 1 at the goal, -0.1
-    per other step."""
-
-    def __init__(self) -> None:
-        super().__init__((2,), n_actions=2)
-
-    def reset(self) -> None:
-        self.position = 0
-        self._state, self._terminated = self._observe(), False
-
-    def step(self, action: int) -> float:
-        self.position = max(0, self.position + (1 if action == 1 else -1))
-        self._state = self._observe()
-        self._terminated = self.position >= 4
-        return 1.0 if self._terminated else -0.1
-
-    def _observe(self) -> np.ndarray:
-        return np.array([self.position / 4, 1.0], np.float32)

@@ -7,12 +7,14 @@ import pytest
 
 pytest.importorskip("ray")
 
+from envs.test_deepchem_env import Corridor  # noqa: E402
+
 from plugrl.agents import DQN, PPO  # noqa: E402
 from plugrl.samplers import make_vector_env  # noqa: E402
 from plugrl.samplers.ray_sampler import RayStreamSampler  # noqa: E402
 from plugrl.samplers.ray_supervisor import RayWorkerError  # noqa: E402
 from plugrl.samplers.ray_workers import RayOptions  # noqa: E402
-from samplers.ray_envs import Corridor, cartpole, sabotaged  # noqa: E402
+from samplers.ray_envs import cartpole, sabotaged  # noqa: E402
 
 PPO_SMALL = dict(n_steps=16, batch_size=32, num_epoch=2, hidden_sizes=(16,))
 FIELDS = ("S", "A", "R", "terminated", "truncated", "S_next", "S_last")
