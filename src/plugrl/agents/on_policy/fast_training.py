@@ -31,7 +31,7 @@ from plugrl.utils.running_moments import Moments
 from plugrl.utils.schedules import schedule_start
 
 __all__ = ["EVAL_SEED_OFFSET", "FastPath", "TrainingState", "check_fast_path", "hyperparameters",
-           "is_jax_env"]
+           "is_jax_env", "mean_episode_return"]
 
 #: The evaluation episodes of seed ``s`` are seeded from ``s + EVAL_SEED_OFFSET``, as in
 #: ``BaseAgent.evaluate``.
@@ -85,12 +85,7 @@ class FastPath:
         """Run one chunk from ``state`` up to the next multiple of ``chunk_steps`` (or
         ``total_steps``); returns the new state and the chunk's record."""
         cfg = self.learner.config
-        size = cfg.n_steps * cfg.num_envs
-        chunk = self.chunk_steps or total_steps
-        target = min(total_steps, (state.steps // chunk + 1) * chunk)
-        num_updates = max(1, math.ceil((target - state.steps) / size))
-        trainer = self.trainer(math.ceil(chunk / size) + 1 if self.chunk_steps else num_updates,
-                               cfg.eval_episodes if self.evaluate else 0)
+        trainer, num_updates = self.plan_chunk(state.steps, total_steps)
         args = (self._current_carry(trainer, state), hyperparameters(cfg), np.float32(total_steps),
                 np.int32(num_updates))
         chunk, evaluation = trainer.compiled(*args)
@@ -101,6 +96,19 @@ class FastPath:
         moments = None if carry.moments is None else Moments(*(np.asarray(x) for x in carry.moments))
         state = TrainingState(carry.learner, moments, carry.key, int(carry.steps))
         return state, self._record(trainer, state.steps, log, num_updates, eval_return)
+
+    def plan_chunk(self, done: int, total_steps: int, runs: int = 1) -> tuple[FastTrainer, int]:
+        """The trainer and the iterations of the chunk from ``done`` env steps up to the next
+        multiple of ``chunk_steps`` (or ``total_steps``), where ``runs`` runs (SVPG's particles)
+        step together and ``done`` and ``total_steps`` count all of their steps."""
+        cfg = self.learner.config
+        size = cfg.n_steps * cfg.num_envs * runs
+        chunk = self.chunk_steps or total_steps
+        target = min(total_steps, (done // chunk + 1) * chunk)
+        num_updates = max(1, math.ceil((target - done) / size))
+        trainer = self.trainer(math.ceil(chunk / size) + 1 if self.chunk_steps else num_updates,
+                               cfg.eval_episodes if self.evaluate else 0)
+        return trainer, num_updates
 
     def _current_carry(self, trainer: FastTrainer, state: TrainingState) -> Any:
         """The carry of the last chunk, unless the state changed since (restored)."""
@@ -113,15 +121,22 @@ class FastPath:
                 eval_return: Any) -> dict[str, float]:
         returns, episodes = (np.asarray(x)[:num_updates] for x in (log.mean_return, log.episodes))
         self.episodes += int(episodes.sum())
-        ended = episodes > 0
         record = {"steps": float(steps), "episodes": float(self.episodes),
-                  "mean_return": (float(np.sum(returns[ended] * episodes[ended]) / episodes[ended].sum())
-                                  if ended.any() else float("nan"))}
+                  "mean_return": mean_episode_return(returns, episodes)}
         if trainer.metric_names:
             record.update(zip(trainer.metric_names, np.asarray(log.metrics)[num_updates - 1].tolist()))
         if eval_return is not None:
             record["eval_return"] = float(eval_return)
         return record
+
+
+def mean_episode_return(returns: np.ndarray, episodes: np.ndarray) -> float:
+    """The mean return of the episodes that ended in a chunk, from each iteration's mean return
+    ``returns`` and number of episodes ``episodes`` ([iterations]); NaN if none ended."""
+    ended = episodes > 0
+    if not ended.any():
+        return float("nan")
+    return float(np.sum(returns[ended] * episodes[ended]) / episodes[ended].sum())
 
 
 def hyperparameters(config: Any, **overrides: Any) -> Hyperparameters:

@@ -10,7 +10,6 @@ gradients and move together, all inside one ``jax.jit``.
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,7 +17,12 @@ import numpy as np
 from plugrl._backend import keras
 from plugrl._backend.jax import TrainState, prng_key
 from plugrl.agents.on_policy.fast_many import stack_runs
-from plugrl.agents.on_policy.fast_training import EVAL_SEED_OFFSET, FastPath, hyperparameters
+from plugrl.agents.on_policy.fast_training import (
+    EVAL_SEED_OFFSET,
+    FastPath,
+    hyperparameters,
+    mean_episode_return,
+)
 from plugrl.updaters.stein import PARTICLES
 
 __all__ = ["FastParticles", "ParticlesState"]
@@ -54,15 +58,8 @@ class FastParticles:
         chunk's results: ``"steps"``, ``"episodes"`` and ``"returns"`` per particle (the mean
         return of the episodes that ended in the chunk, NaN if none), and ``"eval_returns"``
         per particle when the fast path evaluates."""
-        fast_path, cfg = self.fast_path, self.fast_path.learner.config
-        size = cfg.n_steps * cfg.num_envs  # per particle
-        chunk = fast_path.chunk_steps or total_steps
-        done = state.steps * self.num
-        target = min(total_steps, (done // chunk + 1) * chunk)
-        num_updates = max(1, math.ceil((target - done) / (size * self.num)))
-        trainer = fast_path.trainer(math.ceil(chunk / (size * self.num)) + 1 if fast_path.chunk_steps
-                                    else num_updates, cfg.eval_episodes if fast_path.evaluate else 0)
-        hp = stack_runs([hyperparameters(cfg)] * self.num)
+        trainer, num_updates = self.fast_path.plan_chunk(state.steps * self.num, total_steps, self.num)
+        hp = stack_runs([hyperparameters(self.fast_path.learner.config)] * self.num)
         args = (self._current_carry(trainer, state), hp, np.float32(total_steps / self.num),
                 np.int32(num_updates))
         chunk_fn, evaluation = trainer.compiled(*args, vmapped=True, axis_name=PARTICLES)
@@ -70,10 +67,8 @@ class FastParticles:
         self._carry = carry
         state = ParticlesState(carry.learner, np.asarray(carry.key), int(np.asarray(carry.steps)[0]))
         returns, episodes = (np.asarray(x)[:, :num_updates] for x in (log.mean_return, log.episodes))
-        ended = episodes.sum(axis=1)
         result = {"steps": state.steps * self.num, "episodes": episodes.sum(axis=1),
-                  "returns": np.where(ended > 0, np.nansum(returns * episodes, axis=1) / np.maximum(ended, 1),
-                                      np.nan)}
+                  "returns": np.array([mean_episode_return(r, e) for r, e in zip(returns, episodes)])}
         if evaluation is not None:
             keys = stack_runs([np.asarray(prng_key(eval_seed + EVAL_SEED_OFFSET))] * self.num)
             result["eval_returns"] = np.asarray(evaluation(carry.learner, carry.moments, keys))
