@@ -45,7 +45,8 @@ from plugrl.utils.checkpoints import (
 )
 
 __all__ = ["checkpoint_files", "claim_directory", "latest_agent_checkpoint", "load_agent",
-           "restore_agent", "restore_checkpoint_files", "run_checkpoints", "save_agent", "save_agent_to"]
+           "restore_agent", "restore_checkpoint_files", "run_checkpoints", "save_agent", "save_agent_to",
+           "tree_arrays", "tree_from_arrays"]
 
 _HISTORY_KEPT = 10_000
 _EPISODES_KEPT = 1000
@@ -180,18 +181,10 @@ def _describe(runs: dict[str | None, list[pathlib.Path]]) -> str:
 
 def _restore(agent: Any, checkpoint: Any) -> None:
     arrays, state = checkpoint.arrays, checkpoint.state
-    template = keras.tree.flatten(agent.learner.state)
-    stored = sum(name.startswith("learner/") for name in arrays)
-    if stored != len(template):
-        raise CheckpointError(f"{checkpoint.path}: expected a learner of {len(template)} arrays, the "
-                              f"checkpoint's has {stored}; build the agent from the same objects it "
-                              "was saved with (policy=, critic=, function_approximator=, networks)")
-    leaves = [arrays[f"learner/{i}"] for i in range(len(template))]
-    for i, (old, new) in enumerate(zip(template, leaves)):
-        if tuple(np.shape(old)) != tuple(new.shape):
-            raise CheckpointError(f"{checkpoint.path}: learner/{i}: expected shape {np.shape(old)}, "
-                                  f"got {new.shape}")
-    agent.learner.load_state(keras.tree.pack_sequence_as(agent.learner.state, leaves))
+    agent.learner.load_state(tree_from_arrays(
+        agent.learner.state, arrays, "learner", f"{checkpoint.path}: ",
+        "; build the agent from the same objects it was saved with (policy=, critic=, "
+        "function_approximator=, networks)"))
     agent.restore_parts(arrays, state)
     agent.num_steps = int(state["num_steps"])
     agent.run_id = state.get("run_id")  # None: written before runs were recorded
@@ -217,8 +210,34 @@ def _restarted_episodes(agent: Any, sampler_state: dict[str, Any]) -> tuple[dict
             "episode_starts": [True] * num_envs}, S
 
 
+def tree_arrays(tree: Any, prefix: str) -> dict[str, np.ndarray]:
+    """A checkpoint's arrays of a pytree (a train state): leaf ``i`` as ``"<prefix>/<i>"``."""
+    return {f"{prefix}/{i}": np.asarray(x) for i, x in enumerate(keras.tree.flatten(tree))}
+
+
+def tree_from_arrays(template: Any, arrays: Any, prefix: str, where: str = "", hint: str = "") -> Any:
+    """The pytree that :func:`tree_arrays` saved under ``prefix``, structured as ``template``.
+
+    Raises
+    ------
+    CheckpointError
+        If the checkpoint holds another number of arrays, or an array of another shape, than
+        ``template`` (``where`` starts the message, ``hint`` ends the first).
+    """
+    expected = keras.tree.flatten(template)
+    stored = sum(name.startswith(f"{prefix}/") for name in arrays)
+    if stored != len(expected):
+        raise CheckpointError(f"{where}expected a {prefix} of {len(expected)} arrays, the "
+                              f"checkpoint's has {stored}{hint}")
+    leaves = [arrays[f"{prefix}/{i}"] for i in range(len(expected))]
+    for i, (old, new) in enumerate(zip(expected, leaves)):
+        if tuple(np.shape(old)) != tuple(new.shape):
+            raise CheckpointError(f"{where}{prefix}/{i}: expected shape {np.shape(old)}, got {new.shape}")
+    return keras.tree.pack_sequence_as(template, leaves)
+
+
 def _arrays(agent: Any, logs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    arrays = {f"learner/{i}": np.asarray(x) for i, x in enumerate(keras.tree.flatten(agent.learner.state))}
+    arrays = tree_arrays(agent.learner.state, "learner")
     for i, log in enumerate(logs):
         arrays[f"env/{i}/actions"] = np.asarray(log["actions"])
     return arrays

@@ -11,6 +11,7 @@ from plugrl._backend import keras, prng_key, split_key
 from plugrl.agents.on_policy import A2C, PPO, PPO2, REINFORCE, OnPolicyAgent
 from plugrl.agents.on_policy.fast_many import ManyRuns, initial_states, stack_runs
 from plugrl.agents.on_policy.learner import update_coefficients
+from plugrl.agents.persistence import tree_arrays, tree_from_arrays
 from plugrl.agents.svpg.config import PARTICLE_TYPES, SVPGConfig
 from plugrl.agents.svpg.fast_particles import FastParticles, ParticlesState
 from plugrl.agents.svpg.particles import Particles
@@ -244,17 +245,14 @@ class SVPG(OnPolicyAgent):
 
     # ------------------------------------------------------------------ persistence
     def _checkpoint_extra(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays = {f"particles/state/{i}": np.asarray(x)
-                  for i, x in enumerate(keras.tree.flatten(self.particles.states))}
+        arrays = tree_arrays(self.particles.states, "particles/state")
         arrays.update({"particles/keys": np.asarray(self._particle_keys),
                        "particles/returns": self.particle_returns,
                        "particles/eval_returns": self.particle_eval_returns})
         return arrays, {"current_particle": self.current_particle}
 
     def _restore_extra(self, arrays: Any, state: dict[str, Any]) -> None:
-        template = keras.tree.flatten(self.particles.states)
-        leaves = [np.asarray(arrays[f"particles/state/{i}"]) for i in range(len(template))]
-        self.particles.states = keras.tree.pack_sequence_as(self.particles.states, leaves)
+        self.particles.states = tree_from_arrays(self.particles.states, arrays, "particles/state")
         self._particle_keys = np.asarray(arrays["particles/keys"])
         self.particle_returns = np.asarray(arrays["particles/returns"])
         self.particle_eval_returns = np.asarray(arrays["particles/eval_returns"])
