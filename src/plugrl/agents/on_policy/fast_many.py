@@ -20,7 +20,7 @@ from plugrl.agents.on_policy.fast_training import (
 from plugrl.agents.on_policy.learner import OnPolicyLearner
 from plugrl.function_approximators.predefined.mlp import MLP
 
-__all__ = ["ManyRuns", "initial_states", "stack_runs", "train_many"]
+__all__ = ["ManyRuns", "initial_states", "run_of", "stack_runs", "train_many"]
 
 
 @dataclasses.dataclass
@@ -117,6 +117,12 @@ def train_many(fast_path: FastPath, seeds: list[int], total_steps: int,
 def stack_runs(trees: list[Any]) -> Any:
     """Pytrees of the same structure stacked along a new leading axis, on the host."""
     return jax.tree_util.tree_map(lambda *x: np.stack([np.asarray(v) for v in x]), *trees)
+
+
+def run_of(stacked: Any, i: int) -> Any:
+    """Run ``i``'s pytree of :func:`stack_runs`'s stack, on the host (one transfer per array,
+    no slicing on the device)."""
+    return jax.tree_util.tree_map(lambda x: np.asarray(x)[i], stacked)
 
 
 def initial_states(learner: OnPolicyLearner, agent_seed: int, seeds: list[int]) -> list[TrainState]:

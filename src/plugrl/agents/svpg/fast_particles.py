@@ -14,9 +14,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from plugrl._backend import keras
 from plugrl._backend.jax import TrainState, prng_key
-from plugrl.agents.on_policy.fast_many import stack_runs
+from plugrl.agents.on_policy.fast_many import run_of, stack_runs
 from plugrl.agents.on_policy.fast_training import (
     EVAL_SEED_OFFSET,
     FastPath,
@@ -80,10 +79,6 @@ class FastParticles:
         if (carry is not None and carry.learner is state.learner
                 and int(np.asarray(carry.steps)[0]) == state.steps):
             return carry
-        return stack_runs([trainer.start(_row(state.learner, i), state.keys[i], state.steps)
+        return stack_runs([trainer.start(run_of(state.learner, i), state.keys[i], state.steps)
                            for i in range(self.num)])
 
-
-def _row(tree: Any, i: int) -> Any:
-    """Row ``i`` of every array of a stacked pytree."""
-    return keras.tree.map_structure(lambda x: np.asarray(x)[i], tree)

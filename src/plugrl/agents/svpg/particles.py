@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from plugrl._backend import TrainState, jit_for, keras, named_vmap, split_keys
+from plugrl.agents.on_policy.fast_many import run_of
 from plugrl.agents.on_policy.learner import Coefficients, OnPolicyLearner
 from plugrl.updaters.stein import PARTICLES, median_heuristic, stein_gradient_hook
 
@@ -89,7 +90,7 @@ class Particles:
     # ------------------------------------------------------------------ particles
     def state(self, i: int) -> TrainState:
         """Particle ``i``'s train state (host arrays: one transfer per array, no device slicing)."""
-        return keras.tree.map_structure(lambda x: np.asarray(x)[i], self.states)
+        return run_of(self.states, i)
 
     def weights(self) -> np.ndarray:
         """The particles' policy weights, one raveled vector each [n, d] (what the kernel sees)."""
