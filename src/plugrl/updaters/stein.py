@@ -101,12 +101,10 @@ def svpg_direction(X: Any, G: Any, temperature: float, bandwidth: Any = None) ->
     h : float
         The bandwidth used.
     """
-    h = median_bandwidth(X) if bandwidth is None else ops.convert_to_tensor(bandwidth, "float32")
-    K, dK = rbf_kernel(X, h)
-    n = X.shape[0]
-    driving = ops.matmul(ops.transpose(K), G) / temperature  # sum_j K_ji G_j
-    repulsive = ops.sum(dK, axis=0)  # sum_j dK_ji
-    return (driving + repulsive) / n, h
+    squared = _squared_distances(X)
+    h = median_heuristic(squared) if bandwidth is None else ops.convert_to_tensor(bandwidth, "float32")
+    K = ops.exp(-squared / h)  # symmetric: row i holds k(theta_j, theta_i)
+    return _stein_rows(K, X, G, X, h, temperature), h
 
 
 def stein_gradient_hook(mask: np.ndarray, temperature: float, axis_name: str = PARTICLES,
@@ -153,19 +151,24 @@ def _member_direction(x: Any, g: Any, temperature: float, axis_name: str, bandwi
     gradient ``g`` and the other members' (what :func:`svpg_direction` gives row ``i`` of).
 
     Each member computes its own row only, in O(n d) with no [n, d] array of its own: its
-    squared distances to the others, gathered into the matrix the median heuristic needs, its
-    kernel row :math:`k_j = k(\theta_j, \theta_i)`, and :math:`\frac1n [\sum_j k_j g_j /
-    \alpha - \frac2h (\sum_j k_j \theta_j - \theta_i \sum_j k_j)]`. The whole matrices of
-    :func:`rbf_kernel`, computed by every member, made the particles' update 2.5 times slower
-    at n = 16.
+    squared distances to the others, gathered into the matrix the median heuristic needs, and
+    its kernel row, for :func:`_stein_rows`. The whole matrices of :func:`rbf_kernel`, computed
+    by every member, made the particles' update 2.5 times slower at n = 16.
     """
     X, G = members(x, axis_name), members(g, axis_name)
     own = ops.sum(ops.square(X - x), axis=1)  # one fused loop: no [n, d] array per member
     h = (median_heuristic(members(own, axis_name)) if bandwidth is None
          else ops.convert_to_tensor(bandwidth, "float32"))
-    k = ops.exp(-own / h)
-    # sum_j k_j (theta_j - theta_i) without the differences, which each member would hold
-    repulsion = ops.matmul(k, X) - ops.sum(k) * x
+    return _stein_rows(ops.exp(-own / h), X, G, x, h, temperature)
+
+
+def _stein_rows(k: Any, X: Any, G: Any, x: Any, h: Any, temperature: float) -> Any:
+    r""":math:`\phi(\theta_i)` of the particles ``x`` [..., d] from their kernel rows ``k``
+    [..., n] (:math:`k_j = k(\theta_j, \theta_i)`) and all particles ``X`` and their policy
+    gradients ``G`` [n, d]: :math:`\frac1n [\sum_j k_j g_j / \alpha - \frac2h (\sum_j k_j
+    \theta_j - \theta_i \sum_j k_j)]`, the repulsion without the differences
+    :math:`\theta_j - \theta_i`, which each member of a mapped axis would hold."""
+    repulsion = ops.matmul(k, X) - ops.sum(k, axis=-1, keepdims=True) * x
     return (ops.matmul(k, G) / temperature - 2.0 / h * repulsion) / X.shape[0]
 
 
