@@ -8,16 +8,13 @@ from jax.flatten_util import ravel_pytree
 from updaters.test_stein import reference
 
 from plugrl.agents import A2C, AGENTS, PPO, SVPG
+from plugrl.agents.on_policy.fast_many import run_of
 from plugrl.agents.on_policy.learner import Coefficients
 from plugrl.agents.svpg.particles import pairwise_distances, particle_columns
 from plugrl.envs.jax import make
 from plugrl.updaters.stein import rbf_kernel
 
 TINY = {"num_particles": 3, "num_envs": 2, "n_steps": 4, "hidden_sizes": (8,)}
-
-
-def particle(states, i):
-    return jax.tree_util.tree_map(lambda x: np.asarray(x)[i], states)
 
 
 def test_one_update_equals_a_per_particle_reference():
@@ -37,7 +34,7 @@ def test_one_update_equals_a_per_particle_reference():
 
     flats, grads = [], []
     for i in range(agent.num_particles):
-        state = particle(before, i)
+        state = run_of(before, i)
         flat, unravel = ravel_pytree(state.params)
         minibatch = {k: v[i] for k, v in batch.items()}
         grad = jax.grad(lambda f, unravel=unravel, state=state, minibatch=minibatch: learner.loss(
@@ -49,7 +46,7 @@ def test_one_update_equals_a_per_particle_reference():
     direction = grads.copy()
     direction[:, mask] = -reference(flats[:, mask], -grads[:, mask], 0.5)[0]
     expected = flats - 1e-2 * direction / (np.abs(direction) + 1e-5)  # Adam's first step
-    after = np.stack([np.asarray(ravel_pytree(particle(particles.states, i).params)[0])
+    after = np.stack([np.asarray(ravel_pytree(run_of(particles.states, i).params)[0])
                       for i in range(agent.num_particles)])
     np.testing.assert_allclose(after, expected, atol=2e-6)
     assert 0 < mask.sum() < len(mask)  # the critic's weights are not the kernel's
